@@ -1,0 +1,98 @@
+// swift-tools-version: 6.0
+// Phasor: an open energy-management gateway. See README.md and docs/.
+import PackageDescription
+
+/// Every target is built in Swift 6 language mode (strict concurrency) and
+/// must compile without warnings; CI builds with `-warnings-as-errors`.
+let package = Package(
+    name: "Phasor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "phasor-gateway", targets: ["phasor-gateway"]),
+        .executable(name: "phasor-control", targets: ["phasor-control"]),
+        .executable(name: "phasor-bridge", targets: ["phasor-bridge"]),
+        .executable(name: "phasor", targets: ["phasor"]),
+        .library(name: "MQTT", targets: ["MQTT"]),
+        .library(name: "PhasorCore", targets: ["PhasorCore"]),
+        .library(name: "PhasorTesting", targets: ["PhasorTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: C shims (thin, as in swift-nio): headers and link flags only.
+        .systemLibrary(
+            name: "CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"]), .brew(["mosquitto"])]),
+        .systemLibrary(
+            name: "CModbus", pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"]), .brew(["libmodbus"])]),
+
+        // MARK: Libraries
+        /// Async MQTT 5 / 3.1.1 client over libmosquitto. Knows nothing of Phasor.
+        .target(
+            name: "MQTT",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]),
+        /// The shared vocabulary: quantities, units, readings, topics, payloads, config, clocks.
+        .target(
+            name: "PhasorCore",
+            dependencies: ["Yams", .product(name: "Logging", package: "swift-log")]),
+        /// P1 (DSMR, e-MUCS, Smarty) parsing. No MQTT, no I/O.
+        .target(
+            name: "P1",
+            dependencies: ["PhasorCore", .product(name: "Crypto", package: "swift-crypto")]),
+        /// French TIC (historique and standard) parsing. No MQTT, no I/O.
+        .target(name: "TIC", dependencies: ["PhasorCore"]),
+        /// Modbus over libmodbus: buses, device profiles as data, simulators.
+        .target(
+            name: "Modbus",
+            dependencies: ["CModbus", "PhasorCore", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Profiles")]),
+        /// Control algorithms: pure functions of site model, measurements and time.
+        .target(name: "Control", dependencies: ["PhasorCore"]),
+        /// What every Phasor service shares: command line, config, MQTT session, status, lifecycle.
+        .target(
+            name: "PhasorService",
+            dependencies: [
+                "MQTT", "PhasorCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus"]),
+        .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
+        .target(name: "Bridge", dependencies: ["PhasorService"]),
+        /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
+        /// on a free loopback port, child processes with a clean signal mask.
+        .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
+
+        // MARK: Executables (thin: parse the command line, run the service)
+        .executableTarget(name: "phasor-gateway", dependencies: ["Gateway"]),
+        .executableTarget(name: "phasor-control", dependencies: ["ControlService"]),
+        .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
+        .executableTarget(name: "phasor", dependencies: ["Gateway", "ControlService", "Bridge"]),
+
+        // MARK: Benchmarks (print figures; run by scripts/bench.sh, never timed in tests)
+        .executableTarget(
+            name: "phasor-bench-mqtt", dependencies: ["MQTT", "PhasorTesting"],
+            path: "Benchmarks/MQTTThroughput"),
+
+        // MARK: Tests (Swift Testing)
+        .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
+        .testTarget(name: "P1Tests", dependencies: ["P1"]),
+        .testTarget(name: "TICTests", dependencies: ["TIC"]),
+        .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+    ]
+)

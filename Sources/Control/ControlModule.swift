@@ -1,0 +1,2 @@
+/// Control: see the module's files. (Being built.)
+public enum ControlModule {}

@@ -1,0 +1,2 @@
+/// Modbus: see the module's files. (Being built.)
+public enum ModbusModule {}

@@ -1,0 +1,43 @@
+/// Builds every topic Phasor publishes or subscribes to: the public API, kept in
+/// one place (see schemas/topics.md). Default layout: `phasor/<site>/…`.
+public struct TopicBuilder: Sendable, Hashable {
+    public let prefix: String
+    public let site: String
+
+    public init(prefix: String = "phasor", site: String) {
+        self.prefix = prefix
+        self.site = site
+    }
+
+    /// `phasor/<site>`
+    public var root: String { "\(prefix)/\(site)" }
+
+    public func status(_ service: ServiceName) -> String { "\(root)/status/\(service.rawValue)" }
+    public func meterState(_ device: String) -> String { "\(root)/meter/\(device)/state" }
+    public func meterQuantity(_ device: String, _ quantity: Quantity) -> String {
+        "\(root)/meter/\(device)/\(quantity.rawValue)"
+    }
+    public func meterRaw(_ device: String) -> String { "\(root)/meter/\(device)/raw" }
+    public func meterStats(_ device: String) -> String { "\(root)/meter/\(device)/stats" }
+    public func deviceAvailability(_ device: String) -> String { "\(root)/device/\(device)/availability" }
+    public func deviceStats(_ device: String) -> String { "\(root)/device/\(device)/stats" }
+    public func chargePointState(_ id: String) -> String { "\(root)/chargepoint/\(id)/state" }
+    public func chargePointSetpoint(_ id: String) -> String { "\(root)/chargepoint/\(id)/setpoint" }
+    public func chargePointApplied(_ id: String) -> String { "\(root)/chargepoint/\(id)/applied" }
+    public func relayCommand(_ id: String) -> String { "\(root)/relay/\(id)/command" }
+    public func relayState(_ id: String) -> String { "\(root)/relay/\(id)/state" }
+    public var controlState: String { "\(root)/control/state" }
+    /// `phasor/<site>/control/<path>/set`, e.g. `control/slider/set`, `control/chargepoint/cp1/mode/set`.
+    public func controlSet(_ path: String) -> String { "\(root)/control/\(path)/set" }
+    /// Errors answering a refused command, per service.
+    public func error(_ service: ServiceName) -> String { "\(root)/error/\(service.rawValue)" }
+    public func alert(_ id: String) -> String { "\(root)/alert/\(id)" }
+    public var license: String { "\(root)/license" }
+    /// Wildcard: every topic of this site.
+    public var all: String { "\(root)/#" }
+}
+
+/// The three services, as named in status topics.
+public enum ServiceName: String, Sendable, Hashable, CaseIterable, Codable {
+    case gateway, control, bridge
+}

@@ -1,0 +1,125 @@
+/// The catalogue of well-known quantity names and their units.
+///
+/// Parsers and drivers convert into these units (kW → W, Wh → kWh, kVA → VA) so
+/// that `power_import` means watts whether it came from a DSMR telegram, a Linky
+/// frame or a Modbus register. Add a name here before publishing it under a new
+/// meaning; never reuse a name with another unit.
+extension Quantity {
+    public struct Definition: Sendable, Hashable {
+        public let unit: Unit
+        public let summary: String
+    }
+
+    // MARK: Grid power (W)
+    public static let power: Quantity = "power"
+    public static let powerImport: Quantity = "power_import"
+    public static let powerExport: Quantity = "power_export"
+    public static let reactivePower: Quantity = "reactive_power"
+    public static let apparentPower: Quantity = "apparent_power"
+    public static let apparentPowerImport: Quantity = "apparent_power_import"
+    public static let apparentPowerExport: Quantity = "apparent_power_export"
+    public static let powerFactor: Quantity = "power_factor"
+    public static let frequency: Quantity = "frequency"
+    public static let voltage: Quantity = "voltage"
+    public static let current: Quantity = "current"
+    public static let currentNeutral: Quantity = "current_n"
+
+    // MARK: Energy counters (kWh)
+    public static let energyImport: Quantity = "energy_import"
+    public static let energyExport: Quantity = "energy_export"
+    public static let reactiveEnergyImport: Quantity = "reactive_energy_import"
+    public static let reactiveEnergyExport: Quantity = "reactive_energy_export"
+
+    // MARK: Belgian capacity tariff (W)
+    /// 1-0:1.4.0, the running average import of the current quarter hour.
+    public static let powerImportQuarterHourAverage: Quantity = "power_import_quarter_hour_average"
+    /// 1-0:1.6.0, this month's highest quarter-hour average import.
+    public static let powerImportMonthPeak: Quantity = "power_import_month_peak"
+    public static let powerImportMonthPeakTime: Quantity = "power_import_month_peak_time"
+
+    // MARK: Meter state
+    public static let meterTime: Quantity = "meter_time"
+    public static let meterID: Quantity = "meter_id"
+    public static let protocolVersion: Quantity = "protocol_version"
+    public static let tariffIndicator: Quantity = "tariff"
+    public static let breakerState: Quantity = "breaker_state"
+    public static let powerFailures: Quantity = "power_failures"
+    public static let longPowerFailures: Quantity = "long_power_failures"
+    public static let voltageSags: Quantity = "voltage_sags"
+    public static let voltageSwells: Quantity = "voltage_swells"
+
+    // MARK: Other media (M-Bus channels, pulse inputs)
+    public static let gasVolume: Quantity = "gas_volume"
+    public static let gasVolumeTime: Quantity = "gas_volume_time"
+    public static let waterVolume: Quantity = "water_volume"
+    public static let waterVolumeTime: Quantity = "water_volume_time"
+    public static let heatEnergy: Quantity = "heat_energy"
+    public static let flowRate: Quantity = "flow_rate"
+    public static let pulseCount: Quantity = "pulse_count"
+    public static let temperature: Quantity = "temperature"
+
+    // MARK: PV and battery (W, kWh, %)
+    public static let pvPower: Quantity = "pv_power"
+    public static let pvEnergy: Quantity = "pv_energy"
+    public static let batteryPower: Quantity = "battery_power"
+    public static let batterySoC: Quantity = "battery_soc"
+    public static let batteryEnergyCharge: Quantity = "battery_energy_charge"
+    public static let batteryEnergyDischarge: Quantity = "battery_energy_discharge"
+
+    /// Every name above with its unit; per-phase (`_l1`…`_l3`) and tariff (`_t1`…`_t4`)
+    /// variants share the unit of their base name.
+    public static let catalog: [Quantity: Definition] = {
+        var c: [Quantity: Definition] = [:]
+        func add(_ q: Quantity, _ unit: Unit, _ summary: String, phases: Bool = false, tariffs: Bool = false) {
+            c[q] = Definition(unit: unit, summary: summary)
+            if phases { for p in 1...3 { c[q.phase(p)] = Definition(unit: unit, summary: "\(summary), L\(p)") } }
+            if tariffs { for t in 1...4 { c[q.tariff(t)] = Definition(unit: unit, summary: "\(summary), tariff \(t)") } }
+        }
+        add(.power, .watt, "Net active power, positive = import", phases: true)
+        add(.powerImport, .watt, "Active power imported", phases: true)
+        add(.powerExport, .watt, "Active power exported", phases: true)
+        add(.reactivePower, .voltAmpereReactive, "Reactive power", phases: true)
+        add(.apparentPower, .voltAmpere, "Apparent power", phases: true)
+        add(.apparentPowerImport, .voltAmpere, "Apparent power imported", phases: true)
+        add(.apparentPowerExport, .voltAmpere, "Apparent power exported", phases: true)
+        add(.powerFactor, .ratio, "Power factor", phases: true)
+        add(.frequency, .hertz, "Grid frequency")
+        add(.voltage, .volt, "Voltage", phases: true)
+        add(Quantity("voltage_l1_l2"), .volt, "Line voltage L1-L2")
+        add(Quantity("voltage_l2_l3"), .volt, "Line voltage L2-L3")
+        add(Quantity("voltage_l3_l1"), .volt, "Line voltage L3-L1")
+        add(.current, .ampere, "Current", phases: true)
+        add(.currentNeutral, .ampere, "Neutral current")
+        add(.energyImport, .kilowattHour, "Active energy imported", phases: true, tariffs: true)
+        add(.energyExport, .kilowattHour, "Active energy exported", phases: true, tariffs: true)
+        add(.reactiveEnergyImport, .kilovarHour, "Reactive energy imported")
+        add(.reactiveEnergyExport, .kilovarHour, "Reactive energy exported")
+        add(.powerImportQuarterHourAverage, .watt, "Average import of the running quarter hour")
+        add(.powerImportMonthPeak, .watt, "Highest quarter-hour average import this month")
+        add(.powerImportMonthPeakTime, .none, "When this month's peak occurred")
+        add(.meterTime, .none, "Meter clock at the reading")
+        add(.meterID, .none, "Meter identifier")
+        add(.protocolVersion, .none, "Protocol version the meter reports")
+        add(.tariffIndicator, .none, "Active tariff")
+        add(.breakerState, .none, "Breaker/switch position")
+        add(.powerFailures, .count, "Power failures")
+        add(.longPowerFailures, .count, "Long power failures")
+        add(.voltageSags, .count, "Voltage sags", phases: true)
+        add(.voltageSwells, .count, "Voltage swells", phases: true)
+        add(.gasVolume, .cubicMetre, "Gas volume")
+        add(.gasVolumeTime, .none, "When the gas volume was captured")
+        add(.waterVolume, .cubicMetre, "Water volume")
+        add(.waterVolumeTime, .none, "When the water volume was captured")
+        add(.heatEnergy, .gigajoule, "Heat energy")
+        add(.flowRate, .cubicMetrePerHour, "Flow rate")
+        add(.pulseCount, .count, "Pulses counted")
+        add(.temperature, .celsius, "Temperature")
+        add(.pvPower, .watt, "PV production")
+        add(.pvEnergy, .kilowattHour, "PV energy produced")
+        add(.batteryPower, .watt, "Battery power, positive = discharge")
+        add(.batterySoC, .percent, "Battery state of charge")
+        add(.batteryEnergyCharge, .kilowattHour, "Battery energy charged")
+        add(.batteryEnergyDischarge, .kilowattHour, "Battery energy discharged")
+        return c
+    }()
+}

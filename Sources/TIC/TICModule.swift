@@ -1,0 +1,2 @@
+/// TIC: see the module's files. (Being built.)
+public enum TICModule {}

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderMQTTTests() { #expect(Bool(true)) }
