@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+
+/// An MQTT 5 / 3.1.1 client over libmosquitto with an async/await face.
+///
+/// ```swift
+/// let client = try MQTTClient(configuration: .init(clientID: "gw"), logger: logger)
+/// let readings = try await client.subscribe("phasor/home/meter/+/state")
+/// try await client.connect(timeout: .seconds(5))
+/// try client.publish(MQTTMessage(topic: "a/b", string: "1", qos: .atLeastOnce))
+/// for await m in readings { … }
+/// await client.shutdown()
+/// ```
+///
+/// Once started it stays connected by itself: it reconnects with capped exponential
+/// backoff, resubscribes, republishes its birth message and flushes what was
+/// published while offline (bounded, drops counted). Subscriptions made before
+/// `connect` receive what a persistent session delivers right after CONNACK.
+public final class MQTTClient: Sendable {
+    let session: MosquittoSession
+
+    public init(configuration: MQTTConfiguration, logger: Logger = Logger(label: "phasor.mqtt")) throws(MQTTError) {
+        session = try MosquittoSession(configuration: configuration, logger: logger)
+    }
+
+    deinit { session.requestStop() }
+
+    public var configuration: MQTTConfiguration { session.configuration }
+
+    /// Starts the connection loop (if not yet started) and waits for the first
+    /// CONNACK. A TLS failure or a refusal by the broker throws at once; network
+    /// errors are retried until `timeout`, then `MQTTError.timeout` names the last one.
+    /// The loop keeps trying in the background either way until `shutdown()`.
+    public func connect(timeout: Duration = .seconds(10)) async throws {
+        session.start()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.session.waitUntilConnected() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                let last = self.session.state.withLock { $0.lastConnectError }
+                throw MQTTError.timeout("no connection to \(self.configuration.host):\(self.configuration.port) within \(timeout)" + (last.map { ": \($0)" } ?? ""))
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Starts the connection loop without waiting; failures are logged and reported
+    /// on `connectionEvents()`.
+    public func start() { session.start() }
+
+    /// Publishes without waiting for the broker: sent now when connected, else kept
+    /// in the offline queue. Throws for an invalid topic, a full queue with the
+    /// `rejectNew` policy, or after shutdown.
+    public func publish(_ message: MQTTMessage) throws(MQTTError) { try session.publish(message) }
+
+    public func publish(_ topic: String, _ payload: String, qos: QoS = .atMostOnce, retain: Bool = false) throws(MQTTError) {
+        try session.publish(MQTTMessage(topic: topic, string: payload, qos: qos, retain: retain))
+    }
+
+    /// Publishes and returns once the broker acknowledged it (QoS 1: PUBACK, QoS 2:
+    /// PUBCOMP) or, for QoS 0, once it was written to the socket.
+    public func publishAndWait(_ message: MQTTMessage) async throws { try await session.publishAndWait(message) }
+
+    /// Subscribes to a topic filter (`+` and `#` allowed). Iterate the result to
+    /// receive; it unsubscribes when iteration ends or the sequence is dropped.
+    /// - Parameter buffering: keep at most this many unconsumed messages (newest
+    ///   kept); `nil` keeps all, so a slow consumer loses nothing.
+    public func subscribe(
+        _ filter: String, options: MQTTSubscribeOptions = MQTTSubscribeOptions(), buffering: Int? = nil
+    ) async throws -> MQTTSubscription {
+        let topicFilter = try TopicFilter(filter)
+        let (id, stream) = try await session.subscribe(topicFilter, options: options, buffering: buffering)
+        return MQTTSubscription(filter: topicFilter, id: id, stream: stream, session: session)
+    }
+
+    public func subscribe(_ filter: String, qos: QoS) async throws -> MQTTSubscription {
+        try await subscribe(filter, options: MQTTSubscribeOptions(qos: qos))
+    }
+
+    /// Connection events (connected, lost, failed attempts) from now on.
+    public func connectionEvents() -> AsyncStream<MQTTConnectionEvent> { session.addEventListener() }
+
+    public var statistics: MQTTStatistics { session.statistics }
+
+    public var isConnected: Bool { session.state.withLock { $0.phase == .connected } }
+
+    /// Waits until every QoS ≥ 1 message handed over so far is acknowledged and the
+    /// offline queue is empty; returns `false` if that did not happen within `timeout`.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(10)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while session.outstanding > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    /// Graceful shutdown: publishes `finalMessage` (e.g. a retained `offline`), lets
+    /// in-flight QoS ≥ 1 messages complete (up to 3 s), then disconnects cleanly so
+    /// the broker does not publish the will.
+    public func shutdown(finalMessage: MQTTMessage? = nil) async {
+        await session.stop(finalMessage: finalMessage)
+    }
+}
+
+/// The messages of one subscription, as an async sequence.
+public struct MQTTSubscription: AsyncSequence, Sendable {
+    public typealias Element = MQTTMessage
+    public let filter: TopicFilter
+    let id: UUID
+    let stream: AsyncStream<MQTTMessage>
+    let session: MosquittoSession
+
+    public func makeAsyncIterator() -> AsyncStream<MQTTMessage>.Iterator { stream.makeAsyncIterator() }
+
+    /// Ends the subscription now (iteration finishes).
+    public func cancel() { session.unsubscribe(id) }
+}

@@ -1,0 +1,83 @@
+import CMosquitto
+import Foundation
+import Logging
+
+/// libmosquitto's C callbacks. They run on the loop thread, take only the `events`
+/// lock, copy what they need (the C buffers die when they return) and never block.
+extension MosquittoSession {
+    private static func session(_ userdata: UnsafeMutableRawPointer?) -> MosquittoSession? {
+        guard let userdata else { return nil }
+        return Unmanaged<MosquittoSession>.fromOpaque(userdata).takeUnretainedValue()
+    }
+
+    func installCallbacks() {
+        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, _ in
+            MosquittoSession.session(userdata)?.events.withLock { $0.connack = (rc, flags & 1 == 1) }
+        }
+        mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
+            MosquittoSession.session(userdata)?.events.withLock { $0.disconnectCode = rc }
+        }
+        mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
+            MosquittoSession.session(userdata)?.didComplete(mid: mid, reasonCode: reasonCode)
+        }
+        mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
+            let codes = (0..<Int(count)).map { granted?[$0] ?? 0x80 }
+            MosquittoSession.session(userdata)?.didSubscribe(mid: mid, codes: codes)
+        }
+        mosquitto_message_v5_callback_set(handle) { _, userdata, message, props in
+            guard let message, let session = MosquittoSession.session(userdata) else { return }
+            session.didReceive(message.pointee, props: props)
+        }
+        mosquitto_log_callback_set(handle) { _, userdata, level, text in
+            guard let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
+            let line = String(cString: text)
+            MosquittoSession.session(userdata)?.events.withLock { $0.lastLibraryError = line }
+        }
+    }
+
+    private func didComplete(mid: Int32, reasonCode: Int32) {
+        let waiter = events.withLock { e -> CheckedContinuation<Bool, any Error>? in
+            e.completed += 1
+            guard e.pending.removeValue(forKey: mid) != nil else {
+                e.earlyCompletions[mid] = reasonCode
+                return nil
+            }
+            return e.publishWaiters.removeValue(forKey: mid)
+        }
+        guard let waiter else { return }
+        if reasonCode >= 0x80 {
+            let reason = String(cString: mosquitto_reason_string(reasonCode))
+            waiter.resume(throwing: MQTTError.library(code: reasonCode, message: "broker refused the publish: \(reason)"))
+        } else {
+            waiter.resume(returning: false)
+        }
+    }
+
+    private func didSubscribe(mid: Int32, codes: [Int32]) {
+        let waiter = events.withLock { e -> CheckedContinuation<[Int32], any Error>? in
+            if let w = e.subscribeWaiters.removeValue(forKey: mid) { return w }
+            if e.earlySubacks.count > 256 { e.earlySubacks.removeAll() }  // resubscribes nobody waits for
+            e.earlySubacks[mid] = codes
+            return nil
+        }
+        waiter?.resume(returning: codes)
+    }
+
+    private func didReceive(_ m: mosquitto_message, props: OpaquePointer?) {
+        let topic = String(cString: m.topic)
+        let payload: [UInt8] =
+            m.payloadlen > 0 && m.payload != nil
+            ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
+        let message = MQTTMessage(
+            topic: topic, payload: payload, qos: QoS(rawValue: m.qos) ?? .atMostOnce, retain: m.retain,
+            properties: configuration.protocolVersion == .v5 ? MosquittoProperties.read(props) : MQTTPublishProperties())
+        let ids = MosquittoProperties.subscriptionIdentifiers(props)
+        let targets = events.withLock { e -> [AsyncStream<MQTTMessage>.Continuation] in
+            e.received += 1
+            let t = e.routes.matching(topic, subscriptionIdentifiers: ids)
+            if t.isEmpty { e.unrouted += 1 }
+            return t
+        }
+        for t in targets { t.yield(message) }
+    }
+}

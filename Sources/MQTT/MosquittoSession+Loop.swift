@@ -1,0 +1,238 @@
+import CMosquitto
+import Foundation
+import Logging
+
+extension MosquittoSession {
+    /// The loop thread: connect, pump libmosquitto, react to CONNACK and loss, back off.
+    func runLoop() {
+        var attempt = 0
+        var socketOpen = false
+        var connected = false
+        while !state.withLock({ $0.stopRequested }) {
+            if !socketOpen {
+                let rc = openSocket()
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    connectionFailed(classify(rc), attempt: &attempt)
+                    continue
+                }
+                socketOpen = true
+            }
+            let rc = mosquitto_loop(handle, 50, 1)
+            let (connack, disconnectCode) = events.withLock { e in
+                defer { e.connack = nil; e.disconnectCode = nil }
+                return (e.connack, e.disconnectCode)
+            }
+            if let connack {
+                if connack.code == 0 {
+                    attempt = 0
+                    connected = true
+                    didConnect(sessionPresent: connack.sessionPresent)
+                } else {
+                    let reason = String(cString: mosquitto_reason_string(connack.code))
+                    mosquitto_disconnect(handle)
+                    _ = mosquitto_loop(handle, 10, 1)
+                    socketOpen = false
+                    connectionFailed(.connectionRefused(code: Int(connack.code), reason: reason), attempt: &attempt)
+                    continue
+                }
+            }
+            if rc != MOSQ_ERR_SUCCESS.rawValue || disconnectCode != nil {
+                socketOpen = false
+                if connected {
+                    connected = false
+                    connectionLost(reason: describeLoss(rc: rc, disconnectCode: disconnectCode))
+                    // Retry at once after a loss: the broker may be back already.
+                    if state.withLock({ $0.stopRequested }) { break }
+                    sleepInterruptibly(configuration.reconnect.initialDelay)
+                } else {
+                    connectionFailed(classify(rc == MOSQ_ERR_SUCCESS.rawValue ? MOSQ_ERR_CONN_LOST.rawValue : rc), attempt: &attempt)
+                }
+            }
+        }
+        shutDown(socketOpen: socketOpen && connected)
+    }
+
+    private func openSocket() -> Int32 {
+        var props: OpaquePointer? = nil
+        if configuration.protocolVersion == .v5 && !configuration.cleanSession {
+            mosquitto_property_add_int32(
+                &props, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), configuration.sessionExpiryInterval)
+        }
+        defer { mosquitto_property_free_all(&props) }
+        events.withLock { $0.lastLibraryError = nil }
+        return mosquitto_connect_bind_v5(
+            handle, configuration.host, Int32(configuration.port), Int32(configuration.keepAlive), nil, props)
+    }
+
+    /// After CONNACK: resubscribe (unless the broker kept our session), publish the
+    /// birth message, then flush the offline queue, in that order, before new
+    /// publishes go straight out (they queue behind the flush under the state lock).
+    private func didConnect(sessionPresent: Bool) {
+        let keptSession = sessionPresent && !configuration.cleanSession
+        if !keptSession {
+            for sub in events.withLock({ $0.routes.brokerSubscriptions }) {
+                let rc = sendSubscribe(sub.filter, qos: sub.qos, flags: sub.flags, identifier: sub.identifier).rc
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    logger.warning("resubscribe failed", metadata: ["filter": "\(sub.filter)", "error": "\(String(cString: mosquitto_strerror(rc)))"])
+                }
+            }
+        }
+        let (waiters, queued) = state.withLock { s -> ([CheckedContinuation<Void, any Error>], [MQTTMessage]) in
+            if let birth = configuration.birth { _ = sendLocked(birth, state: &s) }
+            let queued = s.queue.drain()
+            for m in queued { _ = sendLocked(m, state: &s) }
+            s.phase = .connected
+            s.stats.connections += 1
+            s.lastConnectError = nil
+            let w = Array(s.connectWaiters.values)
+            s.connectWaiters.removeAll()
+            return (w, queued)
+        }
+        logger.info(
+            "MQTT connected",
+            metadata: [
+                "broker": "\(configuration.host):\(configuration.port)", "session_present": "\(sessionPresent)",
+                "flushed": "\(queued.count)",
+            ])
+        for w in waiters { w.resume() }
+        emit(.connected(sessionPresent: sessionPresent))
+    }
+
+    private func connectionLost(reason: String) {
+        state.withLock { s in
+            if s.phase == .connected { s.phase = .connecting }
+            s.stats.connectionFailures += 1
+            s.stats.lastError = reason
+        }
+        let (subWaiters, lostQoS0) = events.withLock { e -> ([CheckedContinuation<[Int32], any Error>], Int) in
+            // QoS 0 messages still in libmosquitto's packet queue die with the socket.
+            let lost = e.pending.filter { $0.value == .atMostOnce }
+            for mid in lost.keys { e.pending.removeValue(forKey: mid) }
+            e.earlyCompletions.removeAll()
+            e.earlySubacks.removeAll()
+            let w = Array(e.subscribeWaiters.values)
+            e.subscribeWaiters.removeAll()
+            return (w, lost.count)
+        }
+        // Subscriptions are re-sent on reconnect: a subscriber need not wait for that.
+        for w in subWaiters { w.resume(returning: []) }
+        logger.warning("MQTT connection lost", metadata: ["reason": "\(reason)", "qos0_lost": "\(lostQoS0)"])
+        emit(.disconnected(reason: reason))
+    }
+
+    private func connectionFailed(_ error: MQTTError, attempt: inout Int) {
+        let delay = jittered(configuration.reconnect.baseDelay(attempt: attempt))
+        attempt += 1
+        let definitive: Bool
+        switch error {
+        case .tls, .connectionRefused: definitive = true
+        default: definitive = false
+        }
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+            s.stats.connectionFailures += 1
+            s.stats.lastError = error.description
+            s.lastConnectError = error
+            guard definitive else { return [] }
+            let w = Array(s.connectWaiters.values)
+            s.connectWaiters.removeAll()
+            return w
+        }
+        for w in waiters { w.resume(throwing: error) }
+        logger.error(
+            "MQTT connect failed",
+            metadata: [
+                "broker": "\(configuration.host):\(configuration.port)", "error": "\(error)",
+                "retry_in_ms": "\(Int(delay.seconds * 1000))",
+            ])
+        emit(.connectFailed(error))
+        sleepInterruptibly(delay)
+    }
+
+    private func jittered(_ d: Duration) -> Duration {
+        let j = configuration.reconnect.jitter
+        guard j > 0 else { return d }
+        return .seconds(d.seconds * Double.random(in: (1 - j)...(1 + j)))
+    }
+
+    private func sleepInterruptibly(_ d: Duration) {
+        let deadline = ContinuousClock.now + d
+        while ContinuousClock.now < deadline && !state.withLock({ $0.stopRequested }) {
+            usleep(10_000)
+        }
+    }
+
+    /// Graceful stop: final message, let QoS ≥ 1 complete (bounded), DISCONNECT.
+    private func shutDown(socketOpen: Bool) {
+        let final = state.withLock { s -> MQTTMessage? in
+            s.phase = .stopping
+            return s.finalMessage
+        }
+        if socketOpen {
+            if let final { _ = state.withLock { s in sendLocked(final, state: &s) } }
+            let deadline = ContinuousClock.now + .seconds(3)
+            while ContinuousClock.now < deadline,
+                events.withLock({ !$0.pending.isEmpty })
+            {
+                if mosquitto_loop(handle, 20, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+            }
+            mosquitto_disconnect(handle)
+            let end = ContinuousClock.now + .seconds(1)
+            while ContinuousClock.now < end, events.withLock({ $0.disconnectCode == nil }) {
+                if mosquitto_loop(handle, 20, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+            }
+        }
+        let (connectWaiters, stopWaiters, listeners) = state.withLock { s in
+            s.phase = .stopped
+            defer {
+                s.connectWaiters.removeAll()
+                s.stopWaiters.removeAll()
+                s.eventListeners.removeAll()
+            }
+            return (Array(s.connectWaiters.values), s.stopWaiters, Array(s.eventListeners.values))
+        }
+        let (publishWaiters, subscribeWaiters, routes) = events.withLock { e in
+            defer {
+                e.publishWaiters.removeAll()
+                e.subscribeWaiters.removeAll()
+            }
+            return (Array(e.publishWaiters.values), Array(e.subscribeWaiters.values), e.routes.removeAll())
+        }
+        for w in connectWaiters { w.resume(throwing: MQTTError.shutDown) }
+        for w in publishWaiters { w.resume(throwing: MQTTError.shutDown) }
+        for w in subscribeWaiters { w.resume(throwing: MQTTError.shutDown) }
+        for r in routes { r.finish() }
+        for l in listeners { l.finish() }
+        logger.info("MQTT client stopped", metadata: ["client_id": "\(configuration.clientID)"])
+        for w in stopWaiters { w.resume() }
+    }
+
+    // MARK: Errors
+
+    func classify(_ rc: Int32) -> MQTTError {
+        let logged = events.withLock { $0.lastLibraryError }
+        let text = String(cString: mosquitto_strerror(rc))
+        switch rc {
+        case MOSQ_ERR_TLS.rawValue, MOSQ_ERR_TLS_HANDSHAKE.rawValue:
+            return .tls(logged ?? text)
+        case MOSQ_ERR_ERRNO.rawValue:
+            let e = String(cString: strerror(errno))
+            if let logged, logged.contains("OpenSSL") { return .tls(logged) }
+            return .network(e)
+        case MOSQ_ERR_EAI.rawValue, MOSQ_ERR_LOOKUP.rawValue:
+            return .network("cannot resolve host '\(configuration.host)'")
+        case MOSQ_ERR_CONN_LOST.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_PROTOCOL.rawValue:
+            if let logged, logged.contains("OpenSSL") || logged.contains("certificate") { return .tls(logged) }
+            return .network(logged ?? text)
+        default:
+            return .library(code: rc, message: logged ?? text)
+        }
+    }
+
+    private func describeLoss(rc: Int32, disconnectCode: Int32?) -> String {
+        // The disconnect callback reports a MOSQ_ERR code, not an MQTT reason code.
+        if let code = disconnectCode, code != 0 {
+            return String(cString: mosquitto_strerror(code))
+        }
+        return String(cString: mosquitto_strerror(rc == MOSQ_ERR_SUCCESS.rawValue ? MOSQ_ERR_CONN_LOST.rawValue : rc))
+    }
+}

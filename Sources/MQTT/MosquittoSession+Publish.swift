@@ -1,0 +1,128 @@
+import CMosquitto
+import Foundation
+import Logging
+
+extension MosquittoSession {
+    enum SendOutcome {
+        /// Handed to libmosquitto with this message id.
+        case sent(mid: Int32)
+        case queuedOffline
+        case failed(MQTTError)
+    }
+
+    /// Publishes without waiting: straight out when connected, else into the offline queue.
+    func publish(_ message: MQTTMessage) throws(MQTTError) {
+        try validate(topic: message.topic)
+        let outcome = state.withLock { s -> SendOutcome in
+            switch s.phase {
+            case .connected:
+                return sendLocked(message, state: &s)
+            case .stopping, .stopped:
+                return .failed(.shutDown)
+            case .idle, .connecting:
+                return enqueueLocked(message, state: &s)
+            }
+        }
+        if case .failed(let error) = outcome { throw error }
+    }
+
+    /// Publishes and waits until the broker acknowledged it (QoS 1/2) or it was
+    /// written to the socket (QoS 0). While offline, waits for the connection first.
+    func publishAndWait(_ message: MQTTMessage) async throws {
+        try validate(topic: message.topic)
+        while true {
+            try Task.checkCancellation()
+            let retry: Bool = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+                let outcome = state.withLock { s -> SendOutcome in
+                    switch s.phase {
+                    case .connected: return sendLocked(message, state: &s, waiter: continuation)
+                    case .stopping, .stopped: return .failed(.shutDown)
+                    case .idle, .connecting: return .queuedOffline
+                    }
+                }
+                switch outcome {
+                case .sent: break  // the waiter is resumed by the completion callback
+                case .failed(let error): continuation.resume(throwing: error)
+                case .queuedOffline: continuation.resume(returning: true)
+                }
+            }
+            if !retry { return }
+            try await waitUntilConnected()
+        }
+    }
+
+    private func validate(topic: String) throws(MQTTError) {
+        if topic.isEmpty { throw .invalidTopic(topic, reason: "empty") }
+        if topic.contains("+") || topic.contains("#") { throw .invalidTopic(topic, reason: "wildcards are not allowed in a topic name") }
+        if topic.utf8.count > 65_535 { throw .invalidTopic(topic, reason: "longer than 65535 bytes") }
+    }
+
+    private func enqueueLocked(_ message: MQTTMessage, state s: inout State) -> SendOutcome {
+        switch s.queue.push(message) {
+        case .queued:
+            return .queuedOffline
+        case .queuedDroppingOldest:
+            logDrop(total: s.queue.droppedCount, policy: "dropped oldest")
+            return .queuedOffline
+        case .rejected:
+            logDrop(total: s.queue.droppedCount, policy: "rejected new")
+            return .failed(.offlineQueueFull(capacity: s.queue.policy.capacity))
+        }
+    }
+
+    /// Logs the first drop and then every thousandth, so an outage cannot flood the log.
+    private func logDrop(total: UInt64, policy: String) {
+        if total == 1 || total % 1000 == 0 {
+            logger.warning(
+                "MQTT offline queue full: message \(policy)",
+                metadata: ["dropped_total": "\(total)", "capacity": "\(configuration.offlineQueue.capacity)"])
+        }
+    }
+
+    /// Calls `mosquitto_publish_v5`. Must be called with the state lock held (so the
+    /// offline-queue flush and new publishes keep their order).
+    func sendLocked(
+        _ message: MQTTMessage, state s: inout State, waiter: CheckedContinuation<Bool, any Error>? = nil
+    ) -> SendOutcome {
+        var props = configuration.protocolVersion == .v5 ? MosquittoProperties.make(message.properties) : nil
+        defer { if props != nil { mosquitto_property_free_all(&props) } }
+        var mid: Int32 = 0
+        let rc = message.payload.withUnsafeBytes { raw in
+            mosquitto_publish_v5(
+                handle, &mid, message.topic, Int32(message.payload.count), raw.baseAddress, message.qos.rawValue,
+                message.retain, props)
+        }
+        switch rc {
+        case MOSQ_ERR_SUCCESS.rawValue:
+            break
+        case MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_CONN_LOST.rawValue:
+            // QoS ≥ 1: libmosquitto queued it before trying to send and resends it after
+            // reconnecting. QoS 0: it is gone unless we keep it.
+            if message.qos == .atMostOnce {
+                let outcome = enqueueLocked(message, state: &s)
+                if let waiter { waiter.resume(returning: true) }
+                return outcome
+            }
+        default:
+            let error = MQTTError.library(code: rc, message: String(cString: mosquitto_strerror(rc)))
+            if let waiter { waiter.resume(throwing: error) }
+            return .failed(error)
+        }
+        s.stats.published += 1
+        // Register the mid; its completion may already have arrived.
+        let early: Int32? = events.withLock { e in
+            if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
+            e.pending[mid] = message.qos
+            if let waiter { e.publishWaiters[mid] = waiter }
+            return nil
+        }
+        if let code = early, let waiter {
+            if code >= 0x80 {
+                waiter.resume(throwing: MQTTError.library(code: code, message: "broker refused the publish: \(String(cString: mosquitto_reason_string(code)))"))
+            } else {
+                waiter.resume(returning: false)
+            }
+        }
+        return .sent(mid: mid)
+    }
+}

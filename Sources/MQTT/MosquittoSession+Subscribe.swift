@@ -1,0 +1,68 @@
+import CMosquitto
+import Foundation
+
+extension MosquittoSession {
+    /// Registers a local route and subscribes at the broker when connected (else on
+    /// connect). Returns once the broker granted it, or at once when offline.
+    func subscribe(_ filter: TopicFilter, options: MQTTSubscribeOptions, buffering: Int?)
+        async throws -> (UUID, AsyncStream<MQTTMessage>)
+    {
+        let policy: AsyncStream<MQTTMessage>.Continuation.BufferingPolicy =
+            buffering.map { .bufferingNewest($0) } ?? .unbounded
+        let (stream, continuation) = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: policy)
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
+        let needsBroker = events.withLock { e in
+            e.routes.add(id: id, RoutingTable.Route(filter: filter, options: options, continuation: continuation))
+        }
+        guard needsBroker else { return (id, stream) }
+        let identifier = events.withLock { $0.routes.identifier(of: filter) }
+        let codes: [Int32] = try await withCheckedThrowingContinuation { waiter in
+            let rc: Int32? = state.withLock { s in
+                guard s.phase == .connected else { return nil }
+                let (rc, mid) = sendSubscribe(filter.filter, qos: options.qos, flags: options.v5Flags, identifier: identifier)
+                guard rc == MOSQ_ERR_SUCCESS.rawValue else { return rc }
+                let early = events.withLock { e -> [Int32]? in
+                    if let codes = e.earlySubacks.removeValue(forKey: mid) { return codes }
+                    e.subscribeWaiters[mid] = waiter
+                    return nil
+                }
+                if let early { waiter.resume(returning: early) }
+                return rc
+            }
+            switch rc {
+            case nil: waiter.resume(returning: [])  // offline: subscribed on connect
+            case MOSQ_ERR_SUCCESS.rawValue?: break
+            case let rc?: waiter.resume(throwing: MQTTError.library(code: rc, message: String(cString: mosquitto_strerror(rc))))
+            }
+        }
+        if let code = codes.first, code >= 0x80 {
+            continuation.finish()
+            throw MQTTError.subscriptionRefused(filter: filter.filter, code: Int(code))
+        }
+        return (id, stream)
+    }
+
+    /// Sends SUBSCRIBE; on MQTT 5 with the options and the routing identifier.
+    func sendSubscribe(_ filter: String, qos: QoS, flags: Int32, identifier: UInt32) -> (rc: Int32, mid: Int32) {
+        var mid: Int32 = 0
+        guard configuration.protocolVersion == .v5 else {
+            return (mosquitto_subscribe_v5(handle, &mid, filter, qos.rawValue, 0, nil), mid)
+        }
+        var props: OpaquePointer? = nil
+        if identifier > 0 {
+            mosquitto_property_add_varint(&props, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), identifier)
+        }
+        defer { mosquitto_property_free_all(&props) }
+        return (mosquitto_subscribe_v5(handle, &mid, filter, qos.rawValue, flags, props), mid)
+    }
+
+    func unsubscribe(_ id: UUID) {
+        guard let filter = events.withLock({ $0.routes.remove(id: id) }) else { return }
+        state.withLock { s in
+            guard s.phase == .connected else { return }
+            var mid: Int32 = 0
+            _ = mosquitto_unsubscribe_v5(handle, &mid, filter, nil)
+        }
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderMQTTTests() { #expect(Bool(true)) }

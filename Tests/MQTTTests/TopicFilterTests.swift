@@ -1,0 +1,68 @@
+import Testing
+@testable import MQTT
+
+@Suite struct TopicFilterTests {
+    @Test(arguments: [
+        ("a/b/c", "a/b/c", true), ("a/+/c", "a/b/c", true), ("a/+/c", "a/b/d", false),
+        ("a/#", "a", true), ("a/#", "a/b/c", true), ("#", "a/b", true), ("+/+", "a/b", true),
+        ("+/+", "a/b/c", false), ("a/+", "a/", true), ("+", "/a", false), ("#", "$SYS/x", false),
+        ("+/x", "$SYS/x", false), ("$SYS/#", "$SYS/x", true), ("a/b", "a/b/c", false),
+    ])
+    func matching(filter: String, topic: String, expected: Bool) throws {
+        #expect(try TopicFilter(filter).matches(topic) == expected)
+    }
+
+    @Test(arguments: ["", "a/#/b", "a/b#", "a/+b", "#/a"])
+    func invalidFiltersAreRefused(filter: String) {
+        #expect(throws: MQTTError.self) { try TopicFilter(filter) }
+    }
+}
+
+@Suite struct OfflineQueueTests {
+    private func message(_ i: Int) -> MQTTMessage { MQTTMessage(topic: "t", string: "\(i)", qos: .atLeastOnce) }
+
+    @Test func dropOldestKeepsTheNewestAndCountsDrops() {
+        var q = OfflineQueue(policy: .init(capacity: 3, whenFull: .dropOldest))
+        for i in 0..<5 { _ = q.push(message(i)) }
+        #expect(q.count == 3)
+        #expect(q.droppedCount == 2)
+        #expect(q.drain().map(\.string) == ["2", "3", "4"])
+        #expect(q.isEmpty)
+    }
+
+    @Test func rejectNewRefusesAndCounts() {
+        var q = OfflineQueue(policy: .init(capacity: 2, whenFull: .rejectNew))
+        #expect(q.push(message(0)) == .queued)
+        #expect(q.push(message(1)) == .queued)
+        #expect(q.push(message(2)) == .rejected)
+        #expect(q.droppedCount == 1)
+        #expect(q.drain().map(\.string) == ["0", "1"])
+    }
+
+    @Test func zeroCapacityQueuesNothing() {
+        var q = OfflineQueue(policy: .init(capacity: 0))
+        #expect(q.push(message(0)) == .rejected)
+        #expect(q.count == 0)
+    }
+}
+
+@Suite struct BrokerURLTests {
+    @Test func parsesSchemesPortsAndIPv6() throws {
+        #expect(try MQTTBrokerURL(parsing: "mqtt://127.0.0.1:1884") == .init(host: "127.0.0.1", port: 1884, usesTLS: false))
+        #expect(try MQTTBrokerURL(parsing: "mqtts://broker.example") == .init(host: "broker.example", port: 8883, usesTLS: true))
+        #expect(try MQTTBrokerURL(parsing: "localhost") == .init(host: "localhost", port: 1883, usesTLS: false))
+        #expect(try MQTTBrokerURL(parsing: "tcp://[::1]:2000") == .init(host: "::1", port: 2000, usesTLS: false))
+    }
+
+    @Test(arguments: ["http://x", "mqtt://:1883", "mqtt://h:0", "mqtt://h:port"])
+    func refusesBadURLs(text: String) {
+        #expect(throws: MQTTError.self) { try MQTTBrokerURL(parsing: text) }
+    }
+
+    @Test func backoffIsExponentialAndCapped() {
+        let p = MQTTReconnectPolicy(initialDelay: .milliseconds(500), maximumDelay: .seconds(30), multiplier: 2)
+        #expect(p.baseDelay(attempt: 0) == .milliseconds(500))
+        #expect(p.baseDelay(attempt: 3) == .seconds(4))
+        #expect(p.baseDelay(attempt: 20) == .seconds(30))
+    }
+}
