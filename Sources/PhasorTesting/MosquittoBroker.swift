@@ -82,7 +82,8 @@ public final class MosquittoBroker: @unchecked Sendable {
             // receive maximum with QoS 2 and the subscriber drops with a protocol error.
         ]
         if options.persistence {
-            lines += ["persistence true", "persistence_location \(directory.path)/", "autosave_interval 1"]
+            // Save after every change, so a SIGKILL loses no session or queued message.
+            lines += ["persistence true", "persistence_location \(directory.path)/", "autosave_interval 1", "autosave_on_changes true"]
         }
         if let tls = options.tls {
             lines += ["cafile \(tls.caFile)", "certfile \(tls.certificateFile)", "keyfile \(tls.keyFile)"]
