@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "phasor-gateway", dependencies: ["Gateway"]),
         .executableTarget(name: "phasor-control", dependencies: ["ControlService"]),
         .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
-        .executableTarget(name: "phasor", dependencies: ["Gateway", "ControlService", "Bridge"]),
+        .executableTarget(name: "phasor", dependencies: ["Gateway", "ControlService", "Bridge", "PhasorTesting"]),
 
         // MARK: Benchmarks (print figures; run by scripts/bench.sh, never timed in tests)
         .executableTarget(

@@ -57,8 +57,12 @@ extension MosquittoSession {
         return (mosquitto_subscribe_v5(handle, &mid, filter, qos.rawValue, flags, props), mid)
     }
 
+    /// Ends a subscription: finishes its stream (iteration ends) and unsubscribes
+    /// at the broker when no other local subscriber needs the filter.
     func unsubscribe(_ id: UUID) {
-        guard let filter = events.withLock({ $0.routes.remove(id: id) }) else { return }
+        let (continuation, unused) = events.withLock { $0.routes.remove(id: id) }
+        continuation?.finish()
+        guard let filter = unused else { return }
         state.withLock { s in
             guard s.phase == .connected else { return }
             var mid: Int32 = 0

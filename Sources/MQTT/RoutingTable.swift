@@ -78,12 +78,13 @@ struct RoutingTable {
         return route.options.qos > existing
     }
 
-    /// Removes a route; returns its filter if no other route uses it any more.
-    mutating func remove(id: UUID) -> String? {
-        guard let removed = routes.removeValue(forKey: id) else { return nil }
-        if routes.values.contains(where: { $0.filter == removed.filter }) { return nil }
+    /// Removes a route; returns its stream (to finish outside the lock) and its
+    /// filter if no other route uses it any more.
+    mutating func remove(id: UUID) -> (continuation: AsyncStream<MQTTMessage>.Continuation?, unusedFilter: String?) {
+        guard let removed = routes.removeValue(forKey: id) else { return (nil, nil) }
+        if routes.values.contains(where: { $0.filter == removed.filter }) { return (removed.continuation, nil) }
         identifiers.removeValue(forKey: removed.filter.filter)
-        return removed.filter.filter
+        return (removed.continuation, removed.filter.filter)
     }
 
     /// The subscribers a message goes to: by subscription identifiers when the broker

@@ -18,19 +18,22 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// Starts `executable` (a path, or a name looked up in `PATH`) with `arguments`.
-    /// Output goes to `outputFile` (appended) or is discarded.
+    /// Output goes to `outputFile` (appended), to our own stdout/stderr with
+    /// `inheritOutput`, or is discarded.
     public init(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        outputFile: String? = nil
+        outputFile: String? = nil, inheritOutput: Bool = false
     ) throws {
         self.executable = executable
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-        let out = outputFile ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&fileActions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        if !inheritOutput {
+            let out = outputFile ?? "/dev/null"
+            posix_spawn_file_actions_addopen(&fileActions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MQTT
+import PhasorCore
+
+/// The command-line options every Phasor service takes. Flags override the site
+/// file, so a quick start needs no file at all:
+/// `phasor-gateway --broker mqtt://127.0.0.1:1883 --site home`.
+public struct ServiceOptions: ParsableArguments, Sendable {
+    @Option(name: .long, help: "Site file (YAML). Without it the service runs the demo site.")
+    public var config: String?
+
+    @Option(name: .long, help: "Broker URL: mqtt://host:1883 or mqtts://host:8883.")
+    public var broker: String?
+
+    @Option(name: .long, help: "Site id, the second level of every topic.")
+    public var site: String?
+
+    @Option(name: .long, help: "Topic prefix (default: phasor).")
+    public var prefix: String?
+
+    @Option(name: .long, help: "MQTT user name.")
+    public var username: String?
+
+    @Option(name: .long, help: "File holding the MQTT password (first line).")
+    public var passwordFile: String?
+
+    @Option(name: .long, help: "CA certificate file to verify the broker (TLS).")
+    public var caFile: String?
+
+    @Option(name: .long, help: "Client certificate file (TLS).")
+    public var certFile: String?
+
+    @Option(name: .long, help: "Client private key file (TLS).")
+    public var keyFile: String?
+
+    @Flag(name: .long, help: "Skip TLS verification. For tests only.")
+    public var insecure: Bool = false
+
+    @Option(name: .long, help: "MQTT protocol: 5 or 3.1.1.")
+    public var mqttVersion: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel: String?
+
+    public init() {}
+
+    /// Loads the site file (or the demo site) and applies the flags on top.
+    public func resolve(service: ServiceName) throws -> ServiceSettings {
+        let file = try config.map { try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: $0)) }
+        var site = file ?? .demo
+        if let s = self.site { site.site = s }
+        guard site.site.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
+            throw ValidationError("site '\(site.site)': use letters, digits, '-' and '_' only (it becomes a topic level)")
+        }
+        let prefix = self.prefix ?? site.prefix ?? "phasor"
+        let b = site.broker
+        let url = try MQTTBrokerURL(parsing: broker ?? b?.url ?? "mqtt://127.0.0.1:1883")
+        var password = b?.password
+        if let path = passwordFile ?? b?.passwordFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read password file '\(path)'")
+            }
+            password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        let ca = caFile ?? b?.caFile
+        let insecure = self.insecure || (b?.insecure ?? false)
+        let tls: MQTTTLSConfiguration? =
+            url.usesTLS || ca != nil || insecure
+            ? MQTTTLSConfiguration(caFile: ca, certificateFile: certFile ?? b?.certFile, privateKeyFile: keyFile ?? b?.keyFile,
+                                   insecureSkipVerification: insecure)
+            : nil
+        let version: MQTTProtocolVersion
+        switch mqttVersion ?? b?.protocol?.rawValue ?? "5" {
+        case "5", "5.0": version = .v5
+        case "3.1.1", "311", "4": version = .v311
+        case let other: throw ValidationError("MQTT version '\(other)': use 5 or 3.1.1")
+        }
+        let levelName = logLevel ?? site.logging?.level?.rawValue ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("log level '\(levelName)': use one of \(LogLevelName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let topics = TopicBuilder(prefix: prefix, site: site.site)
+        let status = topics.status(service)
+        let mqtt = MQTTConfiguration(
+            host: url.host, port: url.port,
+            clientID: b?.clientId.map { "\($0)-\(service.rawValue)" } ?? "phasor-\(site.site)-\(service.rawValue)",
+            protocolVersion: version, username: username ?? b?.username, password: password, tls: tls,
+            keepAlive: b?.keepAlive ?? 30, cleanSession: true,
+            will: MQTTMessage(topic: status, string: "offline", qos: .atLeastOnce, retain: true),
+            birth: MQTTMessage(topic: status, string: "online", qos: .atLeastOnce, retain: true),
+            offlineQueue: MQTTOfflineQueuePolicy(
+                capacity: b?.offlineQueue?.capacity ?? 10_000, whenFull: b?.offlineQueue?.whenFull ?? .dropOldest))
+        return ServiceSettings(service: service, site: site, topics: topics, mqtt: mqtt, logLevel: level)
+    }
+}
+
+/// Everything a service needs to start, resolved from file and flags.
+public struct ServiceSettings: Sendable {
+    public var service: ServiceName
+    public var site: SiteConfiguration
+    public var topics: TopicBuilder
+    public var mqtt: MQTTConfiguration
+    public var logLevel: Logger.Level
+}

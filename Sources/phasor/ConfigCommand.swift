@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import PhasorCore
+import PhasorService
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Site file commands.", subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validates a site file; prints one line naming file, line and field on error.")
+
+        @Argument(help: "The site file (YAML).") var file: String
+
+        func run() async throws {
+            do {
+                let site = try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: file))
+                print("\(file): ok (site '\(site.site)')")
+            } catch let error as ConfigError {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+    }
+}

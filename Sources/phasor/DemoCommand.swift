@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import PhasorTesting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a whole demo site on this machine: a mosquitto on loopback and the three
+/// services, until Ctrl-C (or `--duration`).
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Run a local broker and the three services on a demo site.")
+
+    @Option(help: "Broker port on 127.0.0.1 (a free one if taken).") var port: Int = 1883
+    @Option(help: "Site id.") var site: String = "demo"
+    @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var duration: Double?
+    @Option(help: "Log level of the services.") var logLevel: String = "info"
+
+    func run() async throws {
+        let port = Loopback.isListening(port: self.port) ? Loopback.freePort() : self.port
+        let broker = try await MosquittoBroker.start(options: .init(persistence: false), port: port)
+        let binaries = Self.executableDirectory()
+        var children: [(String, ChildProcess)] = []
+        for name in ["phasor-gateway", "phasor-control", "phasor-bridge"] {
+            let path = binaries.appendingPathComponent(name).path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                await broker.stop()
+                throw ValidationError("\(path) not found: build all products first (swift build)")
+            }
+            let child = try ChildProcess(
+                path, ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", logLevel], inheritOutput: true)
+            children.append((name, child))
+        }
+        print("""
+            Phasor demo site '\(site)' running: broker mqtt://127.0.0.1:\(port) (pid \(broker.pid ?? 0)).
+            Watch it:      mosquitto_sub -p \(port) -t 'phasor/\(site)/#' -v
+            Set a slider:  mosquitto_pub -p \(port) -t 'phasor/\(site)/control/slider/set' -m 4.5
+            Ctrl-C stops everything.
+            """)
+        await Self.waitForStop(duration: duration, children: children)
+        for (_, child) in children.reversed() { await child.terminate() }
+        await broker.stop()
+        print("Phasor demo stopped.")
+    }
+
+    /// The folder of this executable (its siblings are the three services).
+    static func executableDirectory() -> URL {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: path).deletingLastPathComponent()
+    }
+
+    /// Returns on SIGINT/SIGTERM, after `duration`, or when a service dies.
+    static func waitForStop(duration: Double?, children: [(String, ChildProcess)]) async {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let signals = [SIGINT, SIGTERM].map { s -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: s)
+            source.resume()
+            return source
+        }
+        let stop = StopFlag()
+        for s in signals { s.setEventHandler { stop.set() } }
+        let deadline = duration.map { ContinuousClock.now + .milliseconds(Int($0 * 1000)) }
+        while !stop.isSet {
+            if let deadline, ContinuousClock.now >= deadline { break }
+            if let dead = children.first(where: { !$0.1.isRunning }) {
+                print("\(dead.0) exited with status \(dead.1.poll() ?? -1); stopping the demo.")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        signals.forEach { $0.cancel() }
+    }
+}
+
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `phasor`: the operator's and installer's tool.
+@main
+struct PhasorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phasor",
+        abstract: "Phasor operator tool: check a site file, run the demo site.",
+        subcommands: [ConfigCommand.self, DemoCommand.self])
+}
