@@ -39,7 +39,8 @@ extension MosquittoSession {
         let waiter = events.withLock { e -> CheckedContinuation<Bool, any Error>? in
             e.completed += 1
             guard e.pending.removeValue(forKey: mid) != nil else {
-                e.earlyCompletions[mid] = reasonCode
+                // Untracked QoS 0, or a tracked publish whose mid is not registered yet.
+                if e.registering > 0 { e.earlyCompletions[mid] = reasonCode }
                 return nil
             }
             return e.publishWaiters.removeValue(forKey: mid)

@@ -86,31 +86,41 @@ extension MosquittoSession {
     ) -> SendOutcome {
         var props = configuration.protocolVersion == .v5 ? MosquittoProperties.make(message.properties) : nil
         defer { if props != nil { mosquitto_property_free_all(&props) } }
+        // QoS ≥ 1 (for `flush` and shutdown) and waited-for messages are tracked by mid;
+        // a plain QoS 0 publish is not, so the hot telemetry path takes no second lock.
+        let tracked = message.qos != .atMostOnce || waiter != nil
+        if tracked { events.withLock { $0.registering += 1 } }
         var mid: Int32 = 0
         let rc = message.payload.withUnsafeBytes { raw in
             mosquitto_publish_v5(
                 handle, &mid, message.topic, Int32(message.payload.count), raw.baseAddress, message.qos.rawValue,
                 message.retain, props)
         }
+        let connectionGone = rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue
         switch rc {
         case MOSQ_ERR_SUCCESS.rawValue:
             break
-        case MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_CONN_LOST.rawValue:
-            // QoS ≥ 1: libmosquitto queued it before trying to send and resends it after
-            // reconnecting. QoS 0: it is gone unless we keep it.
-            if message.qos == .atMostOnce {
-                let outcome = enqueueLocked(message, state: &s)
-                if let waiter { waiter.resume(returning: true) }
-                return outcome
-            }
+        case _ where connectionGone && message.qos == .atMostOnce:
+            // QoS 0 is gone unless we keep it. (QoS ≥ 1 was queued by libmosquitto before
+            // it tried to send, and is resent after reconnecting: success below.)
+            if tracked { events.withLock { $0.registering -= 1 } }
+            let outcome = enqueueLocked(message, state: &s)
+            waiter?.resume(returning: true)
+            return outcome
+        case _ where connectionGone:
+            break
         default:
+            if tracked { events.withLock { $0.registering -= 1 } }
             let error = MQTTError.library(code: rc, message: String(cString: mosquitto_strerror(rc)))
-            if let waiter { waiter.resume(throwing: error) }
+            waiter?.resume(throwing: error)
             return .failed(error)
         }
         s.stats.published += 1
+        guard tracked else { return .sent(mid: mid) }
         // Register the mid; its completion may already have arrived.
         let early: Int32? = events.withLock { e in
+            e.registering -= 1
+            defer { if e.registering == 0 { e.earlyCompletions.removeAll(keepingCapacity: true) } }
             if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
             e.pending[mid] = message.qos
             if let waiter { e.publishWaiters[mid] = waiter }

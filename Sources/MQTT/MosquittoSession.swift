@@ -45,8 +45,10 @@ final class MosquittoSession: @unchecked Sendable {
         var disconnectCode: Int32?
         /// Outgoing messages handed to libmosquitto and not yet complete, by mid.
         var pending: [Int32: QoS] = [:]
-        /// Completions that arrived before `mosquitto_publish` returned the mid.
+        /// Completions that arrived before `mosquitto_publish` returned the mid; kept
+        /// only while a tracked publish is between those two points (`registering`).
         var earlyCompletions: [Int32: Int32] = [:]
+        var registering = 0
         /// `false` resumes a finished publish; errors carry a broker refusal.
         var publishWaiters: [Int32: CheckedContinuation<Bool, any Error>] = [:]
         var subscribeWaiters: [Int32: CheckedContinuation<[Int32], any Error>] = [:]
@@ -226,10 +228,10 @@ final class MosquittoSession: @unchecked Sendable {
         return s
     }
 
-    /// Number of QoS ≥ 1 messages handed to libmosquitto and not yet acknowledged,
-    /// plus the offline queue.
+    /// Number of tracked messages handed to libmosquitto and not yet complete
+    /// (QoS ≥ 1, and QoS 0 someone waits for), plus the offline queue.
     var outstanding: Int {
-        let inFlight = events.withLock { e in e.pending.values.filter { $0 != .atMostOnce }.count }
+        let inFlight = events.withLock { $0.pending.count }
         return inFlight + state.withLock { $0.queue.count }
     }
 }
