@@ -1,0 +1,56 @@
+import Foundation
+
+/// Turning the exact solution into setpoints a charger accepts, without flapping.
+///
+/// - Currents are rounded down to the charger's step (never up: rounding up could
+///   exceed a limit); the steps freed by rounding are handed out again one at a
+///   time starting from the first-ranked point ("remaining power is redistributed
+///   starting again at point 1").
+/// - A running car's current is only raised when the rise reaches the hysteresis:
+///   measurement noise would otherwise move it up and down every cycle. Decreases
+///   are applied at once, since they are what keeps a limit.
+/// - Minimum run and pause times are applied in admission (`shed`, `admitNew`).
+extension Allocation {
+    mutating func roundToSteps(steps: [Double]) {
+        for k in candidates.indices where candidates[k].current > 0 {
+            let step = steps[k]
+            let rounded = ((candidates[k].current + Self.tolerance) / step).rounded(.down) * step
+            candidates[k].current = max(candidates[k].minimum, min(rounded, candidates[k].maximum))
+        }
+        var gaveAStep = true
+        while gaveAStep {
+            gaveAStep = false
+            for k in candidates.indices.sorted(by: { candidates[$0].rank < candidates[$1].rank })
+            where candidates[k].current > 0 {
+                let raised = candidates[k].current + steps[k]
+                guard raised <= candidates[k].maximum + Self.tolerance, fitsRaise(k, to: raised) else { continue }
+                candidates[k].current = raised
+                gaveAStep = true
+            }
+        }
+    }
+
+    /// Raising `k` keeps every constraint it takes part in within capacity.
+    private func fitsRaise(_ k: Int, to current: Double) -> Bool {
+        let delta = current - candidates[k].current
+        for c in constraints where c.members.contains(k) {
+            let added = coefficient(c, k) * delta
+            if added > 0 && load(c) + added > c.capacity + Self.tolerance { return false }
+        }
+        return true
+    }
+
+    /// Keeps the previous setpoint when the new one is higher by less than `hysteresis`.
+    /// Returns the candidates that were held.
+    mutating func applyHysteresis(previous: [Double], hysteresis: Double) -> [Bool] {
+        var held = [Bool](repeating: false, count: candidates.count)
+        for k in candidates.indices {
+            let old = previous[k]
+            let new = candidates[k].current
+            guard old > 0, new > old, new - old < hysteresis - Self.tolerance, old >= candidates[k].minimum else { continue }
+            candidates[k].current = old
+            held[k] = true
+        }
+        return held
+    }
+}
