@@ -41,8 +41,9 @@ import Testing
         let three = try #require(d.setpoint("three"))
         let one = try #require(d.setpoint("one"))
         #expect(three.current > 6)
-        #expect(abs(three.current - one.current) <= 0.1)
-        #expect(abs(three.power - 3 * one.power) <= 3 * 230 * 0.1)
+        // Equal up to the 0.1 A steps the rounding remainder hands out (cheaper ones fit more often).
+        #expect(abs(three.current - one.current) <= 0.35)
+        #expect(abs(three.power - 3 * one.power) <= 3 * 230 * 0.35)
         #expect(three.reason == .limitedBy(.budget))
     }
 
@@ -116,7 +117,7 @@ import Testing
     @Test func aVirtualMeterLimitsTheSumOfItsChargePoints() throws {
         let model = try SiteModel(
             config: SiteConfig(
-                preset: .hub, timing: Sites.immediate,
+                preset: .hub, budget: BudgetConfig(sliderKW: 100), timing: Sites.immediate,
                 site: PanelConfig(
                     id: "main", currentLimit: PhaseLimit(63), meter: .device("grid"),
                     panels: [
@@ -141,7 +142,7 @@ import Testing
         // B's car gets what the main connection has left, not a greedy first share.
         let model = try SiteModel(
             config: SiteConfig(
-                preset: .hub, timing: Sites.immediate,
+                preset: .hub, budget: BudgetConfig(sliderKW: 100), timing: Sites.immediate,
                 site: PanelConfig(
                     id: "main", currentLimit: PhaseLimit(32), meter: .device("grid"),
                     panels: [

@@ -51,9 +51,14 @@ public struct BudgetFigures: Sendable, Equatable {
     public var quarterEnd: Date
     /// Import energy of the quarter so far, Wh.
     public var energySoFarWh: Double
-    /// Average import power allowed for the rest of the quarter, W.
+    /// Average import power allowed for the rest of the quarter to end at the aim, W.
     public var allowedRestW: Double
-    /// Smoothed household import (without charge points), W.
+    /// Average import for the rest of the quarter that still ends at the target (margin
+    /// used up): running cars are only stopped beyond this, W.
+    public var toleratedRestW: Double
+    /// Household import now (without charge points; negative = export), W.
+    public var householdW: Double
+    /// Smoothed household import, W: the planning estimate for the rest of the quarter.
     public var householdEstimateW: Double
     /// Expected end-of-quarter average if the decided setpoints hold, W.
     public var forecastW: Double

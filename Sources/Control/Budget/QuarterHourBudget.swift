@@ -12,9 +12,12 @@ import Foundation
 /// - The household's future draw is a smoothed estimate: a kettle's energy is
 ///   counted in full once used, but two minutes of it do not make control assume
 ///   it lasts the whole quarter (which would stop a car for nothing).
-/// - Near the end of a quarter the remaining time is floored at `planningHorizon`,
-///   so a small leftover is not turned into a huge burst the chargers cannot follow
-///   before the next quarter starts.
+/// - Cars are steered on the household's instant load (they give way to a kettle
+///   at once), but a running car is only stopped when the smoothed load says the
+///   quarter would end above the target itself, margin used up: a kettle makes the
+///   car slow down, it does not stop it.
+/// - Energy saved early in a quarter is spread over at least `planningHorizon`, so
+///   it is not spent as a burst the chargers would still draw after the boundary.
 public enum QuarterHourBudget {
     public static let quarter: TimeInterval = 900
     static let planningHorizon: TimeInterval = 120
@@ -114,13 +117,19 @@ public enum QuarterHourBudget {
         }
     }
 
-    /// Uses 1-0:1.4.0 as the authoritative energy so far, except for the value the
-    /// meter repeats from the previous quarter for a few seconds after the boundary.
+    /// Uses 1-0:1.4.0 as the authoritative energy so far, except values that cannot be
+    /// true: the meter repeats the previous quarter's value for about ten seconds after
+    /// the boundary. A value is refused when the main connection could not have imported
+    /// that much since the boundary, or when, in the first seconds, it matches the
+    /// previous quarter's last value.
     private static func acceptMeterAverage(_ s: inout BudgetState, sample: MeterSample, model: SiteModel) {
         guard let average = sample.quarterHourAverage, let start = s.quarterStart, sample.time >= start else { return }
         let elapsed = sample.time.timeIntervalSince(start)
-        if elapsed < model.budget.quarterAverageRepeatSeconds, let previous = s.previousQuarterMeterAverage,
-            abs(average - previous) < 0.5, s.lastMeterAverage == nil
+        let connectionMaximum = (model.nodes[0].limit * model.voltage).sum()
+        let possible = connectionMaximum * (elapsed + 1)
+        if average * quarter > possible { return }
+        if elapsed < model.budget.quarterAverageRepeatSeconds, s.lastMeterAverage == nil,
+            let previous = s.previousQuarterMeterAverage, previous > 0, abs(average - previous) <= 0.05 * previous
         {
             return
         }
@@ -134,23 +143,37 @@ public enum QuarterHourBudget {
     }
 
     /// The figures for this cycle, before the charge points' share is known.
-    static func figures(_ s: BudgetState, settings: ControlSettings, now: Date, model: SiteModel, meterFresh: Bool)
-        -> BudgetFigures
-    {
+    static func figures(
+        _ s: BudgetState, settings: ControlSettings, householdNow: Double?, now: Date, model: SiteModel,
+        meterFresh: Bool
+    ) -> BudgetFigures {
         let start = s.quarterStart ?? quarterStart(containing: now)
         let end = start.addingTimeInterval(quarter)
         let slider = settings.sliderKW * 1000
         let followed = model.budget.followMonthPeak ? s.monthPeak : 0
         let target = max(slider, followed, model.budget.billingFloorKW * 1000)
         let aim = max(0, target - model.budget.marginKW * 1000)
-        let remaining = max(end.timeIntervalSince(now), planningHorizon)
-        let allowed = (aim * quarter - s.quarterEnergy) / remaining
-        let household = s.householdEstimate ?? 0
+        let remaining = max(end.timeIntervalSince(now), 1)
+        let household = s.householdEstimate ?? householdNow ?? 0
         return BudgetFigures(
             sliderW: slider, targetW: target, aimW: aim, monthPeakW: s.monthPeak, quarterStart: start, quarterEnd: end,
-            energySoFarWh: s.quarterEnergy / 3600, allowedRestW: allowed, householdEstimateW: household,
-            forecastW: (s.quarterEnergy + max(0, household) * max(0, end.timeIntervalSince(now))) / quarter,
-            source: s.source, meterFresh: meterFresh)
+            energySoFarWh: s.quarterEnergy / 3600,
+            allowedRestW: allowedAverage(aiming: aim, energySoFar: s.quarterEnergy, remaining: remaining),
+            toleratedRestW: allowedAverage(aiming: target, energySoFar: s.quarterEnergy, remaining: remaining),
+            householdW: householdNow ?? household, householdEstimateW: household,
+            forecastW: (s.quarterEnergy + max(0, household) * remaining) / quarter, source: s.source,
+            meterFresh: meterFresh)
+    }
+
+    /// Average import allowed for the rest of the quarter to end at `aim`.
+    ///
+    /// Energy saved earlier (a quiet start of the quarter) is spread over at least
+    /// `planningHorizon`, so it is not spent as a burst in the last seconds that the
+    /// chargers would still be drawing after the boundary. An overrun is corrected
+    /// over the true remaining time: that is what keeps the quarter under the target.
+    static func allowedAverage(aiming aim: Double, energySoFar: Double, remaining: TimeInterval) -> Double {
+        let saved = aim * quarter - energySoFar - aim * remaining
+        return aim + saved / (saved > 0 ? max(remaining, planningHorizon) : remaining)
     }
 
     /// The end-of-quarter average if `importPower` holds until the boundary.

@@ -21,7 +21,8 @@ public enum ControlCycle {
             state.budget, sample: rootSample, householdPower: rootFresh ? loads.basePower[0] : nil, now: now,
             model: model)
         var budget = QuarterHourBudget.figures(
-            next.budget, settings: state.settings, now: now, model: model, meterFresh: rootFresh)
+            next.budget, settings: state.settings, householdNow: rootFresh ? loads.basePower[0] : nil, now: now,
+            model: model, meterFresh: rootFresh)
 
         // The cars the solver may steer, and the limits they share.
         let plan = Planner(model: model, settings: state.settings, sessions: sessions, loads: loads, now: now)

@@ -73,8 +73,8 @@ struct Planner {
             let fixedPower = loads.fixed.reduce(0) { $0 + ($1 * model.voltage).sum() }
             constraints.append(
                 Constraint(
-                    limit: .budget, capacity: budget.allowedRestW - budget.householdEstimateW - fixedPower, phase: nil,
-                    members: all))
+                    limit: .budget, capacity: budget.allowedRestW - budget.householdW - fixedPower, phase: nil,
+                    members: all, stopCapacity: budget.toleratedRestW - budget.householdEstimateW - fixedPower))
             // Capacity set once the other cars are served (see `admitAndFill`).
             constraints.append(
                 Constraint(

@@ -24,24 +24,27 @@ enum SessionUpdate {
             return fresh
         }
         s.connected = true
-        if switchedPhases { s.lastPhaseSwitch = now }
-        s.phases = phases
-        if setpoint > 0 && s.setpoint == 0 {
-            s.runningSince = now
-        } else if setpoint == 0 && s.setpoint > 0 {
-            s.pausedSince = now
-            s.runningSince = nil
-        }
-        if s.detectedPhases == nil, s.setpoint > 0, s.phases > 1, let since = s.runningSince,
+        // Count phases only on currents measured under the phase count still in force,
+        // and not while a 1p/3p switch is settling.
+        let settled = !switchedPhases && session.phases == phases
+            && session.lastPhaseSwitch.map { now.timeIntervalSince($0) >= detectionDelay } ?? true
+        if settled, s.detectedPhases == nil, session.setpoint > 0, session.phases > 1, let since = session.runningSince,
             now.timeIntervalSince(since) >= detectionDelay, let terminals = terminalCurrents
         {
             let strongest = terminals.max()
             if strongest >= detectionCurrent {
                 let used = (0..<3).filter { terminals[$0] >= strongest * detectionShare }.count
                 // Terminal 1 always carries the current; a car uses terminals 1, 1-2 or 1-2-3.
-                s.detectedPhases = min(used, s.phases)
-                s.phases = min(used, s.phases)
+                s.detectedPhases = min(used, session.phases)
             }
+        }
+        if switchedPhases { s.lastPhaseSwitch = now }
+        s.phases = min(phases, s.detectedPhases ?? phases)
+        if setpoint > 0 && s.setpoint == 0 {
+            s.runningSince = now
+        } else if setpoint == 0 && s.setpoint > 0 {
+            s.pausedSince = now
+            s.runningSince = nil
         }
         s.setpoint = setpoint
         return s

@@ -63,8 +63,9 @@ public struct BudgetConfig: Sendable, Equatable, Decodable {
     public var billingFloorKW: Double
     /// Aim at the month's peak so far when it is above the slider (that peak is paid already).
     public var followMonthPeak: Bool
-    /// Time constant of the household-load estimate used to plan the rest of the quarter, s.
-    /// Long enough that a kettle (2–3 min) barely moves it; its energy is still counted.
+    /// Time constant of the household-load estimate that decides whether a running car
+    /// must stop for the budget, s. A kettle (2–3 min) moves it only part of the way;
+    /// its energy is counted in full all the same.
     public var loadSmoothingSeconds: Double
     /// How long after a quarter boundary a meter's 1-0:1.4.0 equal to the previous quarter's
     /// last value is taken for the known repeat and ignored, s.

@@ -42,8 +42,11 @@ extension Allocation {
             }
         }
 
-        // B. The budget is economic: a car that has not run its minimum time stays at its minimum.
-        shed(.budget, stages: [.manual, .automatic, .solar], order: order, history: history, timing: timing, notes: &notes)
+        // B. The budget is economic: a car that has not run its minimum time stays at its minimum,
+        //    and running cars are judged against the tolerated (not the aimed-at) budget.
+        withStopCapacity(of: .budget) {
+            $0.shed(.budget, stages: [.manual, .automatic, .solar], order: order, history: history, timing: timing, notes: &notes)
+        }
 
         // C. New cars, manual and automatic ones first.
         for k in order where !history[k].running && candidates[k].stage != .solar {
@@ -62,6 +65,17 @@ extension Allocation {
         }
         fill(.solar)
         return notes
+    }
+
+    private mutating func withStopCapacity(of limit: Limit, _ body: (inout Allocation) -> Void) {
+        guard let i = constraints.firstIndex(where: { $0.limit == limit }), let stop = constraints[i].stopCapacity else {
+            body(&self)
+            return
+        }
+        let steering = constraints[i].capacity
+        constraints[i].capacity = stop
+        body(&self)
+        constraints[i].capacity = steering
     }
 
     /// Stops the lowest-ranked cars (of `stages`) until `limit` holds, sparing those
@@ -102,6 +116,7 @@ extension Allocation {
         if let blocked = tryAdmit(k, at: start, under: include) {
             if switchToOnePhase(k, history, at: start, under: include) {
                 candidates[k].current = candidates[k].minimum
+                notes[k] = .switchingPhases(to: 1)
             } else {
                 notes[k] = .waitingForPower(blocked)
             }

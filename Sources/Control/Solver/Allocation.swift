@@ -44,6 +44,10 @@ struct Constraint {
     let phase: Int?
     /// Candidate indices this constraint applies to.
     var members: [Int]
+    /// For an economic limit, a looser capacity below which running cars are not
+    /// stopped (steering aims lower than stopping, so a short spike slows a car down
+    /// without stopping it). `nil` = the same as `capacity`.
+    var stopCapacity: Double? = nil
 }
 
 /// The allocation problem of one cycle, and the operations admission and filling need.
