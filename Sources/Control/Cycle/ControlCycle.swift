@@ -59,7 +59,9 @@ public enum ControlCycle {
             if let fallback = loads.fallback[i] {
                 current = cp.safeCurrent
                 switch fallback {
-                case .chargerOffline: reason = .chargerOffline
+                case .chargerOffline:
+                    reason = .chargerOffline
+                    phases = cp.phases  // budgeted on every wired phase: its car is unknown
                 case .meterStale(let node): reason = .meterStale(node: model.nodes[node].id)
                 }
             } else if let k = candidateOf[i] {

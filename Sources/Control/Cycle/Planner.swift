@@ -74,7 +74,12 @@ struct Planner {
             constraints.append(
                 Constraint(
                     limit: .budget, capacity: budget.allowedRestW - budget.householdW - fixedPower, phase: nil,
-                    members: all, stopCapacity: budget.toleratedRestW - budget.householdEstimateW - fixedPower))
+                    members: all,
+                    // Stop only when the smoothed load says so too: a spike that is already over
+                    // (the sun back after a cloud) must not stop a car either.
+                    stopCapacity: max(
+                        budget.toleratedRestW - budget.householdEstimateW - fixedPower,
+                        budget.allowedRestW - budget.householdW - fixedPower)))
             // Capacity set once the other cars are served (see `admitAndFill`).
             constraints.append(
                 Constraint(

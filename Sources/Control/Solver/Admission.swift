@@ -64,6 +64,12 @@ extension Allocation {
             admitNew(k, history: history[k], timing: timing, under: { _ in true }, notes: &notes)
         }
         fill(.solar)
+        // A car kept for its run time but then given more by the filling was not held after all.
+        for k in candidates.indices {
+            if case .keptAtMinimum = notes[k], candidates[k].current > candidates[k].minimum + Self.tolerance {
+                notes[k] = nil
+            }
+        }
         return notes
     }
 
