@@ -15,8 +15,14 @@ public enum ControlCycle {
 
         // Budget bookkeeping from the root meter (node 0).
         let rootFresh = loads.nodeFresh[0]
-        let rootSample: MeterSample? =
-            if rootFresh, case .device(let device) = model.nodes[0].meter { measurements.meters[device] } else { nil }
+        let rootSample: MeterSample?
+        switch model.nodes[0].meter {
+        case .device(let device): rootSample = rootFresh ? measurements.meters[device] : nil
+        case .virtual:
+            // A connection that feeds only charge points imports what they draw.
+            let drawn = loads.draw.reduce(PhaseCurrents.zero, +)
+            rootSample = MeterSample(time: now, currents: drawn, power: (drawn * model.voltage).sum())
+        }
         next.budget = QuarterHourBudget.advance(
             state.budget, sample: rootSample, householdPower: rootFresh ? loads.basePower[0] : nil, now: now,
             model: model)
