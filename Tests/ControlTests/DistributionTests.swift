@@ -114,6 +114,24 @@ import Testing
         #expect(stacked.nodes[0].expected == PhaseCurrents(16, 0, 0))
     }
 
+    @Test func aFullPhaseHoldsOnlyTheCarsOnThatPhase() throws {
+        // 10 A of house load on L1: the car on L1 is held at 6 A, the one on L2 goes on to its maximum.
+        let model = try Sites.single(
+            limit: 16,
+            chargePoints: [
+                Sites.chargePoint("onL1", rotation: .l1l2l3, phases: 1, max: 32),
+                Sites.chargePoint("onL2", rotation: .l2l3l1, phases: 1, max: 20),
+            ])
+        var sim = SiteSimulator(model)
+        sim.household["main"] = PhaseCurrents(10, 0, 0)
+        sim.cars = ["onL1": SimCar(phases: 1), "onL2": SimCar(phases: 1)]
+        let d = sim.run(seconds: 3).last!
+        #expect(d.current("onL1") == 6)
+        #expect(d.setpoint("onL1")?.reason == .limitedBy(.breaker(node: "main", phase: 1)))
+        #expect(d.current("onL2") == 16)
+        #expect(d.setpoint("onL2")?.reason == .limitedBy(.breaker(node: "main", phase: 2)))
+    }
+
     @Test func aVirtualMeterLimitsTheSumOfItsChargePoints() throws {
         let model = try SiteModel(
             config: SiteConfig(

@@ -92,7 +92,10 @@ extension Allocation {
     ) {
         while violation({ $0 == limit }) != nil {
             // Solar-only cars go first, then by rank from the lowest.
-            let byDropOrder = order.reversed().sorted { candidates[$0].stage > candidates[$1].stage }
+            let byDropOrder = order.sorted {
+                let (a, b) = (candidates[$0], candidates[$1])
+                return a.stage != b.stage ? a.stage > b.stage : a.rank > b.rank
+            }
             let runningHere = byDropOrder.filter { candidates[$0].current > 0 && stages.contains(candidates[$0].stage) }
             let mayStop = runningHere.first { k in
                 guard let since = history[k].runningSince else { return true }

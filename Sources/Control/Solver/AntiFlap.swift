@@ -22,7 +22,8 @@ extension Allocation {
             gaveAStep = false
             for k in candidates.indices.sorted(by: { candidates[$0].rank < candidates[$1].rank })
             where candidates[k].current > 0 {
-                let raised = candidates[k].current + steps[k]
+                // Counted in whole steps, so a hundred raises do not drift off the charger's grid.
+                let raised = ((candidates[k].current / steps[k]).rounded() + 1) * steps[k]
                 guard raised <= candidates[k].maximum + Self.tolerance, fitsRaise(k, to: raised) else { continue }
                 candidates[k].current = raised
                 gaveAStep = true

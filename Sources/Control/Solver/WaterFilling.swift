@@ -46,7 +46,9 @@ extension Allocation {
             }
             if !full.isEmpty {
                 for ci in full {
-                    for k in constraints[ci].members where rising[k] {
+                    // Only the cars that load this constraint stop (a single-phase car on L2
+                    // keeps rising when L1 is full).
+                    for k in constraints[ci].members where rising[k] && coefficient(constraints[ci], k) > 0 {
                         candidates[k].boundBy = constraints[ci].limit
                         rising[k] = false
                     }
