@@ -17,28 +17,32 @@ extension Allocation {
             let rounded = ((candidates[k].current + Self.tolerance) / step).rounded(.down) * step
             candidates[k].current = max(candidates[k].minimum, min(rounded, candidates[k].maximum))
         }
+        // Constraint loads are kept up to date as steps are handed out, so each raise
+        // only looks at the constraints its car takes part in.
+        var loads = constraints.map { load($0) }
+        var constraintsOf = [[Int]](repeating: [], count: candidates.count)
+        for (ci, c) in constraints.enumerated() {
+            for k in c.members { constraintsOf[k].append(ci) }
+        }
+        let order = candidates.indices.sorted { candidates[$0].rank < candidates[$1].rank }
         var gaveAStep = true
         while gaveAStep {
             gaveAStep = false
-            for k in candidates.indices.sorted(by: { candidates[$0].rank < candidates[$1].rank })
-            where candidates[k].current > 0 {
+            for k in order where candidates[k].current > 0 {
                 // Counted in whole steps, so a hundred raises do not drift off the charger's grid.
                 let raised = ((candidates[k].current / steps[k]).rounded() + 1) * steps[k]
-                guard raised <= candidates[k].maximum + Self.tolerance, fitsRaise(k, to: raised) else { continue }
+                guard raised <= candidates[k].maximum + Self.tolerance else { continue }
+                let delta = raised - candidates[k].current
+                let fits = constraintsOf[k].allSatisfy { ci in
+                    let added = coefficient(constraints[ci], k) * delta
+                    return added <= 0 || loads[ci] + added <= constraints[ci].capacity + Self.tolerance
+                }
+                guard fits else { continue }
+                for ci in constraintsOf[k] { loads[ci] += coefficient(constraints[ci], k) * delta }
                 candidates[k].current = raised
                 gaveAStep = true
             }
         }
-    }
-
-    /// Raising `k` keeps every constraint it takes part in within capacity.
-    private func fitsRaise(_ k: Int, to current: Double) -> Bool {
-        let delta = current - candidates[k].current
-        for c in constraints where c.members.contains(k) {
-            let added = coefficient(c, k) * delta
-            if added > 0 && load(c) + added > c.capacity + Self.tolerance { return false }
-        }
-        return true
     }
 
     /// Keeps the previous setpoint when the new one is higher by less than `hysteresis`.
