@@ -18,6 +18,7 @@ import Testing
         let model = try SiteModel(config: RandomSite.config(&rng))
         var sim = SiteSimulator(model)
         var decisions: [Decision] = []
+        var runningSince: [String: Date] = [:]
         for _ in 0..<steps {
             RandomSite.perturb(&sim, &rng)
             let stateBefore = sim.state
@@ -28,6 +29,8 @@ import Testing
             checkLimits(sim, decision, &failures)
             checkSetpoints(sim.model, decision, &failures)
             checkBudget(sim, decision, &failures)
+            checkSolar(sim, decision, &failures)
+            checkMinimumRun(sim, decision, &runningSince, &failures)
             // Same input, same output.
             let again = ControlCycle.run(state: stateBefore, model: model, measurements: sim.measurements, now: sim.now)
             if again.decision != decision || again.state != sim.state { failures.append("not deterministic") }
@@ -138,6 +141,45 @@ import Testing
         }
         let available = d.budget.allowedRestW - d.budget.householdW - fixed
         if steered > max(available, minimums) + 1e-6 { failures.append("cars take \(steered) W of \(available) W") }
+    }
+
+    /// Solar-only cars together take no more than the export the others leave,
+    /// except cars held at their minimum for their run time.
+    static func checkSolar(_ sim: SiteSimulator, _ d: Decision, _ failures: inout [String]) {
+        guard d.budget.meterFresh else { return }
+        let model = sim.model
+        var others = d.budget.householdEstimateW
+        var solar = 0.0
+        var solarMinimums = 0.0
+        for (cp, sp) in zip(model.chargePoints, d.setpoints) {
+            if isFallback(sp) {
+                others += (fallbackBudget(cp, sp, plugged: sim.cars[cp.id] != nil) * model.voltage).sum()
+            } else if (sim.state.settings.modes[cp.id] ?? cp.mode) == .solar {
+                solar += sp.power
+                if sp.current > 0 { solarMinimums += cp.minCurrent * Double(sp.phases) * model.voltage }
+            } else {
+                others += sp.power
+            }
+        }
+        if solar > max(-others, solarMinimums) + 1e-6 { failures.append("solar cars take \(solar) W of \(-others) W export") }
+    }
+
+    /// A car is never stopped for the budget or the surplus before its minimum run time.
+    static func checkMinimumRun(
+        _ sim: SiteSimulator, _ d: Decision, _ runningSince: inout [String: Date], _ failures: inout [String]
+    ) {
+        for sp in d.setpoints {
+            if sp.current > 0 {
+                if runningSince[sp.chargePoint] == nil { runningSince[sp.chargePoint] = sim.now }
+                continue
+            }
+            if case .stopped(let limit) = sp.reason, !limit.protectsInstallation, let since = runningSince[sp.chargePoint],
+                sim.now.timeIntervalSince(since) < sim.model.timing.minRunSeconds
+            {
+                failures.append("\(sp.chargePoint) stopped for \(limit) after \(sim.now.timeIntervalSince(since)) s")
+            }
+            runningSince[sp.chargePoint] = nil
+        }
     }
 
     @Test func limitsMinimumsAndBudgetHoldOnRandomSites() async {
