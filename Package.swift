@@ -81,6 +81,8 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-mqtt", dependencies: ["MQTT", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/MQTTThroughput", exclude: ["c_client.c"]),
+        .executableTarget(
+            name: "phasor-bench-control", dependencies: ["Control"], path: "Benchmarks/ControlCycle"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),

@@ -1,0 +1,129 @@
+// Times one control cycle for 20 charge points in a 4-level tree.
+//
+//   swift run -c release phasor-bench-control [cycles]
+//
+// Prints figures; it is not a test and asserts nothing.
+import Control
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// main (real meter, 63 A) ─┬─ building A (real meter, 50 A) ─┬─ A1 (real meter, 32 A): 5 points
+///                          │                                   └─ A2 (virtual, 32 A): 5 points
+///                          └─ building B (real meter, 50 A) ─┬─ B1 (real meter, 32 A): 5 points
+///                                                              └─ B2 (virtual, 32 A): 5 points
+func site() throws -> SiteModel {
+    let rotations = PhaseRotation.allCases
+    var counter = 0
+    func points() -> [ChargePointConfig] {
+        (0..<5).map { _ in
+            counter += 1
+            return ChargePointConfig(
+                id: "cp\(counter)", rotation: rotations[counter % 3], phases: counter % 4 == 0 ? 1 : 3,
+                phaseSwitching: counter % 4 != 0 && counter % 5 == 0, maxCurrent: 32, mode: counter % 7 == 0 ? .solar : .automatic,
+                priority: counter % 3)
+        }
+    }
+    func building(_ name: String) -> PanelConfig {
+        PanelConfig(
+            id: name, currentLimit: PhaseLimit(50), meter: .device("meter_\(name)"),
+            panels: [
+                PanelConfig(id: "\(name)1", currentLimit: PhaseLimit(32), meter: .device("meter_\(name)1"), chargePoints: points()),
+                PanelConfig(id: "\(name)2", currentLimit: PhaseLimit(32), meter: .virtual, chargePoints: points()),
+            ])
+    }
+    return try SiteModel(
+        config: SiteConfig(
+            budget: BudgetConfig(sliderKW: 40),
+            site: PanelConfig(
+                id: "main", currentLimit: PhaseLimit(63), meter: .device("grid"),
+                panels: [building("A"), building("B")])))
+}
+
+/// The control state and a crude site: cars draw what they were given.
+struct Bench {
+    let model: SiteModel
+    var state: ControlState
+    var now = Date(timeIntervalSince1970: 1_773_133_200)
+    var draws = [String: PhaseCurrents]()
+
+    init(model: SiteModel) {
+        self.model = model
+        state = ControlState(model: model)
+    }
+
+    /// Meters see a house load plus what the cars drew after the last decision.
+    func measurements() -> Measurements {
+        var m = Measurements()
+        var panel = [PhaseCurrents](repeating: .zero, count: model.nodes.count)
+        panel[0] += PhaseCurrents(8, 5, 6) + PhaseCurrents(repeating: sin(now.timeIntervalSince1970 / 60) * 2)
+        for cp in model.chargePoints {
+            let grid = cp.rotation.toGrid(draws[cp.id] ?? .zero)
+            for n in cp.ancestors { panel[n] += grid }
+        }
+        for (n, node) in model.nodes.enumerated() {
+            if case .device(let device) = node.meter {
+                let elapsed = now.timeIntervalSince1970.truncatingRemainder(dividingBy: 900)
+                m.meters[device] = MeterSample(
+                    time: now, currents: panel[n], power: (panel[n] * model.voltage).sum(),
+                    quarterHourAverage: n == 0 ? 9000 * elapsed / 900 : nil)
+            }
+        }
+        for cp in model.chargePoints {
+            m.chargers[cp.device] = ChargerSample(time: now, connected: true, currents: draws[cp.id] ?? .zero)
+        }
+        return m
+    }
+
+    /// One second later: measure, decide (timed on the wall clock and in thread CPU
+    /// time, which a busy shared machine does not inflate), let the cars follow.
+    mutating func step() -> (wall: Duration, cpu: Duration) {
+        now += 1
+        let input = measurements()
+        let clock = ContinuousClock()
+        let cpuStart = threadCPUTime()
+        let start = clock.now
+        let (next, decision) = ControlCycle.run(state: state, model: model, measurements: input, now: now)
+        let elapsed = (clock.now - start, threadCPUTime() - cpuStart)
+        state = next
+        for sp in decision.setpoints {
+            var terminals = PhaseCurrents.zero
+            for t in 0..<sp.phases { terminals[t] = sp.current }
+            draws[sp.chargePoint] = terminals
+        }
+        return elapsed
+    }
+}
+
+func threadCPUTime() -> Duration {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+}
+
+let cycles = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+var bench = Bench(model: try site())
+for _ in 0..<1_000 { _ = bench.step() }  // warm-up, and let every car start
+var wall: [Duration] = []
+var cpu: [Duration] = []
+for _ in 0..<cycles {
+    let t = bench.step()
+    wall.append(t.wall)
+    cpu.append(t.cpu)
+}
+func micro(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+}
+func summary(_ name: String, _ times: [Duration]) -> String {
+    let sorted = times.sorted()
+    let mean = sorted.map(micro).reduce(0, +) / Double(sorted.count)
+    func at(_ q: Double) -> Double { micro(sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]) }
+    return String(
+        format: "%@ per cycle: mean %.1f µs  p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  max %.1f µs", name, mean, at(0.5),
+        at(0.9), at(0.99), micro(sorted[sorted.count - 1]))
+}
+let charging = bench.state.sessions.values.filter { $0.setpoint > 0 }.count
+print("phasor-bench-control: \(bench.model.chargePoints.count) charge points, \(bench.model.nodes.count) panels over 4 levels, \(charging) charging, \(cycles) cycles")
+print(summary("wall", wall))
+print(summary("cpu ", cpu))

@@ -1,2 +1,0 @@
-/// Control: see the module's files. (Being built.)
-public enum ControlModule {}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// Builds the cycle's allocation problem from the site, the settings and the loads:
+/// one candidate per plugged-in car that control steers, one constraint per panel
+/// phase (and power limit), plus the quarter-hour budget and the solar surplus.
+struct Planner {
+    let model: SiteModel
+    let settings: ControlSettings
+    let sessions: [ChargePointSession]
+    let loads: SiteLoads
+    let now: Date
+
+    func stage(of cp: SiteModel.ChargePoint) -> Stage? {
+        switch settings.modes[cp.id] ?? cp.mode {
+        case .automatic: .automatic
+        case .manual: .manual
+        case .solar: .solar
+        case .off: nil
+        }
+    }
+
+    func allocation(budget: BudgetFigures) -> Allocation {
+        var candidates: [Candidate] = []
+        var candidateOf = [Int?](repeating: nil, count: model.chargePoints.count)
+        // Rank: higher priority first, then configuration order ("from point 1 upward").
+        let ranked = model.chargePoints.indices.sorted {
+            let a = settings.priorities[model.chargePoints[$0].id] ?? model.chargePoints[$0].priority
+            let b = settings.priorities[model.chargePoints[$1].id] ?? model.chargePoints[$1].priority
+            return a != b ? a > b : $0 < $1
+        }
+        var rankOf = [Int](repeating: 0, count: model.chargePoints.count)
+        for (r, i) in ranked.enumerated() { rankOf[i] = r }
+
+        for (i, cp) in model.chargePoints.enumerated()
+        where loads.fallback[i] == nil && loads.connected[i] {
+            guard let stage = stage(of: cp) else { continue }
+            let phases = sessions[i].detectedPhases ?? sessions[i].phases
+            var maximum = cp.maxCurrent
+            if stage == .manual {
+                maximum = min(cp.maxCurrent, max(cp.minCurrent, settings.manualCurrents[cp.id] ?? cp.maxCurrent))
+            }
+            candidateOf[i] = candidates.count
+            candidates.append(
+                Candidate(
+                    chargePoint: i, stage: stage, rank: rankOf[i], phases: phases,
+                    mask: cp.rotation.gridMask(phases: phases), onePhaseMask: cp.rotation.gridMask(phases: 1),
+                    threePhaseMask: cp.rotation.gridMask(phases: 3), minimum: cp.minCurrent,
+                    startMinimum: min(cp.minCurrent + cp.startBuffer, maximum), maximum: maximum))
+        }
+
+        var constraints: [Constraint] = []
+        for (n, node) in model.nodes.enumerated() where loads.nodeFresh[n] {
+            let members = node.chargePoints.compactMap { candidateOf[$0] }
+            guard !members.isEmpty else { continue }
+            var fixed = PhaseCurrents.zero
+            for cp in node.chargePoints { fixed += loads.fixed[cp] }
+            for p in 0..<3 {
+                constraints.append(
+                    Constraint(
+                        limit: .breaker(node: node.id, phase: p + 1), capacity: node.limit[p] - loads.base[n][p] - fixed[p],
+                        phase: p, members: members))
+            }
+            if let powerLimit = node.powerLimitW {
+                constraints.append(
+                    Constraint(
+                        limit: .power(node: node.id),
+                        capacity: powerLimit - loads.basePower[n] - (fixed * model.voltage).sum(), phase: nil,
+                        members: members))
+            }
+        }
+        if budget.meterFresh {
+            let all = Array(candidates.indices)
+            let fixedPower = loads.fixed.reduce(0) { $0 + ($1 * model.voltage).sum() }
+            constraints.append(
+                Constraint(
+                    limit: .budget, capacity: budget.allowedRestW - budget.householdW - fixedPower, phase: nil,
+                    members: all,
+                    // Stop only when the smoothed load says so too: a spike that is already over
+                    // (the sun back after a cloud) must not stop a car either.
+                    stopCapacity: max(
+                        budget.toleratedRestW - budget.householdEstimateW - fixedPower,
+                        budget.allowedRestW - budget.householdW - fixedPower)))
+            // Capacity set once the other cars are served (see `admitAndFill`).
+            constraints.append(
+                Constraint(
+                    limit: .surplus, capacity: .greatestFiniteMagnitude, phase: nil,
+                    members: all.filter { candidates[$0].stage == .solar }))
+        }
+        return Allocation(candidates: candidates, constraints: constraints, voltage: model.voltage)
+    }
+
+    func history(_ allocation: Allocation) -> [CarHistory] {
+        allocation.candidates.map { c in
+            let cp = model.chargePoints[c.chargePoint]
+            let session = sessions[c.chargePoint]
+            let switchDue = session.lastPhaseSwitch.map { now.timeIntervalSince($0) >= model.timing.phaseSwitchSeconds } ?? true
+            return CarHistory(
+                running: session.setpoint > 0, runningSince: session.runningSince, pausedSince: session.pausedSince,
+                maySwitchPhases: cp.phaseSwitching && session.detectedPhases == nil && switchDue)
+        }
+    }
+
+    /// A car switched down to one phase goes back to three once it is at its
+    /// one-phase maximum and three phases at the start minimum fit beside everyone
+    /// as allocated now.
+    func switchUpIfRoom(_ allocation: inout Allocation, history: [CarHistory], notes: inout [SetpointReason?]) {
+        for k in allocation.candidates.indices {
+            let c = allocation.candidates[k]
+            guard history[k].maySwitchPhases, history[k].running, c.phases == 1, c.current > 0,
+                c.current >= c.maximum - Allocation.tolerance
+            else { continue }
+            allocation.candidates[k].phases = 3
+            allocation.candidates[k].mask = c.threePhaseMask
+            allocation.candidates[k].current = c.startMinimum
+            if allocation.violation({ _ in true }) == nil {
+                notes[k] = .switchingPhases(to: 3)
+            } else {
+                allocation.candidates[k] = c
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import PhasorCore
+
+/// A constraint that bounds a charge point's current.
+public enum Limit: Sendable, Equatable, Hashable {
+    /// A panel's breaker on one phase (phase 1…3).
+    case breaker(node: String, phase: Int)
+    /// A panel's total power limit.
+    case power(node: String)
+    /// The quarter-hour budget (slider / month peak).
+    case budget
+    /// Solar-only mode: what would otherwise be exported.
+    case surplus
+
+    public var description: String {
+        switch self {
+        case .breaker(let node, let phase): "the L\(phase) limit of '\(node)'"
+        case .power(let node): "the power limit of '\(node)'"
+        case .budget: "the quarter-hour budget"
+        case .surplus: "the solar surplus"
+        }
+    }
+
+    /// Breakers and power limits protect the installation; the budget and the surplus are economic.
+    public var protectsInstallation: Bool {
+        switch self {
+        case .breaker, .power: true
+        case .budget, .surplus: false
+        }
+    }
+}
+
+/// Why a charge point got the current it got, for the setpoint topic and the logs.
+public enum SetpointReason: Sendable, Equatable {
+    case noCar
+    case modeOff
+    /// The charger does not answer: it runs on its safe current, which is budgeted.
+    case chargerOffline
+    /// A meter above the charge point is stale: safe current, budgeted.
+    case meterStale(node: String)
+    /// Shared evenly; the share is set by this limit.
+    case limitedBy(Limit)
+    /// The car or charger maximum (or the manual current) is reached.
+    case atMaximum
+    /// Not started: the minimum (plus start buffer) does not fit under this limit.
+    case waitingForPower(Limit)
+    /// Stopped because even the minimum no longer fits under this limit.
+    case stopped(Limit)
+    /// Not restarted yet: the minimum pause after the last stop runs until then.
+    case pausing(until: Date)
+    /// Would be stopped for this economic limit, but the minimum run time runs until then.
+    case keptAtMinimum(Limit, until: Date)
+    /// An increase smaller than the hysteresis was not worth a change.
+    case holding
+    /// The charger switches phases; it restarts on the new phase count.
+    case switchingPhases(to: Int)
+
+    public var description: String {
+        switch self {
+        case .noCar: "no car connected"
+        case .modeOff: "charge point is switched off"
+        case .chargerOffline: "charger offline: budgeting its safe current"
+        case .meterStale(let node): "meter of '\(node)' is stale: safe current"
+        case .limitedBy(let limit): "shared evenly under \(limit.description)"
+        case .atMaximum: "at its maximum current"
+        case .waitingForPower(let limit): "waiting: the minimum does not fit under \(limit.description)"
+        case .stopped(let limit): "stopped: the minimum no longer fits under \(limit.description)"
+        case .pausing(let until): "paused until \(Self.time(until)) (minimum pause)"
+        case .keptAtMinimum(let limit, let until):
+            "kept at minimum despite \(limit.description) until \(Self.time(until)) (minimum run time)"
+        case .holding: "holding: increase below the hysteresis"
+        case .switchingPhases(let phases): "switching to \(phases) phase\(phases == 1 ? "" : "s")"
+        }
+    }
+
+    private static func time(_ date: Date) -> String { ISO8601.format(date, utcOffsetSeconds: 0) }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Carries a charge point's session to the next cycle: run/pause timers for the
+/// anti-flap rules, and the phase count, which is detected from the measured
+/// currents once the car draws (a car that charges on one phase of a three-phase
+/// charger only needs a third of the power for its minimum).
+enum SessionUpdate {
+    /// A car must draw at least this on its strongest terminal before its phases are counted, A.
+    static let detectionCurrent = 2.0
+    /// A terminal counts as used above this share of the strongest one.
+    static let detectionShare = 0.3
+    /// Cars ramp up over several seconds after a start; count only after this, s.
+    static let detectionDelay: TimeInterval = 15
+
+    static func after(
+        _ session: ChargePointSession, chargePoint cp: SiteModel.ChargePoint, setpoint: Double, phases: Int,
+        connected: Bool, terminalCurrents: PhaseCurrents?, switchedPhases: Bool, now: Date
+    ) -> ChargePointSession {
+        var s = session
+        guard connected else {
+            // Unplugged: the next car starts afresh (its phases unknown, no pause to wait out).
+            var fresh = ChargePointSession(phases: cp.phases)
+            fresh.lastPhaseSwitch = session.lastPhaseSwitch
+            return fresh
+        }
+        s.connected = true
+        // Count phases only on currents measured under the phase count still in force,
+        // and not while a 1p/3p switch is settling.
+        let settled = !switchedPhases && session.phases == phases
+            && session.lastPhaseSwitch.map { now.timeIntervalSince($0) >= detectionDelay } ?? true
+        if settled, s.detectedPhases == nil, session.setpoint > 0, session.phases > 1, let since = session.runningSince,
+            now.timeIntervalSince(since) >= detectionDelay, let terminals = terminalCurrents
+        {
+            let strongest = terminals.max()
+            if strongest >= detectionCurrent {
+                let used = (0..<3).filter { terminals[$0] >= strongest * detectionShare }.count
+                // Terminal 1 always carries the current; a car uses terminals 1, 1-2 or 1-2-3.
+                s.detectedPhases = min(used, session.phases)
+            }
+        }
+        if switchedPhases { s.lastPhaseSwitch = now }
+        s.phases = min(phases, s.detectedPhases ?? phases)
+        if setpoint > 0 && s.setpoint == 0 {
+            s.runningSince = now
+        } else if setpoint == 0 && s.setpoint > 0 {
+            s.pausedSince = now
+            s.runningSince = nil
+        }
+        s.setpoint = setpoint
+        return s
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Why a charge point is not controlled this cycle but budgeted at its safe current.
+enum Fallback: Equatable {
+    case chargerOffline
+    case meterStale(node: Int)
+}
+
+/// What is known about the site this cycle: which meters are fresh, the load at
+/// every node that control does not steer, and which charge points fall back.
+///
+/// Measured load at a node = meter reading − what the charge points below it draw
+/// now, so the allocations decided for them are not counted twice.
+struct SiteLoads {
+    /// Node meter is fresh (virtual meters always are: they are our own allocations).
+    var nodeFresh: [Bool]
+    /// Per node: current not drawn by charge points, per grid phase, A (negative = export).
+    var base: [PhaseCurrents]
+    /// Per node: power not drawn by charge points, W (negative = export).
+    var basePower: [Double]
+    /// Per charge point: what it draws now on each grid phase, A (0 when not measured).
+    var draw: [PhaseCurrents]
+    /// Per charge point: set when it runs on its safe current this cycle.
+    var fallback: [Fallback?]
+    /// Per charge point: current budgeted as drawn regardless of decisions (safe currents), per grid phase.
+    var fixed: [PhaseCurrents]
+    /// Per charge point: the charger is fresh and says a car is plugged in.
+    var connected: [Bool]
+    /// Per charge point: terminal currents when measured (for phase detection).
+    var terminalCurrents: [PhaseCurrents?]
+
+    static func account(
+        model: SiteModel, measurements: Measurements, sessions: [ChargePointSession], now: Date
+    ) -> SiteLoads {
+        let cpCount = model.chargePoints.count
+        var loads = SiteLoads(
+            nodeFresh: [], base: [], basePower: [], draw: Array(repeating: .zero, count: cpCount),
+            fallback: Array(repeating: nil, count: cpCount), fixed: Array(repeating: .zero, count: cpCount),
+            connected: Array(repeating: false, count: cpCount), terminalCurrents: Array(repeating: nil, count: cpCount))
+
+        for (i, cp) in model.chargePoints.enumerated() {
+            guard let sample = measurements.chargers[cp.device], sample.online,
+                now.timeIntervalSince(sample.time) <= cp.chargerTimeout
+            else {
+                // The charger falls back to its safe current on its own; we cannot know what
+                // it draws, so the worst case is budgeted on every phase it is wired for.
+                loads.fallback[i] = .chargerOffline
+                loads.fixed[i] = cp.rotation.gridMask(phases: cp.phases) * cp.safeCurrent
+                continue
+            }
+            loads.connected[i] = sample.connected
+            if let terminals = sample.currents {
+                loads.terminalCurrents[i] = terminals
+                loads.draw[i] = cp.rotation.toGrid(terminals)
+            }
+        }
+
+        for node in model.nodes {
+            switch node.meter {
+            case .virtual:
+                loads.nodeFresh.append(true)
+                loads.base.append(.zero)
+                loads.basePower.append(0)
+            case .device(let device):
+                guard let sample = measurements.meters[device], let currents = sample.currents,
+                    now.timeIntervalSince(sample.time) <= node.meterTimeout
+                else {
+                    loads.nodeFresh.append(false)
+                    loads.base.append(.zero)
+                    loads.basePower.append(0)
+                    continue
+                }
+                var drawn = PhaseCurrents.zero
+                for cp in node.chargePoints { drawn += loads.draw[cp] }
+                let meterPower = sample.power ?? (currents * model.voltage).sum()
+                loads.nodeFresh.append(true)
+                loads.base.append(currents - drawn)
+                loads.basePower.append(meterPower - (drawn * model.voltage).sum())
+            }
+        }
+
+        // A stale meter anywhere above a charge point: it runs on its safe current,
+        // budgeted as drawn when a car is plugged in (or when we cannot tell).
+        for (i, cp) in model.chargePoints.enumerated() where loads.fallback[i] == nil {
+            guard let stale = cp.ancestors.last(where: { !loads.nodeFresh[$0] }) else { continue }
+            loads.fallback[i] = .meterStale(node: stale)
+            if loads.connected[i] {
+                let phases = sessions[i].detectedPhases ?? cp.phases
+                loads.fixed[i] = cp.rotation.gridMask(phases: phases) * cp.safeCurrent
+            }
+        }
+        return loads
+    }
+}

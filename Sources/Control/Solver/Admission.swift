@@ -1,0 +1,151 @@
+import Foundation
+
+/// What admission needs to know about a car's recent past (the anti-flap timers).
+struct CarHistory {
+    /// The car had a non-zero setpoint at the last cycle.
+    var running: Bool
+    var runningSince: Date?
+    var pausedSince: Date?
+    /// The charger can switch 1p/3p and its last switch is long enough ago.
+    var maySwitchPhases: Bool
+}
+
+struct AdmissionTiming {
+    var now: Date
+    var minRun: TimeInterval
+    var minPause: TimeInterval
+}
+
+/// Which cars charge at all, then how much: cars are admitted at their minimum
+/// in rank order (priority, then charge point 1 upward), running cars before new
+/// ones so that a new car never stops one already charging; then each stage is
+/// water-filled. A new car starts only if its minimum plus start buffer fits
+/// with every admitted car at its minimum ("a second car starts only when both
+/// minimums fit"); the others are then lowered by the filling.
+extension Allocation {
+    mutating func admitAndFill(history: [CarHistory], timing: AdmissionTiming, surplusCapacity: (Allocation) -> Double)
+        -> [SetpointReason?]
+    {
+        var notes = [SetpointReason?](repeating: nil, count: candidates.count)
+        let order = candidates.indices.sorted { candidates[$0].rank < candidates[$1].rank }
+        let installation: (Limit) -> Bool = { $0.protectsInstallation }
+        let economic: (Limit) -> Bool = { $0 != .surplus }
+
+        // A. Running cars keep their minimum while the installation allows it.
+        for k in order where history[k].running {
+            if let blocked = tryAdmit(k, at: candidates[k].minimum, under: installation) {
+                if switchToOnePhase(k, history[k], at: candidates[k].minimum, under: installation) {
+                    notes[k] = .switchingPhases(to: 1)
+                } else {
+                    notes[k] = .stopped(blocked)
+                }
+            }
+        }
+
+        // B. The budget is economic: a car that has not run its minimum time stays at its minimum,
+        //    and running cars are judged against the tolerated (not the aimed-at) budget.
+        withStopCapacity(of: .budget) {
+            $0.shed(.budget, stages: [.manual, .automatic, .solar], order: order, history: history, timing: timing, notes: &notes)
+        }
+
+        // C. New cars, manual and automatic ones first.
+        for k in order where !history[k].running && candidates[k].stage != .solar {
+            admitNew(k, history: history[k], timing: timing, under: economic, notes: &notes)
+        }
+        fill(.manual)
+        fill(.automatic)
+
+        // D. Solar-only cars get what the others leave of the export.
+        if let s = constraints.firstIndex(where: { $0.limit == .surplus }) {
+            constraints[s].capacity = surplusCapacity(self)
+        }
+        shed(.surplus, stages: [.solar], order: order, history: history, timing: timing, notes: &notes)
+        for k in order where !history[k].running && candidates[k].stage == .solar {
+            admitNew(k, history: history[k], timing: timing, under: { _ in true }, notes: &notes)
+        }
+        fill(.solar)
+        // A car kept for its run time but then given more by the filling was not held after all.
+        for k in candidates.indices {
+            if case .keptAtMinimum = notes[k], candidates[k].current > candidates[k].minimum + Self.tolerance {
+                notes[k] = nil
+            }
+        }
+        return notes
+    }
+
+    private mutating func withStopCapacity(of limit: Limit, _ body: (inout Allocation) -> Void) {
+        guard let i = constraints.firstIndex(where: { $0.limit == limit }), let stop = constraints[i].stopCapacity else {
+            body(&self)
+            return
+        }
+        let steering = constraints[i].capacity
+        constraints[i].capacity = stop
+        body(&self)
+        constraints[i].capacity = steering
+    }
+
+    /// Stops the lowest-ranked cars (of `stages`) until `limit` holds, sparing those
+    /// still within their minimum run time.
+    private mutating func shed(
+        _ limit: Limit, stages: [Stage], order: [Int], history: [CarHistory], timing: AdmissionTiming,
+        notes: inout [SetpointReason?]
+    ) {
+        while violation({ $0 == limit }) != nil {
+            // Solar-only cars go first, then by rank from the lowest.
+            let byDropOrder = order.sorted {
+                let (a, b) = (candidates[$0], candidates[$1])
+                return a.stage != b.stage ? a.stage > b.stage : a.rank > b.rank
+            }
+            let runningHere = byDropOrder.filter { candidates[$0].current > 0 && stages.contains(candidates[$0].stage) }
+            let mayStop = runningHere.first { k in
+                guard let since = history[k].runningSince else { return true }
+                return timing.now.timeIntervalSince(since) >= timing.minRun
+            }
+            guard let k = mayStop else {
+                for k in runningHere where notes[k] == nil {
+                    let until = (history[k].runningSince ?? timing.now).addingTimeInterval(timing.minRun)
+                    notes[k] = .keptAtMinimum(limit, until: until)
+                }
+                return
+            }
+            candidates[k].current = 0
+            notes[k] = .stopped(limit)
+        }
+    }
+
+    private mutating func admitNew(
+        _ k: Int, history: CarHistory, timing: AdmissionTiming, under include: (Limit) -> Bool,
+        notes: inout [SetpointReason?]
+    ) {
+        if let paused = history.pausedSince, timing.now.timeIntervalSince(paused) < timing.minPause {
+            notes[k] = .pausing(until: paused.addingTimeInterval(timing.minPause))
+            return
+        }
+        let start = candidates[k].startMinimum
+        if let blocked = tryAdmit(k, at: start, under: include) {
+            if switchToOnePhase(k, history, at: start, under: include) {
+                candidates[k].current = candidates[k].minimum
+                notes[k] = .switchingPhases(to: 1)
+            } else {
+                notes[k] = .waitingForPower(blocked)
+            }
+            return
+        }
+        // The start buffer was only the entry test; filling decides the real share.
+        candidates[k].current = candidates[k].minimum
+    }
+
+    /// A three-phase car on a switching charger may still fit on one phase.
+    private mutating func switchToOnePhase(
+        _ k: Int, _ history: CarHistory, at current: Double, under include: (Limit) -> Bool
+    ) -> Bool {
+        guard history.maySwitchPhases, candidates[k].phases == 3 else { return false }
+        let (phases, mask) = (candidates[k].phases, candidates[k].mask)
+        candidates[k].phases = 1
+        candidates[k].mask = candidates[k].onePhaseMask
+        if tryAdmit(k, at: current, under: include) == nil { return true }
+        candidates[k].phases = phases
+        candidates[k].mask = mask
+        return false
+    }
+}
