@@ -34,7 +34,6 @@ public enum ReadingDecoder {
         }
         return reading
     }
-    }
 }
 
 extension MeterTimestamp {
