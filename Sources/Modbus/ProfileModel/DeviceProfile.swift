@@ -52,6 +52,8 @@ public struct ChargerSpec: Sendable, Hashable, Decodable {
     public var phases: Int?
     public var state: StateSpec
     public var currentLimit: RegisterPoint
+    /// Where the applied limit is read back when not at `current_limit` itself (ABB 0x400E).
+    public var currentLimitReadback: RegisterPoint?
     /// Separate enable/disable register; absent = writing 0 A pauses charging.
     public var enable: SwitchSpec?
     public var phaseSwitch: PhaseSwitchSpec?
@@ -73,8 +75,8 @@ public struct ChargerSpec: Sendable, Hashable, Decodable {
 
     public struct SwitchSpec: Sendable, Hashable, Decodable {
         public var register: RegisterPoint
-        public var on: Double
-        public var off: Double
+        public var onValue: Double
+        public var offValue: Double
     }
 
     public struct PhaseSwitchSpec: Sendable, Hashable, Decodable {

@@ -154,6 +154,9 @@ public struct ResolvedProfile: Sendable {
         if let phases = spec.phases, !(1...3).contains(phases) { throw fail("phases", "must be 1…3") }
         _ = try layout(of: spec.state.register, defaultOrder: order, path: "charger.state.register", file: file)
         try writable(spec.currentLimit, "current_limit", order: order, file: file)
+        if let readback = spec.currentLimitReadback {
+            _ = try layout(of: readback, defaultOrder: order, path: "charger.current_limit_readback", file: file)
+        }
         if let enable = spec.enable { try writable(enable.register, "enable.register", order: order, file: file) }
         if let phase = spec.phaseSwitch { try writable(phase.register, "phase_switch.register", order: order, file: file) }
         if let phases = spec.phasesInUse {
