@@ -30,6 +30,20 @@ public actor ModbusChargerDriver: ChargerDriver {
     // MARK: ChargerDriver
 
     public func readStatus() async throws(ChargerError) -> ChargerStatus {
+        guard device.profile.registers.isEmpty else { return try await readStatusAndRegisters() }
+        // No measurement registers: this read is the device's only sign of life.
+        let started = ContinuousClock.now
+        do {
+            let status = try await readStatusAndRegisters()
+            await device.recordStatusRead(succeeded: true, duration: ContinuousClock.now - started)
+            return status
+        } catch {
+            await device.recordStatusRead(succeeded: false, duration: ContinuousClock.now - started)
+            throw error
+        }
+    }
+
+    private func readStatusAndRegisters() async throws(ChargerError) -> ChargerStatus {
         let stateLayout = try layout(spec.state.register)
         let (state, raw) = ChargerStateDecoder.decode(try await read(stateLayout), spec: spec.state, layout: stateLayout)
         var status = ChargerStatus(state: state, rawState: raw, phasesInUse: nil, currents: [], power: nil, energy: nil,

@@ -27,13 +27,19 @@ public final class ModbusBus: Sendable {
     public func readRegisters(_ table: RegisterTable, address: UInt16, count: Int, target: BusTarget) async throws(ModbusError)
         -> [UInt16]
     {
-        try await transact(target) { ctx throws(ModbusError) in try ctx.readRegisters(table, address: address, count: count) }
+        guard !table.isBitTable, (1...125).contains(count), Int(address) + count <= 65536 else {
+            throw .invalidRequest("cannot read \(count) registers at \(address)")
+        }
+        return try await transact(target) { ctx throws(ModbusError) in try ctx.readRegisters(table, address: address, count: count) }
     }
 
     public func readBits(_ table: RegisterTable, address: UInt16, count: Int, target: BusTarget) async throws(ModbusError)
         -> [Bool]
     {
-        try await transact(target) { ctx throws(ModbusError) in try ctx.readBits(table, address: address, count: count) }
+        guard table.isBitTable, (1...2000).contains(count), Int(address) + count <= 65536 else {
+            throw .invalidRequest("cannot read \(count) bits at \(address)")
+        }
+        return try await transact(target) { ctx throws(ModbusError) in try ctx.readBits(table, address: address, count: count) }
     }
 
     /// Function 06.
@@ -43,6 +49,9 @@ public final class ModbusBus: Sendable {
 
     /// Function 16: several registers in one request (devices refuse partial multi-register values).
     public func writeRegisters(address: UInt16, values: [UInt16], target: BusTarget) async throws(ModbusError) {
+        guard (1...123).contains(values.count), Int(address) + values.count <= 65536 else {
+            throw .invalidRequest("cannot write \(values.count) registers at \(address)")
+        }
         try await transact(target) { ctx throws(ModbusError) in try ctx.writeRegisters(address: address, values: values) }
     }
 

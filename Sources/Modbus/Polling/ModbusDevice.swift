@@ -32,6 +32,9 @@ public actor ModbusDevice {
         }.keys)
     }
 
+    /// Every poll group of the profile.
+    public nonisolated var allGroups: Set<String> { Set(profile.pollIntervals.keys) }
+
     /// Reads the registers of `groups` (default: the due ones) and returns one Reading.
     /// A poll succeeds when at least one request was answered; it throws the last
     /// error when none was. After a timeout or link error the remaining requests
@@ -44,6 +47,8 @@ public actor ModbusDevice {
         let registers = profile.registers.filter { wanted.contains($0.pollGroup) }
         let blocks = ReadPlan.blocks(for: registers, maxGap: profile.profile.maxGap ?? 0,
                                      maxBlock: profile.profile.maxBlock ?? 125)
+        // Nothing due (or nothing to read): no request was made, so health stays as it is.
+        if blocks.isEmpty { return Reading(device: id, time: .local(now)) }
         var responses: [Int: [UInt16]] = [:]
         var lastError: ModbusError?
         for (index, block) in blocks.enumerated() {
@@ -56,7 +61,7 @@ public actor ModbusDevice {
                 if !isException(error) { break }
             }
         }
-        let succeeded = !responses.isEmpty || blocks.isEmpty
+        let succeeded = !responses.isEmpty
         health.recordPoll(succeeded: succeeded, at: clock.now(), duration: ContinuousClock.now - started)
         if !succeeded, let lastError { throw lastError }
         return ReadingDecoder.reading(device: id, time: .local(now), blocks: blocks, responses: responses)
@@ -65,6 +70,12 @@ public actor ModbusDevice {
     private func isException(_ error: ModbusError) -> Bool {
         if case .exception = error { return true }
         return false
+    }
+
+    /// For drivers whose status read is not a register poll (a charger profile
+    /// without measurement registers): counts towards availability like a poll.
+    func recordStatusRead(succeeded: Bool, duration: Duration) {
+        health.recordPoll(succeeded: succeeded, at: clock.now(), duration: duration)
     }
 
     // MARK: Raw access (charger driver, device test), counted in the statistics

@@ -56,6 +56,11 @@ public final class ModbusSimulator: Sendable {
         devices.withLock { $0[unitID]?.responding = responding }
     }
 
+    /// The next `count` requests to this unit go unanswered, then it answers again.
+    public func ignoreNextRequests(_ unitID: UInt8, count: Int) {
+        devices.withLock { $0[unitID]?.requestsToIgnore = max(0, count) }
+    }
+
     /// What the device's model says now, in catalogue units.
     public func values(unitID: UInt8) -> [Quantity: Double] {
         let now = clock.now()
@@ -99,6 +104,10 @@ public final class ModbusSimulator: Sendable {
         let now = clock.now()
         devices.withLock { all in
             guard let device = all[unit], device.responding else { return }
+            if device.requestsToIgnore > 0 {
+                device.requestsToIgnore -= 1
+                return
+            }
             device.refresh(now: now)
             _ = modbus_reply(ctx, query, Int32(length), device.image.mapping)
             let function = query[header]

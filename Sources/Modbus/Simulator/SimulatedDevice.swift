@@ -9,6 +9,8 @@ final class SimulatedDevice {
     let image: RegisterImage
     var charger: ChargerModel?
     var responding = true
+    /// Requests still to be swallowed without an answer (a transient disturbance).
+    var requestsToIgnore = 0
     /// Extra values a test pins (e.g. a meter reading a fixed power).
     var overrides: [Quantity: Double] = [:]
     private var lastRefresh: Date?
