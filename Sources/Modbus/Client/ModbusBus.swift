@@ -60,6 +60,15 @@ public final class ModbusBus: Sendable {
         try await transact(target) { ctx throws(ModbusError) in try ctx.writeCoil(address: address, on: on) }
     }
 
+    /// RTU: the line settings the port is open with now, and how often the bus
+    /// re-opened it to switch settings (for diagnostics and tests).
+    public func lineState() async -> (settings: SerialSettings?, switches: Int) {
+        await withCheckedContinuation { (done: CheckedContinuation<(SerialSettings?, Int), Never>) in
+            let submitted = worker.submit { [state] in done.resume(returning: (state.contextSettings, state.settingSwitches)) }
+            if !submitted { done.resume(returning: (nil, 0)) }
+        }
+    }
+
     /// Closes the link and ends the bus thread; later requests fail with `.closed`.
     public func close() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -93,6 +102,7 @@ public final class ModbusBus: Sendable {
 private final class WorkerConfined: @unchecked Sendable {
     var context: ModbusContext?
     var contextSettings: SerialSettings?
+    var settingSwitches = 0
     var lastFrameEnd: ContinuousClock.Instant?
     var closed = false
 
@@ -126,6 +136,7 @@ private final class WorkerConfined: @unchecked Sendable {
             let wanted = target.serial ?? defaults
             if context == nil || contextSettings != wanted {
                 // Line settings are fixed when libmodbus opens the port: switching means re-opening.
+                if context != nil { settingSwitches += 1 }
                 context = nil
                 context = try ModbusContext(device: device, serial: wanted)
                 contextSettings = wanted
