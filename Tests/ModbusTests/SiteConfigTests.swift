@@ -116,3 +116,24 @@ import Testing
         #expect(brokenRows[1].error == .exception(.illegalDataAddress))
     }
 }
+
+@Suite struct BusPoolTests {
+    @Test func devicesOnOnePortShareOneBusAndGenericMetersGetTheirRegisters() throws {
+        let pool = BusPool()
+        let compact = ModbusDeviceConfig(id: "wallbox", profile: "mennekes_amtron_compact20s", bus: "/dev/ttyUSB0")
+        let meter = ModbusDeviceConfig(id: "grid", profile: "eastron_sdm630", bus: "/dev/ttyUSB0", unitId: 2)
+        let generic = ModbusDeviceConfig(id: "heat_pump", profile: "generic", host: "10.0.0.9",
+                                         registers: [GenericRegister(quantity: "power", function: 4, register: 52, words: 2,
+                                                                     factor: 1, type: .float32)])
+        let a = try pool.makeDevice(compact, profiles: Fixtures.library)
+        let b = try pool.makeDevice(meter, profiles: Fixtures.library)
+        let c = try pool.makeDevice(generic, profiles: Fixtures.library)
+        #expect(a.bus === b.bus)
+        #expect(a.bus !== c.bus)
+        #expect(a.target == BusTarget(unitID: 50, serial: SerialSettings(baud: 57600, stopBits: 2)))
+        #expect(b.target == BusTarget(unitID: 2, serial: SerialSettings(baud: 9600)))
+        #expect(c.profile.registers.map(\.quantity) == [.power])
+        let unknown = ModbusDeviceConfig(id: "x", profile: "nope", host: "h")
+        #expect(throws: ConfigError.self) { try pool.makeDevice(unknown, profiles: Fixtures.library) }
+    }
+}
