@@ -1,4 +1,5 @@
 import Foundation
+import PhasorCore
 import Testing
 @testable import Modbus
 
@@ -98,5 +99,28 @@ import Testing
         #expect(ChargerStateDecoder.decode([0x0043], spec: phoenix.state, layout: phoenixLayout) == (.charging, "C"))
         #expect(ChargerStateDecoder.decode([0x0046], spec: phoenix.state, layout: phoenixLayout).0 == .error)
         #expect(ChargerStateDecoder.decode([0x005A], spec: phoenix.state, layout: phoenixLayout).0 == .unknown)
+    }
+}
+
+@Suite struct ReadPlanTests {
+    static func register(_ address: UInt16, _ table: RegisterTable, _ type: DataType) -> ResolvedRegister {
+        ResolvedRegister(quantity: Quantity("q\(address)"), layout: RegisterLayout(address: RegisterAddress(address), table: table, type: type),
+                         factor: 1, unit: .none, deviceUnit: nil, pollGroup: "default", notAvailable: false, combine: false)
+    }
+
+    @Test func mergesNeighboursWithinGapAndLimits() {
+        let registers = [
+            Self.register(0, .inputRegisters, .float32), Self.register(2, .inputRegisters, .float32),
+            Self.register(10, .inputRegisters, .float32), Self.register(200, .inputRegisters, .uint16),
+            Self.register(0, .holdingRegisters, .uint16), Self.register(5, .coils, .bool), Self.register(1000, .coils, .bool),
+        ]
+        let tight = ReadPlan.blocks(for: registers, maxGap: 0)
+        #expect(tight.map { "\($0.table.rawValue):\($0.start)+\($0.count)" } == ["1:5+1", "1:1000+1", "3:0+1", "4:0+4", "4:10+2", "4:200+1"])
+        let loose = ReadPlan.blocks(for: registers, maxGap: 8)
+        #expect(loose.map { "\($0.table.rawValue):\($0.start)+\($0.count)" } == ["1:5+1", "1:1000+1", "3:0+1", "4:0+12", "4:200+1"])
+        // A huge gap allowance still respects the block limit (125 by default): 0…200 is not one read.
+        let wide = ReadPlan.blocks(for: registers, maxGap: 10_000)
+        #expect(wide.map { "\($0.table.rawValue):\($0.start)+\($0.count)" } == ["1:5+1", "1:1000+1", "3:0+1", "4:0+12", "4:200+1"])
+        #expect(ReadPlan.blocks(for: registers, maxGap: 8, maxBlock: 2).allSatisfy { $0.count <= 2 })
     }
 }

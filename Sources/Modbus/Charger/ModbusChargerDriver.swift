@@ -57,8 +57,11 @@ public actor ModbusChargerDriver: ChargerDriver {
         }
         if let phases = spec.phasesInUse {
             let phaseLayout = try layout(phases.register)
-            if let raw = phaseLayout.value(from: try await read(phaseLayout), honourNotAvailable: true) {
-                status.phasesInUse = phases.map.map { $0[String(Int(raw))] } ?? Int(raw)
+            // Only small whole numbers are phase counts or codes; anything else is ignored.
+            if let raw = phaseLayout.value(from: try await read(phaseLayout), honourNotAvailable: true),
+                let code = Int(exactly: raw.rounded()), (0...0xFFFF).contains(code)
+            {
+                status.phasesInUse = phases.map.map { $0[String(code)] } ?? (code <= 3 ? code : nil)
             }
         } else if status.currents.count == 3 {
             // No register for it: count the phases that carry current.

@@ -20,7 +20,7 @@ final class ModbusContext {
     /// Creates an RTU client context with the given line settings.
     init(device: String, serial: SerialSettings) throws(ModbusError) {
         endpoint = "\(device) \(serial)"
-        guard [7, 8].contains(serial.dataBits), [1, 2].contains(serial.stopBits), serial.baud > 0,
+        guard [7, 8].contains(serial.dataBits), [1, 2].contains(serial.stopBits), (1...4_000_000).contains(serial.baud),
             let c = modbus_new_rtu(device, Int32(serial.baud), serial.parity.libmodbusCharacter,
                                    Int32(serial.dataBits), Int32(serial.stopBits))
         else { throw .invalidRequest("bad serial settings \(serial) for \(device)") }

@@ -20,9 +20,10 @@ public enum ReadPlan {
         let sorted = registers.sorted {
             ($0.layout.table.rawValue, $0.layout.address.value) < ($1.layout.table.rawValue, $1.layout.address.value)
         }
-        let limit = max(1, min(maxBlock, sorted.first.map { $0.layout.table.isBitTable } == true ? 2000 : 125))
         var blocks: [ReadBlock] = []
         for register in sorted {
+            // Protocol limits per request: 125 registers or 2000 bits.
+            let limit = max(1, min(maxBlock, register.layout.table.isBitTable ? 2000 : 125))
             let start = Int(register.layout.address.value)
             let end = start + register.layout.words
             if var last = blocks.last, last.table == register.layout.table {
