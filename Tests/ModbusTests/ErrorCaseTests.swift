@@ -90,6 +90,21 @@ import Testing
             .backoff(beforeRetry: 3) == .milliseconds(150))
     }
 
+    @Test func connectDelayAndInterFrameDelayAreHonoured() async throws {
+        let profile = try Fixtures.profile("huawei_sun2000")
+        let options = BusOptions(responseTimeout: ModbusTimeout(milliseconds: 300), retry: .none,
+                                 interFrameDelay: .milliseconds(60), connectDelay: .milliseconds(150))
+        let (simulator, device) = try Fixtures.tcpDevice(profile, options: options)
+        defer { simulator.stop() }
+        // Both requests are queued at once: the second one waits on the bus thread, right
+        // behind the first, so only the inter-frame delay separates them.
+        let start = ContinuousClock.now
+        async let a = device.bus.readRegisters(.holdingRegisters, address: 37760, count: 1, target: device.target)
+        async let b = device.bus.readRegisters(.holdingRegisters, address: 37765, count: 2, target: device.target)
+        _ = try await (a, b)
+        #expect(ContinuousClock.now - start >= .milliseconds(210))  // 150 ms after connecting + 60 ms between frames
+    }
+
     @Test func closedBusRefusesRequests() async throws {
         let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: 1), options: Fixtures.fastOptions)
         await bus.close()
