@@ -74,3 +74,31 @@ import Testing
         #expect(await device.dueGroups() == ["default", "energy"])
     }
 }
+
+@Suite struct SunSpecScaleFactorTests {
+    @Test func scaleFactorsAreReadInTheSamePollAndApplied() async throws {
+        let profile = try Fixtures.profile("sunspec_meter_203")
+        let blocks = ReadPlan.blocks(for: profile.registers, maxGap: profile.profile.maxGap ?? 0)
+        #expect(blocks.map { "\($0.start)+\($0.count)" } == ["40072+53"])  // values and factors in one read
+        let (simulator, device) = try Fixtures.tcpDevice(profile)
+        defer { simulator.stop() }
+        simulator.override(unitID: 1, .power, -1234.5)
+        let words = try await device.read(.holdingRegisters, address: 40088, count: 5)
+        let sf = Int16(bitPattern: words[4])
+        #expect(sf == -1)  // -12345 fits int16 at 0.1 W steps
+        #expect(Int16(bitPattern: words[0]) == -12345)
+        let reading = try await device.poll()
+        #expect(reading.number(.power) == -1234.5)
+        let voltageSF = Int16(bitPattern: try await device.read(.holdingRegisters, address: 40085, count: 1)[0])
+        #expect(voltageSF == -2)  // 230 V → 23000
+    }
+
+    @Test func knownRawValuesAndTheNotImplementedFactor() throws {
+        let register = try #require(Fixtures.library["sunspec_meter_203"]?.registers.first { $0.quantity == .energyImport })
+        // 0x0001E240 = 123456 Wh × 10^1 = 1234.56 kWh
+        #expect(register.value(from: [0x0001, 0xE240], scaleFactor: 1) == 1234.56)
+        #expect(register.value(from: [0x0001, 0xE240], scaleFactor: Int16.min) == nil)  // 0x8000: not implemented
+        #expect(register.value(from: [0x0001, 0xE240], scaleFactor: nil) == nil)  // factor not read
+        #expect(powerOfTen(-2) == 0.01 && powerOfTen(3) == 1000)
+    }
+}

@@ -11,6 +11,7 @@ public enum ReadingDecoder {
         // Combined quantities (import − export) are only published when every part is present.
         var sums: [Quantity: Double?] = [:]
         var order: [Quantity] = []
+        let factors = ReadPlan.scaleFactors(blocks: blocks, responses: responses, wanted: blocks.flatMap(\.registers))
         for (index, block) in blocks.enumerated() {
             guard let words = responses[index] else { continue }
             for register in block.registers {
@@ -19,7 +20,8 @@ public enum ReadingDecoder {
                     reading.set(register.quantity, .text(RegisterCodec.decodeText(slice, order: register.layout.wordOrder)))
                     continue
                 }
-                let value = register.value(from: slice)
+                let sf = register.scaleFactor.flatMap { factors[register.layout.table]?[$0.value] }
+                let value = register.value(from: slice, scaleFactor: sf)
                 if register.combine {
                     if sums[register.quantity] == nil { order.append(register.quantity) }
                     let previous = sums[register.quantity] ?? 0

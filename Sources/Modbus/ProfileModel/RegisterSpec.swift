@@ -72,6 +72,9 @@ public struct RegisterSpec: Sendable, Hashable, Decodable {
     /// `add`: the value is added to other registers of the same quantity
     /// (SMA grid power = import register − export register).
     public var combine: Combine?
+    /// SunSpec: address of the int16 `sunssf` register (same table) whose value
+    /// scales this one: raw × 10^sf, before `scale`.
+    public var scaleFactor: RegisterAddress?
     public var confidence: Confidence?
     public var note: String?
 

@@ -12,16 +12,36 @@ public struct ResolvedRegister: Sendable, Hashable {
     public var pollGroup: String
     public var notAvailable: Bool
     public var combine: Bool
+    /// SunSpec scale-factor register, read in the same poll.
+    public var scaleFactor: RegisterAddress? = nil
 
     /// The published value from register words; nil for "not available" or text.
-    public func value(from words: [UInt16]) -> Double? {
-        layout.value(from: words, honourNotAvailable: notAvailable).map { $0 * factor }
+    /// `scaleFactor` is the sunssf value when the register has one (nil → no value).
+    public func value(from words: [UInt16], scaleFactor sf: Int16? = nil) -> Double? {
+        let power: Double
+        if scaleFactor != nil {
+            // 0x8000 is SunSpec's "not implemented"; real factors are small.
+            guard let sf, sf != Int16.min, (-10...10).contains(sf) else { return nil }
+            power = powerOfTen(sf)
+        } else {
+            power = 1
+        }
+        return layout.value(from: words, honourNotAvailable: notAvailable).map { ($0 - layout.offset) * power + layout.offset }
+            .map { $0 * factor }
     }
 
     /// Register words for a published value (the simulator's direction).
-    public func words(for published: Double) -> [UInt16] {
-        layout.words(for: factor == 0 ? 0 : published / factor)
+    public func words(for published: Double, scaleFactor sf: Int16 = 0) -> [UInt16] {
+        let unscaled = factor == 0 ? 0 : published / factor
+        return layout.words(for: (unscaled - layout.offset) / powerOfTen(sf) + layout.offset)
     }
+}
+
+/// 10^n for the small exponents SunSpec scale factors use.
+func powerOfTen(_ n: Int16) -> Double {
+    var result = 1.0
+    for _ in 0..<abs(Int(n)) { result *= 10 }
+    return n < 0 ? 1 / result : result
 }
 
 /// A profile whose meaning has been checked: units convertible, signs meaningful,
@@ -99,9 +119,12 @@ public struct ResolvedProfile: Sendable {
             }
             let group = spec.poll ?? "default"
             guard groups[group] != nil else { throw fail("\(path).poll", "unknown poll group '\(group)'") }
+            if spec.scaleFactor != nil && (layout.type.isFloat || layout.type == .ascii || layout.table.isBitTable) {
+                throw fail("\(path).scale_factor", "only integer registers carry a SunSpec scale factor")
+            }
             resolved.append(ResolvedRegister(
                 quantity: quantity, layout: layout, factor: factor, unit: unit, deviceUnit: spec.unit, pollGroup: group,
-                notAvailable: spec.notAvailable ?? false, combine: combine))
+                notAvailable: spec.notAvailable ?? false, combine: combine, scaleFactor: spec.scaleFactor))
         }
         registers = resolved
 

@@ -24,6 +24,9 @@ final class SimulatedDevice {
             ranges[layout.table] = min(old.lowerBound, r.lowerBound)..<max(old.upperBound, r.upperBound)
         }
         profile.registers.forEach { include($0.layout) }
+        for register in profile.registers {
+            if let sf = register.scaleFactor { include(RegisterLayout(address: sf, table: register.layout.table, type: .int16)) }
+        }
         for layout in Self.chargerLayouts(profile) { include(layout) }
         guard let image = RegisterImage(ranges: ranges) else { return nil }
         self.image = image
@@ -70,6 +73,14 @@ final class SimulatedDevice {
         }
         lastRefresh = now
         let values = values(at: now)
+        let factors = scaleFactors(for: values)
+        for (table, byAddress) in factors {
+            for (address, sf) in byAddress { image.set(table, address: Int(address), [UInt16(bitPattern: sf)]) }
+        }
+        func write(_ register: ResolvedRegister, _ value: Double?) {
+            let sf = register.scaleFactor.flatMap { factors[register.layout.table]?[$0.value] } ?? 0
+            self.write(register, value, scaleFactor: sf)
+        }
         var byQuantity: [Quantity: [ResolvedRegister]] = [:]
         for register in profile.registers { byQuantity[register.quantity, default: []].append(register) }
         for (quantity, registers) in byQuantity {
@@ -90,9 +101,30 @@ final class SimulatedDevice {
         if let model = charger { writeChargerRegisters(model, now: now) }
     }
 
-    private func write(_ register: ResolvedRegister, _ value: Double?) {
+    /// SunSpec scale factors a device would choose: the finest that still lets every
+    /// value sharing the factor fit its register.
+    private func scaleFactors(for values: [Quantity: Double]) -> [RegisterTable: [UInt16: Int16]] {
+        var factors: [RegisterTable: [UInt16: Int16]] = [:]
+        for register in profile.registers {
+            guard let address = register.scaleFactor?.value else { continue }
+            let raw = abs((values[register.quantity] ?? 0) / register.factor / register.layout.scale)
+            let limit: Double = switch register.layout.type {
+            case .int16: 32767
+            case .uint16: 65535
+            case .int32: 2_147_483_647
+            case .uint32: 4_294_967_295
+            default: 9e15
+            }
+            var sf: Int16 = -3
+            while sf < 10 && raw / powerOfTen(sf) > limit { sf += 1 }
+            factors[register.layout.table, default: [:]][address] = max(factors[register.layout.table]?[address] ?? -3, sf)
+        }
+        return factors
+    }
+
+    private func write(_ register: ResolvedRegister, _ value: Double?, scaleFactor: Int16) {
         let layout = register.layout
-        let words = value.map { register.words(for: $0) }
+        let words = value.map { register.words(for: $0, scaleFactor: scaleFactor) }
             ?? RegisterCodec.encodeText("SIM-\(profile.id)", words: layout.words, order: layout.wordOrder)
         image.set(layout.table, address: Int(layout.address.value), words)
     }

@@ -26,6 +26,10 @@ public func deviceTest(profile: ResolvedProfile, bus: ModbusBus, target: BusTarg
             row.raw = try await read(register.layout, bus: bus, target: target)
             if register.layout.type == .ascii {
                 row.text = RegisterCodec.decodeText(row.raw, order: register.layout.wordOrder)
+            } else if let sfAddress = register.scaleFactor {
+                let sfLayout = RegisterLayout(address: sfAddress, table: register.layout.table, type: .int16)
+                let sfWord = try await read(sfLayout, bus: bus, target: target).first ?? 0x8000
+                row.value = register.value(from: row.raw, scaleFactor: Int16(bitPattern: sfWord))
             } else {
                 row.value = register.value(from: row.raw)
             }
