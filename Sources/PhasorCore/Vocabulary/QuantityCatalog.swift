@@ -65,6 +65,12 @@ extension Quantity {
     public static let batterySoC: Quantity = "battery_soc"
     public static let batteryEnergyCharge: Quantity = "battery_energy_charge"
     public static let batteryEnergyDischarge: Quantity = "battery_energy_discharge"
+    /// AC output of an inverter (hybrids include battery discharge).
+    public static let inverterPower: Quantity = "inverter_power"
+
+    // MARK: Charge points (kWh)
+    /// Energy delivered in the running (or last) charging session.
+    public static let sessionEnergy: Quantity = "session_energy"
 
     /// Every name above with its unit; per-phase (`_l1`…`_l3`) and tariff (`_t1`…`_t4`)
     /// variants share the unit of their base name.
@@ -120,6 +126,8 @@ extension Quantity {
         add(.batterySoC, .percent, "Battery state of charge")
         add(.batteryEnergyCharge, .kilowattHour, "Battery energy charged")
         add(.batteryEnergyDischarge, .kilowattHour, "Battery energy discharged")
+        add(.inverterPower, .watt, "Inverter AC output power")
+        add(.sessionEnergy, .kilowattHour, "Energy charged in the current session")
         return c
     }()
 }

@@ -1,0 +1,120 @@
+import PhasorCore
+
+/// One Modbus device in the site configuration (a `ConfigLoader` YAML section).
+/// Anything left out comes from the profile's connection defaults.
+public struct ModbusDeviceConfig: Sendable, Hashable, Decodable {
+    public var id: String
+    /// Profile id (`eastron_sdm630`, `generic`…).
+    public var profile: String
+    /// TCP: host name or address.
+    public var host: String?
+    public var port: Int?
+    /// RTU: serial device of the bus (`/dev/ttyUSB0`).
+    public var bus: String?
+    public var unitId: Int?
+    /// RTU line settings of this device when they differ from the profile's.
+    public var serial: SerialSettings?
+    /// A twin charge point (two sockets, one unit id or port each) counts twice.
+    public var twin: Bool?
+    public var offlineAfter: Int?
+    public var timeoutMs: Int?
+    public var connectDelayMs: Int?
+    public var interFrameDelayMs: Int?
+    public var retries: Int?
+    /// Generic meter only: the values to read.
+    public var registers: [GenericRegister]?
+
+    public init(id: String, profile: String, host: String? = nil, port: Int? = nil, bus: String? = nil, unitId: Int? = nil,
+                twin: Bool? = nil, registers: [GenericRegister]? = nil)
+    {
+        self.id = id
+        self.profile = profile
+        self.host = host
+        self.port = port
+        self.bus = bus
+        self.unitId = unitId
+        self.twin = twin
+        self.registers = registers
+    }
+
+    public var transport: TransportKind? { host != nil ? .tcp : bus != nil ? .rtu : nil }
+
+    /// Where the device is, checked against what the profile supports.
+    public func link(for profile: ResolvedProfile) throws(ConfigError) -> ModbusLink {
+        let defaults = profile.profile.connection
+        switch (host, bus) {
+        case (let host?, nil):
+            guard defaults.transports.contains(.tcp) else { throw error("host", "\(profile.id) has no Modbus TCP interface") }
+            let port = port ?? defaults.port ?? 502
+            guard (1...65535).contains(port) else { throw error("port", "must be 1…65535") }
+            return .tcp(host: host, port: port)
+        case (nil, let bus?):
+            guard defaults.transports.contains(.rtu) else { throw error("bus", "\(profile.id) has no Modbus RTU interface") }
+            return .rtu(device: bus, defaultSettings: serial ?? defaults.serial ?? SerialSettings())
+        default:
+            throw error("host", "give either host (TCP) or bus (RTU)")
+        }
+    }
+
+    public func target(for profile: ResolvedProfile) throws(ConfigError) -> BusTarget {
+        let unit = unitId ?? profile.profile.connection.unitId
+        guard let id = UInt8(exactly: unit) else { throw error("unit_id", "must be 0…255") }
+        return BusTarget(unitID: id, serial: bus == nil ? nil : serial ?? profile.profile.connection.serial)
+    }
+
+    /// Timing from the configuration, else the profile, else the defaults.
+    public func busOptions(for profile: ResolvedProfile) -> BusOptions {
+        let defaults = profile.profile.connection
+        return BusOptions(
+            responseTimeout: ModbusTimeout(milliseconds: timeoutMs ?? defaults.timeoutMs ?? 1000),
+            retry: RetryPolicy(attempts: 1 + max(0, retries ?? 1)),
+            interFrameDelay: .milliseconds(interFrameDelayMs ?? defaults.interFrameDelayMs ?? 0),
+            connectDelay: .milliseconds(connectDelayMs ?? defaults.connectDelayMs ?? 0))
+    }
+
+    /// TCP connections this device holds (RTU devices hold none).
+    public func tcpConnections(profile: ResolvedProfile?) -> Int {
+        guard transport == .tcp else { return 0 }
+        if twin == true { return 2 }
+        return max(1, profile?.profile.connection.sockets ?? 1)
+    }
+
+    private func error(_ field: String, _ message: String) -> ConfigError {
+        ConfigError(file: "<site>", line: nil, field: "modbus.\(id).\(field)", message: message)
+    }
+}
+
+/// The site rule: at most 20 Modbus TCP connections (charge points, meters and
+/// inverters all count, a twin charge point twice; RTU devices do not count).
+public struct ConnectionLimitError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var total: Int
+    public var limit: Int
+    /// Each TCP device with the connections it takes, in configuration order.
+    public var devices: [(id: String, connections: Int)]
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.total == b.total && a.limit == b.limit && a.devices.map(\.id) == b.devices.map(\.id)
+            && a.devices.map(\.connections) == b.devices.map(\.connections)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(total)
+        hasher.combine(limit)
+        for d in devices { hasher.combine(d.id); hasher.combine(d.connections) }
+    }
+
+    public var description: String {
+        let list = devices.map { $0.connections == 1 ? $0.id : "\($0.id) (×\($0.connections))" }.joined(separator: ", ")
+        return "\(total) Modbus TCP connections configured, at most \(limit) per site: \(list)"
+    }
+}
+
+/// Returns the error naming the TCP devices when the site exceeds `limit` connections.
+public func validateTCPConnectionLimit(_ devices: [ModbusDeviceConfig], profiles: ProfileLibrary, limit: Int = 20)
+    -> ConnectionLimitError?
+{
+    let counted = devices.map { (id: $0.id, connections: $0.tcpConnections(profile: profiles[$0.profile])) }
+        .filter { $0.connections > 0 }
+    let total = counted.reduce(0) { $0 + $1.connections }
+    return total > limit ? ConnectionLimitError(total: total, limit: limit, devices: counted) : nil
+}

@@ -1,2 +1,0 @@
-/// Modbus: see the module's files. (Being built.)
-public enum ModbusModule {}

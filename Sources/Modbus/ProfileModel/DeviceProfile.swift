@@ -1,0 +1,122 @@
+import PhasorCore
+
+/// A device described as data (a YAML file under Profiles/ or the user folder).
+/// Decoding checks the shape; `resolve(file:)` checks the meaning.
+public struct DeviceProfile: Sendable, Decodable {
+    public enum Kind: String, Sendable, Hashable, Codable { case meter, inverter, charger }
+
+    public var id: String
+    public var kind: Kind
+    public var manufacturer: String
+    public var model: String
+    public var confidence: Confidence
+    public var sources: [String]?
+    public var notes: String?
+    public var connection: ConnectionDefaults
+    /// Poll group name → interval in seconds. Registers without `poll` use `default`.
+    public var pollGroups: [String: Double]?
+    /// Largest hole (in registers) a merged read may span; 0 reads only adjacent registers,
+    /// since some devices answer "illegal address" for unmapped registers in a block.
+    public var maxGap: Int?
+    /// Most registers per read request (≤ 125; Huawei dongles want small reads).
+    public var maxBlock: Int?
+    public var registers: [RegisterSpec]
+    public var charger: ChargerSpec?
+}
+
+public enum TransportKind: String, Sendable, Hashable, Codable { case tcp, rtu }
+
+/// The device's factory defaults; a site's device configuration may override them.
+public struct ConnectionDefaults: Sendable, Hashable, Decodable {
+    public var transports: [TransportKind]
+    public var unitId: Int
+    public var port: Int?
+    public var host: String?
+    public var serial: SerialSettings?
+    public var timeoutMs: Int?
+    public var connectDelayMs: Int?
+    public var interFrameDelayMs: Int?
+    /// Default word order of this device's multi-register values.
+    public var wordOrder: WordOrder?
+    /// Sockets behind one connection with their own unit ids (a twin charge point: 2).
+    public var sockets: Int?
+}
+
+/// Charge-point control, all optional parts described by registers.
+public struct ChargerSpec: Sendable, Hashable, Decodable {
+    public var minCurrent: Double
+    public var maxCurrent: Double
+    /// The current the charge point falls back to when its watchdog lapses; the
+    /// driver also writes it when the controller stops sending setpoints.
+    public var safeCurrent: Double
+    public var phases: Int?
+    public var state: StateSpec
+    public var currentLimit: RegisterPoint
+    /// Where the applied limit is read back when not at `current_limit` itself (ABB 0x400E).
+    public var currentLimitReadback: RegisterPoint?
+    /// Separate enable/disable register; absent = writing 0 A pauses charging.
+    public var enable: SwitchSpec?
+    public var phaseSwitch: PhaseSwitchSpec?
+    public var phasesInUse: PhasesInUseSpec?
+    public var watchdog: WatchdogSpec?
+    /// Writes done once after connecting (e.g. ABB communication timeout).
+    public var setup: [RegisterWrite]?
+
+    public struct StateSpec: Sendable, Hashable, Decodable {
+        public var register: RegisterPoint
+        /// Applied to integer states: (raw >> shift) & mask.
+        public var shift: Int?
+        public var mask: UInt64?
+        /// The masked value is an ASCII letter ('A'…'F').
+        public var asCharacter: Bool?
+        /// Device state (number, letter or text) → connected/charging/error.
+        public var map: [String: ChargerState]
+    }
+
+    public struct SwitchSpec: Sendable, Hashable, Decodable {
+        public var register: RegisterPoint
+        public var onValue: Double
+        public var offValue: Double
+    }
+
+    public struct PhaseSwitchSpec: Sendable, Hashable, Decodable {
+        public var register: RegisterPoint
+        public var onePhase: Double
+        public var threePhase: Double
+    }
+
+    public struct PhasesInUseSpec: Sendable, Hashable, Decodable {
+        public var register: RegisterPoint
+        /// Raw value → phases; absent = the register holds the count itself.
+        public var map: [String: Int]?
+    }
+
+    public struct WatchdogSpec: Sendable, Hashable, Decodable {
+        /// How often the driver feeds the watchdog.
+        public var intervalS: Double
+        /// After how long without feeding the device falls back to the safe current.
+        public var timeoutS: Double
+        /// Keep-alive register and value; absent = rewrite the current limit.
+        public var register: RegisterPoint?
+        public var value: Double?
+    }
+
+    public struct RegisterWrite: Sendable, Hashable, Decodable {
+        public var register: RegisterPoint
+        public var value: Double
+    }
+}
+
+/// What control needs to know of a charge point's state (IEC 61851 A…F folded).
+public enum ChargerState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A: no vehicle.
+    case disconnected
+    /// B (and C1/D1): vehicle connected, not drawing current.
+    case connected
+    /// C2/D2: charging.
+    case charging
+    /// E/F or a fault code.
+    case error
+    /// The device reported a value the profile does not map.
+    case unknown
+}

@@ -1,0 +1,125 @@
+import CModbus
+import Foundation
+import PhasorCore
+
+/// Simulated Modbus devices built from the same profile files the gateway uses,
+/// served over TCP (loopback, several clients) and/or RTU (a serial device such as
+/// one end of a socat pty pair). Time comes from the injected clock, so tests can
+/// lapse a watchdog or move through the day without waiting.
+public final class ModbusSimulator: Sendable {
+    private let clock: any WallClock
+    private let devices = Locked<[UInt8: SimulatedDevice]>([:])
+    private let loops = Locked<[ServerLoop]>([])
+
+    public init(clock: any WallClock = SystemWallClock()) { self.clock = clock }
+
+    deinit { stop() }
+
+    /// Serves `profile` under `unitID` (default: the profile's unit id).
+    public func add(_ profile: ResolvedProfile, unitID: UInt8? = nil) throws(ModbusError) {
+        let unit = unitID ?? UInt8(clamping: profile.profile.connection.unitId)
+        guard let device = SimulatedDevice(profile: profile, now: clock.now()) else {
+            throw .invalidRequest("cannot allocate registers for \(profile.id)")
+        }
+        devices.withLock { $0[unit] = device }
+    }
+
+    /// Starts a TCP server; port 0 picks a free port. Returns the port.
+    @discardableResult
+    public func startTCP(host: String = "127.0.0.1", port: Int = 0) throws(ModbusError) -> Int {
+        let loop = try TCPServerLoop(host: host, port: port, handler: weakHandler())
+        loops.withLock { $0.append(loop) }
+        loop.start(name: "modbus-sim tcp \(loop.port)")
+        return loop.port
+    }
+
+    /// Starts serving RTU on a serial device (e.g. one end of a `SocatPTYPair`).
+    public func startRTU(device: String) throws(ModbusError) {
+        let loop = try RTUServerLoop(device: device, handler: weakHandler())
+        loops.withLock { $0.append(loop) }
+        loop.start(name: "modbus-sim rtu \(device)")
+    }
+
+    /// Stops every server (connections are closed; clients see refused connections).
+    public func stop() {
+        let running = loops.withLock { all in
+            defer { all.removeAll() }
+            return all
+        }
+        running.forEach { $0.stop() }
+    }
+
+    // MARK: Test and demo controls
+
+    /// A device that stops responding behaves like one that lost power on the bus.
+    public func setResponding(_ unitID: UInt8, _ responding: Bool) {
+        devices.withLock { $0[unitID]?.responding = responding }
+    }
+
+    /// The next `count` requests to this unit go unanswered, then it answers again.
+    public func ignoreNextRequests(_ unitID: UInt8, count: Int) {
+        devices.withLock { $0[unitID]?.requestsToIgnore = max(0, count) }
+    }
+
+    /// What the device's model says now, in catalogue units.
+    public func values(unitID: UInt8) -> [Quantity: Double] {
+        let now = clock.now()
+        return devices.withLock { $0[unitID]?.values(at: now) ?? [:] }
+    }
+
+    /// Pins a quantity to a value (e.g. a negative power to test the sign).
+    public func override(unitID: UInt8, _ quantity: Quantity, _ value: Double) {
+        let now = clock.now()
+        devices.withLock { all in
+            all[unitID]?.overrides[quantity] = value
+            all[unitID]?.refresh(now: now)
+        }
+    }
+
+    public func charger(unitID: UInt8) -> ChargerModel? {
+        devices.withLock { $0[unitID]?.charger }
+    }
+
+    /// Changes a simulated charge point (plug a car in, raise a fault…).
+    public func updateCharger(unitID: UInt8, _ change: (inout ChargerModel) -> Void) {
+        let now = clock.now()
+        devices.withLock { all in
+            guard let device = all[unitID], var model = device.charger else { return }
+            change(&model)
+            device.charger = model
+            device.refresh(now: now)
+        }
+    }
+
+    // MARK: Serving
+
+    /// The loops must not keep the simulator alive (its deinit stops them).
+    private func weakHandler() -> RequestHandler {
+        { [weak self] query, length, header, ctx in self?.handle(query, length, header, ctx) }
+    }
+
+    private func handle(_ query: UnsafeMutablePointer<UInt8>, _ length: Int, _ header: Int, _ ctx: OpaquePointer) {
+        guard length > header + 4 else { return }
+        let unit = query[header - 1]
+        let now = clock.now()
+        devices.withLock { all in
+            guard let device = all[unit], device.responding else { return }
+            if device.requestsToIgnore > 0 {
+                device.requestsToIgnore -= 1
+                return
+            }
+            device.refresh(now: now)
+            _ = modbus_reply(ctx, query, Int32(length), device.image.mapping)
+            let function = query[header]
+            let address = Int(query[header + 1]) << 8 | Int(query[header + 2])
+            let count = Int(query[header + 3]) << 8 | Int(query[header + 4])
+            switch function {
+            case 5: device.didWrite(table: .coils, address: address, count: 1, now: now)
+            case 6: device.didWrite(table: .holdingRegisters, address: address, count: 1, now: now)
+            case 15: device.didWrite(table: .coils, address: address, count: count, now: now)
+            case 16: device.didWrite(table: .holdingRegisters, address: address, count: count, now: now)
+            default: break
+            }
+        }
+    }
+}
