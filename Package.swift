@@ -81,12 +81,15 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-mqtt", dependencies: ["MQTT", "PhasorTesting"],
             path: "Benchmarks/MQTTThroughput"),
+        .executableTarget(
+            name: "phasor-bench-parse", dependencies: ["P1", "TIC"],
+            path: "Benchmarks/ParseRate"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
-        .testTarget(name: "P1Tests", dependencies: ["P1"]),
-        .testTarget(name: "TICTests", dependencies: ["TIC"]),
+        .testTarget(name: "P1Tests", dependencies: ["P1"], resources: [.copy("Fixtures"), .copy("Scripts")]),
+        .testTarget(name: "TICTests", dependencies: ["TIC"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
         .testTarget(
             name: "ControlTests",
