@@ -24,7 +24,7 @@ struct P1Interpreter {
     mutating func interpret(_ span: P1ObjectSpan) {
         let g = P1Groups(slice: groups[span.groups])
         if span.obis.f != nil { markers.groupFPrinted = true }
-        if let meaning = P1ObjectCatalogue.meanings[span.obis.key] {
+        if let meaning = P1ObjectCatalogue.meaning(of: span.obis) {
             interpret(meaning, g, span)
         } else if mbus.take(span.obis, groups: groups[span.groups], buf: buf) {
             return

@@ -27,6 +27,14 @@ enum P1Meaning: Sendable {
 }
 
 enum P1ObjectCatalogue {
+    /// Some meters (Sagemcom XT211, Lithuania) number the electricity channel 1
+    /// (`1-1:1.8.1`): read those as channel 0 unless the code has its own meaning.
+    static func meaning(of obis: OBISCode) -> P1Meaning? {
+        if let m = meanings[obis.key] { return m }
+        guard obis.a == 1, obis.b == 1 else { return nil }
+        return meanings[OBISCode.key(1, 0, obis.c, obis.d, obis.e)]
+    }
+
     static let meanings: [UInt64: P1Meaning] = {
         var m: [UInt64: P1Meaning] = [:]
         func electricity(_ c: UInt8, _ d: UInt8, _ e: UInt8, _ meaning: P1Meaning) {
