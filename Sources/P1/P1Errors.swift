@@ -23,6 +23,11 @@ public struct P1LineIssue: Sendable, Hashable {
     public var kind: Kind
     /// The line as printed (Latin-1 decoded).
     public var line: String
+
+    public init(kind: Kind, line: String) {
+        self.kind = kind
+        self.line = line
+    }
 }
 
 /// Why a Smarty frame could not be turned into a telegram.
