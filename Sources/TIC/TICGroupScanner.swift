@@ -73,12 +73,13 @@ struct TICGroupScanner {
     }
 
     /// Standard: `label HT [horodate HT] data`. Historique: `label SP data`
-    /// (labels never contain SP; the data is everything after the first SP).
+    /// (labels never contain SP; the data is everything after the first SP). Labels
+    /// are "≤ 8 characters" in the reference, but SMAXSN1-1 … SMAXSN3-1 have 9.
     private func split(_ buf: UnsafeBufferPointer<UInt8>, _ body: Range<Int>, mode: TICMode) -> TICGroupSpan? {
         let sep = mode.separator
         var first = body.lowerBound
         while first < body.upperBound, buf[first] != sep { first += 1 }
-        guard first < body.upperBound, first > body.lowerBound, first - body.lowerBound <= 8 else { return nil }
+        guard first < body.upperBound, first > body.lowerBound, first - body.lowerBound <= 16 else { return nil }
         let label = body.lowerBound..<first
         let rest = (first + 1)..<body.upperBound
         guard mode == .standard else {
