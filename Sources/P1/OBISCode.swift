@@ -27,11 +27,9 @@ public struct OBISCode: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The name an object without a catalogue meaning is published under:
-    /// `1-0:94.32.1` → `obis_1_0_94_32_1`.
-    public var genericQuantityName: String {
-        let base = "obis_\(a)_\(b)_\(c)_\(d)_\(e)"
-        return f.map { base + "_\($0)" } ?? base
-    }
+    /// `1-0:94.32.1` → `obis_1_0_94_32_1`. Group F is left out, as P1 itself does,
+    /// so a Q3D `0-0:96.1.255*255` is `obis_0_0_96_1_255`.
+    public var genericQuantityName: String { "obis_\(a)_\(b)_\(c)_\(d)_\(e)" }
 
     /// Parses `A-B:C.D.E[*F]` at `start`; returns the code and the index after it.
     static func scan(_ buf: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> (OBISCode, Int)? {
@@ -54,7 +52,8 @@ public struct OBISCode: Hashable, Sendable, CustomStringConvertible {
             let c = number(), expect(ASCII.dot), let d = number(), expect(ASCII.dot), let e = number()
         else { return nil }
         var code = OBISCode(a, b, c, d, e)
-        if i < end, buf[i] == ASCII.star {
+        // Group F: `*255` (Q3D), also `.255` (seen in the DSMR 4.2.2 specification example).
+        if i < end, buf[i] == ASCII.star || buf[i] == ASCII.dot {
             i += 1
             guard let f = number() else { return nil }
             code.f = f

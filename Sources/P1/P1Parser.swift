@@ -104,8 +104,25 @@ public enum P1Parser {
                 groupRanges: scanner.groups))
     }
 
+    /// The quantity an electricity-meter object is published under, for documentation
+    /// and cross-checks: catalogue names for known objects, `obis_…` for the rest.
+    /// Nil for M-Bus channel objects (named by medium), the limiter threshold (named
+    /// by its unit) and objects published only as structured extras (logs, histories).
+    public static func publishedQuantity(for obis: OBISCode) -> Quantity? {
+        if obis.a == 0, obis.b >= 1, obis.c == 96, obis.d == 3, obis.e == 10 { return .relayState(Int(obis.b)) }
+        guard let meaning = P1ObjectCatalogue.meaning(of: obis) else {
+            return obis.a == 0 && obis.b >= 1 ? nil : Quantity(obis.genericQuantityName)
+        }
+        switch meaning {
+        case .measurement(let q, _), .timestamp(let q), .text(let q), .hexText(let q), .version(let q): return q
+        case .monthPeak: return .powerImportMonthPeak
+        case .limiterThreshold, .monthPeakHistory, .powerFailureLog, .importExportCurrentLimits: return nil
+        }
+    }
+
     static func detectVariant(identification: String, markers: P1Markers, hasCRC: Bool, smarty: Bool) -> P1Variant {
-        if markers.groupFPrinted || identification.hasPrefix("ESY") { return .easyMeterQ3D }
+        // Group F alone is not enough: the DSMR 4.2.2 example prints `.255` on a few lines.
+        if (markers.groupFPrinted && !hasCRC) || identification.hasPrefix("ESY") { return .easyMeterQ3D }
         if smarty || identification.hasPrefix("Lux") { return .luxembourgSmarty }
         if markers.belgianVersion || identification.hasPrefix("FLU") { return .belgianEMUCS }
         if let v = markers.versionCode, let first = v.first {

@@ -98,7 +98,7 @@ struct VariantTests {
         #expect(t.reading.number(Quantity.powerImport.phase(1)) == 747.85)
         #expect(t.reading.number(.energyExport) == 19949.3221493)
         #expect(t.reading.text(.meterID) == "0272031312565")
-        #expect(t.reading.text("obis_0_0_96_1_255_255") == "1ESY1313002565")
+        #expect(t.reading.text("obis_0_0_96_1_255") == "1ESY1313002565")
     }
 
     @Test func powerFailureLog() throws {
