@@ -28,9 +28,12 @@ enum ASCII {
     /// Latin-1 decoding: every byte becomes one character, so odd header bytes
     /// (0x02, 0xAB in some published telegrams) survive instead of becoming U+FFFD.
     static func latin1(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        let bytes = UnsafeBufferPointer(rebasing: buffer[range])
+        // Fast path: plain ASCII is valid UTF-8 as it stands.
+        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         var s = String()
-        s.reserveCapacity(range.count)
-        for i in range { s.unicodeScalars.append(Unicode.Scalar(buffer[i])) }
+        s.reserveCapacity(range.count * 2)
+        for b in bytes { s.unicodeScalars.append(Unicode.Scalar(b)) }
         return s
     }
 }

@@ -4,18 +4,24 @@ enum HexText {
     /// group as printed (some devices print their id in plain text, e.g. Warmtelink).
     static func decode(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
         guard range.count % 2 == 0 else { return ASCII.latin1(buf, range) }
-        var text = String()
-        text.reserveCapacity(range.count / 2)
-        var i = range.lowerBound
-        while i < range.upperBound {
-            guard let hi = ASCII.hexValue(buf[i]), let lo = ASCII.hexValue(buf[i + 1]) else {
-                return ASCII.latin1(buf, range)
+        var valid = true
+        let decoded = String(unsafeUninitializedCapacity: range.count / 2) { out -> Int in
+            var i = range.lowerBound
+            var n = 0
+            while i < range.upperBound {
+                guard let hi = ASCII.hexValue(buf[i]), let lo = ASCII.hexValue(buf[i + 1]), (hi << 4 | lo) >= 0x20,
+                    (hi << 4 | lo) < 0x7F
+                else {
+                    valid = false
+                    return 0
+                }
+                let byte = hi << 4 | lo
+                out[n] = byte
+                n += 1
+                i += 2
             }
-            let byte = hi << 4 | lo
-            guard byte >= 0x20, byte < 0x7F else { return ASCII.latin1(buf, range) }
-            text.unicodeScalars.append(Unicode.Scalar(byte))
-            i += 2
+            return n
         }
-        return text
+        return valid ? decoded : ASCII.latin1(buf, range)
     }
 }

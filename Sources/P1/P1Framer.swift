@@ -59,10 +59,58 @@ public struct P1Framer: Sendable {
 
     /// Feeds the next chunk of the stream; returns the telegrams it completed, each
     /// exactly as received (after the optional 7-bit mask), ready for passthrough.
+    public mutating func append(_ chunk: [UInt8]) -> [P1RawTelegram] {
+        chunk.withUnsafeBufferPointer { append(contiguous: $0) }
+    }
+
+    public mutating func append(_ chunk: ArraySlice<UInt8>) -> [P1RawTelegram] {
+        chunk.withUnsafeBufferPointer { append(contiguous: $0) }
+    }
+
     public mutating func append(_ chunk: some Sequence<UInt8>) -> [P1RawTelegram] {
+        append(Array(chunk))
+    }
+
+    /// The hot loop: runs of body bytes and of garbage are handled in bulk, only the
+    /// bytes around `/` and `!` go through the per-byte state machine.
+    public mutating func append(contiguous chunk: UnsafeBufferPointer<UInt8>) -> [P1RawTelegram] {
         var completed: [P1RawTelegram] = []
         let mask: UInt8 = configuration.maskSevenBit ? 0x7F : 0xFF
-        for raw in chunk { consume(raw & mask, into: &completed) }
+        var i = 0
+        let n = chunk.count
+        while i < n {
+            switch state {
+            case .hunting:
+                let from = i
+                while i < n, chunk[i] & mask != ASCII.slash { i += 1 }
+                statistics.discardedBytes += i - from
+                if i < n {
+                    start()
+                    i += 1
+                }
+            case .body:
+                let from = i
+                while i < n {
+                    let b = chunk[i] & mask
+                    if b == ASCII.slash || b == ASCII.bang { break }
+                    i += 1
+                }
+                if mask == 0xFF {
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[from..<i]))
+                } else {
+                    for k in from..<i { buffer.append(chunk[k] & mask) }
+                }
+                if buffer.count > configuration.maximumTelegramBytes {
+                    drop(counting: \.oversizeTelegrams)
+                } else if i < n {
+                    consume(chunk[i] & mask, into: &completed)
+                    i += 1
+                }
+            case .checksum, .lineFeed:
+                consume(chunk[i] & mask, into: &completed)
+                i += 1
+            }
+        }
         return completed
     }
 

@@ -43,7 +43,19 @@ public struct TICFramer: Sendable {
     }
 
     /// Feeds the next chunk; returns the frames it completed (STX … ETX inclusive).
+    public mutating func append(_ chunk: [UInt8]) -> [TICRawFrame] {
+        chunk.withUnsafeBufferPointer { append(contiguous: $0) }
+    }
+
+    public mutating func append(_ chunk: ArraySlice<UInt8>) -> [TICRawFrame] {
+        chunk.withUnsafeBufferPointer { append(contiguous: $0) }
+    }
+
     public mutating func append(_ chunk: some Sequence<UInt8>) -> [TICRawFrame] {
+        append(Array(chunk))
+    }
+
+    public mutating func append(contiguous chunk: UnsafeBufferPointer<UInt8>) -> [TICRawFrame] {
         var frames: [TICRawFrame] = []
         let mask: UInt8 = configuration.maskSevenBit ? 0x7F : 0xFF
         for raw in chunk {

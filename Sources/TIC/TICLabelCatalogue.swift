@@ -22,6 +22,16 @@ public struct TICLabelDefinition: Sendable, Hashable {
     public var quantity: Quantity
     /// Where a horodate sent with this label is published (`<quantity>_time`).
     public var timeQuantity: Quantity
+    /// The named field the label also feeds, decided once here so a frame never
+    /// compares label strings.
+    var signal: TICSignal?
+}
+
+/// Labels that feed `TICTariffSignals`, the status register or the frame flags.
+enum TICSignal: Sendable, Hashable {
+    case tariffOption, currentPeriod, tomorrowColour, ejpNotice, supplierCalendar, currentTariffLabel
+    case currentTariffIndex, dayProfileToday, dayProfileTomorrow, tomorrowSchedule, relays, statusRegister
+    case overSubscription, overCurrent(phase: Int), mobilePeakStart(Int), mobilePeakEnd(Int), laterPhase
 }
 
 /// Every label in the reference (NOI-CPT_54E §6.1 historique, §6.2.2 standard).
@@ -46,7 +56,8 @@ public enum TICLabels {
         func add(_ label: String, _ unit: String?, _ kind: TICValueKind, _ quantity: Quantity? = nil) {
             let q = quantity ?? genericName(label)
             d[label] = TICLabelDefinition(
-                label: label, unit: unit, kind: kind, quantity: q, timeQuantity: Quantity(q.rawValue + "_time"))
+                label: label, unit: unit, kind: kind, quantity: q, timeQuantity: Quantity(q.rawValue + "_time"),
+                signal: nil)
         }
         // Historique (B5). Tariff indexes become energy_import_tN in the order the
         // option lists them (off-peak first), so control code sees one scheme.
@@ -123,6 +134,19 @@ public enum TICLabels {
         add("NJOURF+1", nil, .integer)
         add("PJOURF+1", nil, .text)
         add("PPOINTE", nil, .text)
+
+        let signals: [String: TICSignal] = [
+            "OPTARIF": .tariffOption, "PTEC": .currentPeriod, "DEMAIN": .tomorrowColour, "PEJP": .ejpNotice,
+            "NGTF": .supplierCalendar, "LTARF": .currentTariffLabel, "NTARF": .currentTariffIndex,
+            "NJOURF": .dayProfileToday, "NJOURF+1": .dayProfileTomorrow, "PJOURF+1": .tomorrowSchedule,
+            "RELAIS": .relays, "STGE": .statusRegister, "ADPS": .overSubscription,
+            "ADIR1": .overCurrent(phase: 1), "ADIR2": .overCurrent(phase: 2), "ADIR3": .overCurrent(phase: 3),
+            "DPM1": .mobilePeakStart(1), "DPM2": .mobilePeakStart(2), "DPM3": .mobilePeakStart(3),
+            "FPM1": .mobilePeakEnd(1), "FPM2": .mobilePeakEnd(2), "FPM3": .mobilePeakEnd(3),
+            "IINST2": .laterPhase, "IINST3": .laterPhase, "IRMS2": .laterPhase, "IRMS3": .laterPhase,
+            "URMS2": .laterPhase, "URMS3": .laterPhase, "SINSTS2": .laterPhase, "SINSTS3": .laterPhase,
+        ]
+        for (label, signal) in signals { d[label]?.signal = signal }
         return d
     }()
 

@@ -61,10 +61,12 @@ struct TICFrameBuilder {
         groups.reserveCapacity(64)
     }
 
+    /// Group bytes are 7-bit (masked by the framer, checked by the checksum): ASCII.
     private func text(_ r: Range<Int>) -> String {
+        let bytes = UnsafeBufferPointer(rebasing: buf[r])
+        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         var s = String()
-        s.reserveCapacity(r.count)
-        for i in r { s.unicodeScalars.append(Unicode.Scalar(buf[i])) }
+        for b in bytes { s.unicodeScalars.append(Unicode.Scalar(b)) }
         return s
     }
 
@@ -88,12 +90,12 @@ struct TICFrameBuilder {
             if horodate == nil, buf[h.lowerBound] != 0x20 || h.count != 13 { invalidValues += 1 }
         }
         groups.append(TICGroup(label: label, data: data, horodate: horodate))
-        noteSignals(label, data, span, horodate)
 
         guard let definition = TICLabels.all[label] else {
             publishUnknown(label, span, horodate)
             return
         }
+        if let signal = definition.signal { note(signal, data, span, horodate) }
         switch definition.kind {
         case .clock:
             guard let horodate else { return }
@@ -143,12 +145,12 @@ struct TICFrameBuilder {
     }
 
     /// Named tariff and state fields.
-    private mutating func noteSignals(_ label: String, _ data: String, _ span: TICGroupSpan, _ horodate: TICHorodate?) {
-        switch label {
-        case "OPTARIF":
+    private mutating func note(_ signal: TICSignal, _ data: String, _ span: TICGroupSpan, _ horodate: TICHorodate?) {
+        switch signal {
+        case .tariffOption:
             tariff.tariffOption = data
             sawTariffOption = true
-        case "PTEC":
+        case .currentPeriod:
             tariff.currentPeriod = data
             tariff.ejpPeakActive = data == "PM.."
             if data.count == 4, data.hasPrefix("HC") || data.hasPrefix("HP") {
@@ -159,39 +161,33 @@ struct TICFrameBuilder {
                 default: break
                 }
             }
-        case "DEMAIN": tariff.tempoTomorrow = TempoColour(demain: data)
-        case "PEJP": tariff.ejpNoticeMinutes = integer(span.data).map { Int($0) }
-        case "NGTF": tariff.supplierCalendar = trimmed(data)
-        case "LTARF": tariff.currentTariffLabel = trimmed(data)
-        case "NTARF": tariff.currentTariffIndex = integer(span.data).map { Int($0) }
-        case "NJOURF": tariff.dayProfileToday = integer(span.data).map { Int($0) }
-        case "NJOURF+1": tariff.dayProfileTomorrow = integer(span.data).map { Int($0) }
-        case "PJOURF+1": tariff.tomorrowSchedule = data.split(separator: " ").map(String.init).filter { $0 != "NONUTILE" }
-        case "RELAIS":
+        case .tomorrowColour: tariff.tempoTomorrow = TempoColour(demain: data)
+        case .ejpNotice: tariff.ejpNoticeMinutes = integer(span.data).map { Int($0) }
+        case .supplierCalendar: tariff.supplierCalendar = trimmed(data)
+        case .currentTariffLabel: tariff.currentTariffLabel = trimmed(data)
+        case .currentTariffIndex: tariff.currentTariffIndex = integer(span.data).map { Int($0) }
+        case .dayProfileToday: tariff.dayProfileToday = integer(span.data).map { Int($0) }
+        case .dayProfileTomorrow: tariff.dayProfileTomorrow = integer(span.data).map { Int($0) }
+        case .tomorrowSchedule:
+            tariff.tomorrowSchedule = data.split(separator: " ").map(String.init).filter { $0 != "NONUTILE" }
+        case .relays:
             if let bits = integer(span.data), bits <= 255 { tariff.relays = (0..<8).map { bits >> $0 & 1 == 1 } }
-        case "STGE":
+        case .statusRegister:
             status = TICStatusRegister(hex: data)
             if status == nil { invalidValues += 1 }
-        case "ADPS": tariff.overCurrentPhases.append(0)
-        case "ADIR1", "ADIR2", "ADIR3":
+        case .overSubscription: tariff.overCurrentPhases.append(0)
+        case .overCurrent(let phase):
             sawADIR = true
             isThreePhase = true
-            tariff.overCurrentPhases.append(Self.trailingDigit(label))
-        case "DPM1", "DPM2", "DPM3", "FPM1", "FPM2", "FPM3":
-            let index = Self.trailingDigit(label)
+            tariff.overCurrentPhases.append(phase)
+        case .mobilePeakStart(let index), .mobilePeakEnd(let index):
             var peak = tariff.mobilePeaks.first(where: { $0.index == index }) ?? TICMobilePeak(index: index, start: nil, end: nil)
-            if label.hasPrefix("D") { peak.start = horodate } else { peak.end = horodate }
+            if case .mobilePeakStart = signal { peak.start = horodate } else { peak.end = horodate }
             tariff.mobilePeaks.removeAll { $0.index == index }
             tariff.mobilePeaks.append(peak)
-        case "IINST2", "IINST3", "IRMS2", "IRMS3", "URMS2", "URMS3", "SINSTS2", "SINSTS3":
+        case .laterPhase:
             isThreePhase = true
-        default: break
         }
-    }
-
-    /// `ADIR2` → 2 (labels are matched exactly before this is called).
-    private static func trailingDigit(_ label: String) -> Int {
-        Int((label.utf8.last ?? 0x30) &- 0x30)
     }
 
     mutating func finish(device: String, receivedAt: Date, checksumFailures: Int, malformedGroups: Int) -> TICFrame {
