@@ -82,7 +82,7 @@ let package = Package(
             name: "phasor-bench-mqtt", dependencies: ["MQTT", "PhasorTesting"],
             path: "Benchmarks/MQTTThroughput"),
         .executableTarget(
-            name: "phasor-bench-parse", dependencies: ["P1", "TIC"],
+            name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
 
         // MARK: Tests (Swift Testing)

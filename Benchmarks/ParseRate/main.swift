@@ -4,6 +4,7 @@
 // Usage: phasor-bench-parse [seconds-per-case] [fixtures-root]
 import Foundation
 import P1
+import PhasorCore
 import TIC
 
 let arguments = CommandLine.arguments
@@ -20,8 +21,12 @@ func load(_ relative: String) -> [UInt8] {
     return [UInt8](data)
 }
 
+/// Optional third argument: run only the cases whose name contains it (for profiling).
+let only = arguments.count > 3 ? arguments[3] : ""
+
 /// Runs `body` in batches until `secondsPerCase` have passed; returns calls per second.
 func rate(_ name: String, _ body: () -> Int) -> Double {
+    guard only.isEmpty || name.contains(only) else { return 0 }
     let clock = ContinuousClock()
     var calls = 0
     var checksum = 0
@@ -51,13 +56,26 @@ else {
 }
 
 let p1 = rate("p1_parse_belgian_dsmr5") {
+    (try? P1Parser.parse(belgian, receivedAt: now))?.values.count ?? 0
+}
+_ = rate("p1_parse_belgian_dsmr5_with_reading") {
     (try? P1Parser.parse(belgian, receivedAt: now))?.reading.values.count ?? 0
 }
 _ = rate("p1_frame_and_parse_belgian_dsmr5") {
     var framer = P1Framer()
-    return framer.append(belgian).reduce(0) { $0 + ((try? P1Parser.parse($1, receivedAt: now))?.reading.values.count ?? 0) }
+    return framer.append(belgian).reduce(0) { $0 + ((try? P1Parser.parse($1, receivedAt: now))?.values.count ?? 0) }
+}
+// What PhasorCore's Reading costs on its own for the same values: its `set` looks
+// each quantity up linearly, so building one is quadratic in the number of values.
+if let values = (try? P1Parser.parse(belgian, receivedAt: now))?.reading.values.map({ ($0.quantity, $0.value) }) {
+    _ = rate("p1_reading_init_only_\(values.count)_values") {
+        Reading(device: "p1", time: MeterTimestamp(date: now, utcOffsetSeconds: 0), values: values).values.count
+    }
 }
 let tic = rate("tic_parse_standard_frame") {
+    (try? TICParser.parse(ticStandard, receivedAt: now))?.values.count ?? 0
+}
+_ = rate("tic_parse_standard_frame_with_reading") {
     (try? TICParser.parse(ticStandard, receivedAt: now))?.reading.values.count ?? 0
 }
 print("P1_TELEGRAMS_PER_SECOND=\(Int(p1))")

@@ -4,7 +4,7 @@ import PhasorCore
 struct P1Interpreter {
     let buf: UnsafeBufferPointer<UInt8>
     let groups: [Range<Int>]
-    var values: [(Quantity, MeasuredValue)] = []
+    var values: [(quantity: Quantity, value: MeasuredValue)] = []
     var issues: [P1LineIssue] = []
     var genericUnits: [Quantity: String] = [:]
     var markers = P1Markers()

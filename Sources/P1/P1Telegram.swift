@@ -10,8 +10,13 @@ public struct P1Telegram: Sendable {
     /// Version string the meter printed (`50`, `42`, BE `50217`), if any.
     public var versionCode: String?
     public var crc: P1CRCStatus
-    /// Every value in catalogue quantities and units.
-    public var reading: Reading
+    /// The device id the reading carries.
+    public var device: String
+    /// The reading's time: the meter clock when valid, else the receive time.
+    public var time: MeterTimestamp
+    /// Every value in catalogue quantities and units, in telegram order (M-Bus
+    /// devices last). A quantity repeated by the meter appears twice; `reading` keeps the later.
+    public var values: [(quantity: Quantity, value: MeasuredValue)]
     /// The meter clock (`0-0:1.0.0`) when sent and valid.
     public var meterTime: MeterTimestamp?
     /// BE `1-0:1.6.0`: this month's highest quarter-hour average and when it happened.
@@ -29,6 +34,11 @@ public struct P1Telegram: Sendable {
     public var raw: [UInt8]
     let objectSpans: [P1ObjectSpan]
     let groupRanges: [Range<Int>]
+
+    /// The values as a PhasorCore `Reading`, what the gateway publishes. Built on each
+    /// access (build it once per telegram): `Reading` de-duplicates with a linear
+    /// search per value, which costs more than the whole parse (see the benchmark).
+    public var reading: Reading { Reading(device: device, time: time, values: values.map { ($0.quantity, $0.value) }) }
 
     /// Nominal interval between telegrams of this meter (see `P1Variant.nominalPeriod`).
     public var nominalPeriod: Duration { variant.nominalPeriod }

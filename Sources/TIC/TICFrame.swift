@@ -3,7 +3,14 @@ import PhasorCore
 /// A parsed TIC frame: the published `Reading` plus named tariff and status fields.
 public struct TICFrame: Sendable {
     public var mode: TICMode
-    public var reading: Reading
+    public var device: String
+    /// DATE when sent, else the receive time.
+    public var time: MeterTimestamp
+    /// Every value in catalogue quantities and units, in frame order.
+    public var values: [(quantity: Quantity, value: MeasuredValue)]
+    /// The values as a PhasorCore `Reading`. Built on each access (build it once per
+    /// frame): `Reading` de-duplicates with a linear search per value.
+    public var reading: Reading { Reading(device: device, time: time, values: values.map { ($0.quantity, $0.value) }) }
     /// The checksum-valid groups, as sent.
     public var groups: [TICGroup]
     /// Groups dropped because their checksum failed (never published).

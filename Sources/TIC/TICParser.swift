@@ -40,7 +40,7 @@ public enum TICParser {
 struct TICFrameBuilder {
     let buf: UnsafeBufferPointer<UInt8>
     let mode: TICMode
-    var values: [(Quantity, MeasuredValue)] = []
+    var values: [(quantity: Quantity, value: MeasuredValue)] = []
     var groups: [TICGroup] = []
     var genericUnits: [Quantity: String] = [:]
     var tariff = TICTariffSignals()
@@ -202,7 +202,9 @@ struct TICFrameBuilder {
         let time = meterTime?.timestamp ?? MeterTimestamp(date: receivedAt, utcOffsetSeconds: 0)
         return TICFrame(
             mode: mode,
-            reading: Reading(device: device, time: time, values: values),
+            device: device,
+            time: time,
+            values: values,
             groups: groups,
             checksumFailures: checksumFailures,
             malformedGroups: malformedGroups,
