@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Splits the data lines of a telegram into objects `A-B:C.D.E(v)(v)…`, recording
 /// where each value group lies in the bytes. No strings are built here.
 struct P1LineScanner {
@@ -12,14 +18,31 @@ struct P1LineScanner {
     }
 
     /// Scans lines in `start ..< end` (after the identification line, before `!`).
+    /// Lines end in CR LF; memchr finds each LF (vectorised), then CRs and blank
+    /// lines are trimmed off.
     mutating func scan(_ buf: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) {
+        guard let base = buf.baseAddress, start < end else { return }
         var i = start
         while i < end {
-            let lineStart = i
-            while i < end, buf[i] != ASCII.cr, buf[i] != ASCII.lf { i += 1 }
-            let lineEnd = i
-            while i < end, buf[i] == ASCII.cr || buf[i] == ASCII.lf { i += 1 }
-            if lineEnd > lineStart { scanLine(buf, lineStart..<lineEnd) }
+            let lineFeed: Int
+            if let hit = memchr(base + i, Int32(ASCII.lf), end - i) {
+                lineFeed = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            } else {
+                lineFeed = end
+            }
+            var lineStart = i
+            var lineEnd = lineFeed
+            while lineStart < lineEnd, buf[lineStart] == ASCII.cr { lineStart += 1 }
+            while lineEnd > lineStart, buf[lineEnd - 1] == ASCII.cr { lineEnd -= 1 }
+            // A lone CR inside a line (never sent by a meter) still splits it, as before.
+            var k = lineStart
+            while k < lineEnd {
+                var cut = k
+                while cut < lineEnd, buf[cut] != ASCII.cr { cut += 1 }
+                if cut > k { scanLine(buf, k..<cut) }
+                k = cut + 1
+            }
+            i = lineFeed + 1
         }
     }
 

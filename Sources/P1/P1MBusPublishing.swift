@@ -44,7 +44,8 @@ extension P1Interpreter {
     /// are listed in `mbusDevices` but not published, so an empty channel 1 never
     /// shadows the real gas meter on channel 2.
     mutating func publishMBusDevices() {
-        var ordinals: [P1MBusMedium: Int] = [:]
+        // Devices of each medium seen so far; a handful at most, so a list beats a dictionary.
+        var ordinals: [(medium: P1MBusMedium, count: Int)] = []
         for (channel, pending) in mbus.channels.enumerated() {
             guard let p = pending else { continue }
             let medium = p.typeCode.map(P1MBusMedium.init(code:))
@@ -64,8 +65,14 @@ extension P1Interpreter {
             if let valve = p.valve, let n = P1Number.scan(buf, valve) { device.valvePosition = n.value }
             device.isEmptyChannel = capturePlaceholder && (device.value ?? 0) == 0
             if let medium, !device.isEmptyChannel {
-                let ordinal = (ordinals[medium] ?? 0) + 1
-                ordinals[medium] = ordinal
+                let ordinal: Int
+                if let k = ordinals.firstIndex(where: { $0.medium == medium }) {
+                    ordinals[k].count += 1
+                    ordinal = ordinals[k].count
+                } else {
+                    ordinals.append((medium, 1))
+                    ordinal = 1
+                }
                 let names = P1Quantities.mbus(medium, ordinal: ordinal)
                 if let value = device.value {
                     values.append((names.value, .number(value)))

@@ -30,10 +30,48 @@ enum P1ObjectCatalogue {
     /// Some meters (Sagemcom XT211, Lithuania) number the electricity channel 1
     /// (`1-1:1.8.1`): read those as channel 0 unless the code has its own meaning.
     static func meaning(of obis: OBISCode) -> P1Meaning? {
-        if let m = meanings[obis.key] { return m }
+        if let m = table.lookup(obis.key) { return m }
         guard obis.a == 1, obis.b == 1 else { return nil }
-        return meanings[OBISCode.key(1, 0, obis.c, obis.d, obis.e)]
+        return table.lookup(OBISCode.key(1, 0, obis.c, obis.d, obis.e))
     }
+
+    /// `meanings` as an open-addressing table with a multiplicative hash: a telegram
+    /// looks up every line, and SipHash (Dictionary) showed up in profiles.
+    struct Table: Sendable {
+        let keys: [UInt64]
+        let values: [P1Meaning?]
+        let shift: UInt64
+
+        init(_ entries: [UInt64: P1Meaning]) {
+            var bits: UInt64 = 4
+            while (1 << bits) < entries.count * 4 { bits += 1 }
+            let size = 1 << Int(bits)
+            var keys = [UInt64](repeating: .max, count: size)
+            var values = [P1Meaning?](repeating: nil, count: size)
+            shift = 64 - bits
+            for (key, meaning) in entries {
+                var slot = Int((key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                while keys[slot] != .max { slot = (slot + 1) & (size - 1) }
+                keys[slot] = key
+                values[slot] = meaning
+            }
+            self.keys = keys
+            self.values = values
+        }
+
+        func lookup(_ key: UInt64) -> P1Meaning? {
+            let mask = keys.count - 1
+            var slot = Int((key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while true {
+                let k = keys[slot]
+                if k == key { return values[slot] }
+                if k == .max { return nil }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    static let table = Table(meanings)
 
     static let meanings: [UInt64: P1Meaning] = {
         var m: [UInt64: P1Meaning] = [:]
