@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Byte constants of the P1 text format, so the scanners read as the spec does.
 enum ASCII {
     static let cr: UInt8 = 0x0D
@@ -23,6 +29,14 @@ enum ASCII {
         case 0x61...0x66: return b - 0x61 + 10
         default: return nil
         }
+    }
+
+    /// Index of the first `byte` at or after `start` (memchr: vectorised).
+    static func find(_ byte: UInt8, in buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = buffer.baseAddress, start < buffer.count,
+            let hit = memchr(base + start, Int32(byte), buffer.count - start)
+        else { return nil }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 
     /// Latin-1 decoding: every byte becomes one character, so odd header bytes

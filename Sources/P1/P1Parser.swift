@@ -40,8 +40,8 @@ public enum P1Parser {
     private static func parse(
         _ buf: UnsafeBufferPointer<UInt8>, raw: [UInt8], options: P1ParseOptions, receivedAt: Date
     ) -> Result<P1Telegram, P1TelegramError> {
-        guard let slash = buf.firstIndex(of: ASCII.slash),
-            let bang = buf[slash...].firstIndex(of: ASCII.bang)
+        guard let slash = ASCII.find(ASCII.slash, in: buf, from: 0),
+            let bang = ASCII.find(ASCII.bang, in: buf, from: slash)
         else { return .failure(.notATelegram) }
 
         // Up to four CRC digits after "!" (three when a device drops the leading zero).
