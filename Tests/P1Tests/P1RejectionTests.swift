@@ -123,3 +123,46 @@ func withRecomputedCRC(_ text: String) -> [UInt8] {
     bytes.replaceSubrange((bang + 1)..<(bang + 5), with: Array(padded.utf8))
     return bytes
 }
+
+/// Every file in bad/: telegrams the framer completes and how many of those the
+/// parser accepts with the CRC checked (manifest `expect` in the comments).
+let badFileOutcomes: [String: (framed: Int, accepted: Int)] = [
+    "bad/dsmr-oversize-no-terminator.txt": (0, 0),  // buffer limit discards, no telegram
+    "bad/dsmr22-read-as-8n1-parity-in-bit7.txt": (0, 0),  // unmasked: no "/" at all
+    "bad/dsmr5-belgium-bitflip.txt": (1, 0),  // CRC mismatch
+    "bad/dsmr50-bad-crc.txt": (1, 0),
+    "bad/dsmr50-bitflip-obis.txt": (1, 0),
+    "bad/dsmr50-bitflip-value.txt": (1, 0),
+    "bad/dsmr50-crc-followed-by-nul.txt": (1, 1),  // tolerated
+    "bad/dsmr50-crc-not-hex.txt": (0, 0),  // malformed ending
+    "bad/dsmr50-garbage-prefix.txt": (1, 1),
+    "bad/dsmr50-lf-only.txt": (1, 0),  // CRC only verifies over CR LF
+    "bad/dsmr50-missing-crc.txt": (1, 0),  // DSMR 5 without CRC
+    "bad/dsmr50-missing-paren-crc-valid.txt": (1, 1),  // identical to its base file, see above
+    "bad/dsmr50-no-final-crlf.txt": (0, 0),  // waits for CR LF
+    "bad/dsmr50-nonnumeric-value-crc-valid.txt": (1, 1),  // one value refused
+    "bad/dsmr50-truncated-midline.txt": (0, 0),
+    "bad/dsmr50-truncated-then-valid.txt": (1, 1),  // fragment dropped, not merged
+    "bad/dsmr50-two-telegrams-glued.txt": (2, 2),
+    "bad/dsmr50-unknown-obis-crc-valid.txt": (1, 1),
+    "bad/upstream-basjes-bad-telegram.txt": (1, 1),  // cut-off first telegram dropped at the second "/"
+]
+
+@Test func everyBadFileHasItsOutcomeInAnyChunking() throws {
+    let files = try FixtureFiles.all().filter { $0.hasPrefix("bad/") }
+    #expect(Set(files) == Set(badFileOutcomes.keys))
+    for path in files {
+        let expected = try #require(badFileOutcomes[path])
+        let bytes = try FixtureFiles.bytes(path)
+        for chunk in [1, 5, 64, bytes.count] {
+            var framer = P1Framer()
+            var telegrams: [P1RawTelegram] = []
+            for start in stride(from: 0, to: bytes.count, by: chunk) {
+                telegrams += framer.append(bytes[start..<min(start + chunk, bytes.count)])
+            }
+            let accepted = telegrams.filter { (try? P1Parser.parse($0, receivedAt: receivedAt)) != nil }
+            #expect(telegrams.count == expected.framed, "\(path) in chunks of \(chunk)")
+            #expect(accepted.count == expected.accepted, "\(path) in chunks of \(chunk)")
+        }
+    }
+}
