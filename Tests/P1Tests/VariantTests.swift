@@ -117,4 +117,18 @@ struct VariantTests {
         #expect(power?.values == ["00.433*kW"])
         #expect(t.raw == (try FixtureFiles.bytes("dsmr50-iskra-am550-real-basjes.txt")))
     }
+
+    @Test func swedishCapitalisedReactiveUnits() throws {
+        // Swedish meters print kVArh / kVAr (reference A3); units compare case-insensitively.
+        let bytes = withRecomputedCRC(
+            "/KFM5KAIFA-METER\r\n\r\n1-3:0.2.8(42)\r\n0-0:1.0.0(230101120000W)\r\n1-0:1.8.0(00012345.678*kWh)\r\n"
+                + "1-0:3.8.0(00000123.456*kVArh)\r\n1-0:3.7.0(0000.123*kVAr)\r\n1-0:23.7.0(0000.045*kVAr)\r\n!XXXX\r\n")
+        let t = try P1Parser.parse(bytes, receivedAt: receivedAt)
+        #expect(t.issues.isEmpty)
+        #expect(t.reading.number(.energyImport) == 12345.678)
+        #expect(t.reading.number(.reactiveEnergyImport) == 123.456)
+        #expect(t.reading.number(.reactivePowerImport) == 123)
+        #expect(t.reading.number(Quantity.reactivePowerImport.phase(1)) == 45)
+        #expect(t.reading.timeString(.meterTime) == "2023-01-01T12:00:00+01:00")
+    }
 }
