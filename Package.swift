@@ -83,12 +83,15 @@ let package = Package(
             path: "Benchmarks/MQTTThroughput", exclude: ["c_client.c"]),
         .executableTarget(
             name: "phasor-bench-control", dependencies: ["Control"], path: "Benchmarks/ControlCycle"),
+        .executableTarget(
+            name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
+            path: "Benchmarks/ParseRate"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
-        .testTarget(name: "P1Tests", dependencies: ["P1"]),
-        .testTarget(name: "TICTests", dependencies: ["TIC"]),
+        .testTarget(name: "P1Tests", dependencies: ["P1"], resources: [.copy("Fixtures"), .copy("Scripts")]),
+        .testTarget(name: "TICTests", dependencies: ["TIC"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
         .testTarget(
             name: "ControlTests",

@@ -72,6 +72,34 @@ extension Quantity {
     /// Energy delivered in the running (or last) charging session.
     public static let sessionEnergy: Quantity = "session_energy"
 
+
+    // MARK: Added for P1 and TIC (meter registers the first catalogue lacked)
+    /// 1-0:15.8.0, absolute active energy |+A| + |−A| (Hungary).
+    public static let energyAbsolute: Quantity = "energy_absolute"
+    /// Reactive energy per quadrant, 1-0:5.8.0…8.8.0 (Hungary), TIC ERQ1…ERQ4.
+    public static func reactiveEnergyQuadrant(_ q: Int) -> Quantity { Quantity("reactive_energy_q\(q)") }
+    /// Reactive power per quadrant, 1-0:5.7.0…8.7.0.
+    public static func reactivePowerQuadrant(_ q: Int) -> Quantity { Quantity("reactive_power_q\(q)") }
+    /// Q+ / Q− reactive power (1-0:3.7.0 / 4.7.0 and per phase), both non-negative.
+    public static let reactivePowerImport: Quantity = "reactive_power_import"
+    public static let reactivePowerExport: Quantity = "reactive_power_export"
+    /// Limiter thresholds: 0-0:17.0.0 in kW, A (DSMR 3) or kVA (Smarty); BE/HU fuse limits per phase.
+    public static let powerLimit: Quantity = "power_limit"
+    public static let currentLimit: Quantity = "current_limit"
+    public static let currentLimitExport: Quantity = "current_limit_export"
+    public static let apparentPowerLimit: Quantity = "apparent_power_limit"
+    /// P1 text message (0-0:96.13.0) and message code (0-0:96.13.1), hex-decoded.
+    public static let textMessage: Quantity = "text_message"
+    public static let textMessageCode: Quantity = "text_message_code"
+    /// BE e-MUCS 2.x EAN of the access point (0-0:96.1.2), decoded.
+    public static let meterEAN: Quantity = "meter_ean"
+    /// COSEM logical device name (0-0:42.0.0), decoded.
+    public static let logicalDeviceName: Quantity = "logical_device_name"
+    /// Relay/switch n of the meter (LU 0-1:96.3.10…, BE 0-1…0-4:96.3.10): 1 = closed.
+    public static func relayState(_ n: Int) -> Quantity { Quantity("relay_state_\(n)") }
+    /// Linky distributor (Enedis) registers EASD01…EASD04 (supplier ones are energy_import_tN).
+    public static func energyImportDistributor(_ t: Int) -> Quantity { Quantity("energy_import_distributor_t\(t)") }
+
     /// Every name above with its unit; per-phase (`_l1`…`_l3`) and tariff (`_t1`…`_t4`)
     /// variants share the unit of their base name.
     public static let catalog: [Quantity: Definition] = {
@@ -128,6 +156,29 @@ extension Quantity {
         add(.batteryEnergyDischarge, .kilowattHour, "Battery energy discharged")
         add(.inverterPower, .watt, "Inverter AC output power")
         add(.sessionEnergy, .kilowattHour, "Energy charged in the current session")
+        // Added for P1 and TIC.
+        add(.energyAbsolute, .kilowattHour, "Absolute active energy (import + export)")
+        for t in 1...4 {
+            add(Quantity.reactiveEnergyImport.tariff(t), .kilovarHour, "Reactive energy imported, tariff \(t)")
+            add(Quantity.reactiveEnergyExport.tariff(t), .kilovarHour, "Reactive energy exported, tariff \(t)")
+            add(.reactiveEnergyQuadrant(t), .kilovarHour, "Reactive energy, quadrant \(t)")
+            add(.reactivePowerQuadrant(t), .voltAmpereReactive, "Reactive power, quadrant \(t)")
+            add(.relayState(t), .none, "Relay \(t) position, 1 = closed")
+            add(.energyImportDistributor(t), .kilowattHour, "Active energy imported, distributor index \(t)")
+        }
+        for t in 5...10 {
+            add(Quantity.energyImport.tariff(t), .kilowattHour, "Active energy imported, tariff \(t)")
+        }
+        add(.reactivePowerImport, .voltAmpereReactive, "Reactive power Q+", phases: true)
+        add(.reactivePowerExport, .voltAmpereReactive, "Reactive power Q-", phases: true)
+        add(.powerLimit, .watt, "Power limiter threshold")
+        add(.currentLimit, .ampere, "Current limit (fuse/limiter threshold)", phases: true)
+        add(.currentLimitExport, .ampere, "Export current limit")
+        add(.apparentPowerLimit, .voltAmpere, "Apparent power limiter threshold")
+        add(.textMessage, .none, "Meter text message")
+        add(.textMessageCode, .none, "Meter text message code")
+        add(.meterEAN, .none, "EAN of the access point")
+        add(.logicalDeviceName, .none, "COSEM logical device name")
         return c
     }()
 }

@@ -1,2 +1,0 @@
-/// P1: see the module's files. (Being built.)
-public enum P1Module {}

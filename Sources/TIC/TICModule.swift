@@ -1,2 +1,0 @@
-/// TIC: see the module's files. (Being built.)
-public enum TICModule {}

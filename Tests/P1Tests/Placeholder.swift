@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderP1Tests() { #expect(Bool(true)) }
