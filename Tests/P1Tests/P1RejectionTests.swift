@@ -97,6 +97,15 @@ struct P1RejectionTests {
         #expect(t.reading.number(.powerExport) == 100)
     }
 
+    @Test func outOfRangeChannelsArePublishedGenerically() throws {
+        let bytes = withRecomputedCRC(
+            "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-42:96.3.10(1)\r\n0-200:24.2.1(200426223001S)(00246.138*m3)\r\n!XXXX\r\n")
+        let t = try P1Parser.parse(bytes, receivedAt: receivedAt)
+        #expect(t.reading.number("obis_0_42_96_3_10") == 1)
+        #expect(t.reading.text("obis_0_200_24_2_1") == "(200426223001S)(00246.138*m3)")
+        #expect(t.mbusDevices.isEmpty)
+    }
+
     @Test func notATelegram() {
         #expect(throws: P1TelegramError.notATelegram) { _ = try P1Parser.parse(Array("no slash!".utf8), receivedAt: receivedAt) }
         #expect(throws: P1TelegramError.notATelegram) { _ = try P1Parser.parse(Array("/no bang".utf8), receivedAt: receivedAt) }
