@@ -175,3 +175,18 @@ let badFileOutcomes: [String: (framed: Int, accepted: Int)] = [
         }
     }
 }
+
+@Test func fuzzerRegressionsParseWithoutCrashing() throws {
+    let inputs = try FixtureFiles.all().filter { $0.hasPrefix("fuzz-regressions/") }
+    #expect(!inputs.isEmpty)
+    for path in inputs {
+        let bytes = try FixtureFiles.bytes(path)
+        // What the fuzz target does: parse with and without the CRC, then frame and parse.
+        for verify in [true, false] {
+            _ = try? P1Parser.parse(bytes, options: P1ParseOptions(verifyCRC: verify), receivedAt: receivedAt).reading
+        }
+        var framer = P1Framer()
+        for t in framer.append(bytes) { _ = try? P1Parser.parse(t, options: P1ParseOptions(verifyCRC: false), receivedAt: receivedAt) }
+        #expect(framer.statistics.telegrams + framer.statistics.discardedBytes + framer.pendingByteCount > 0)
+    }
+}
