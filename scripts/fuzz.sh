@@ -51,7 +51,9 @@ total_crashes=0
 run_target() {
     local name="$1" seeds="$2"
     local corpus="$out/corpus-$name" artifacts="$root/fuzz-artifacts/$name"
-    mkdir -p "$corpus" "$artifacts"
+    mkdir -p "$corpus" "$artifacts/previous"
+    # Inputs that crashed an earlier run are kept aside, not counted again.
+    find "$artifacts" -maxdepth 1 -type f -exec mv {} "$artifacts/previous/" \;
     find "$seeds" -type f ! -name '*.md' -exec cp {} "$corpus/" \;
     local log="$out/$name.log"
     set +e
@@ -62,7 +64,7 @@ run_target() {
     local execs
     execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)"
     local crashes
-    crashes="$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)"
+    crashes="$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)"
     echo "$name: executions=$execs crashes=$crashes exit=$status duration=${duration}s (log: $log)"
     if [[ $status -ne 0 || $crashes -ne 0 ]]; then
         tail -n 30 "$log"

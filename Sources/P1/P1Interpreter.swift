@@ -28,8 +28,8 @@ struct P1Interpreter {
             interpret(meaning, g, span)
         } else if mbus.take(span.obis, groups: groups[span.groups], buf: buf) {
             return
-        } else if span.obis.a == 0, span.obis.b >= 1, span.obis.c == 96, span.obis.d == 3, span.obis.e == 10,
-            g.count == 1
+        } else if span.obis.a == 0, span.obis.b >= 1, Int(span.obis.b) <= P1MBusCollector.maximumChannel,
+            span.obis.c == 96, span.obis.d == 3, span.obis.e == 10, g.count == 1
         {
             measurement(P1Quantities.relay(Int(span.obis.b)), .plain, g[0], span)
         } else {

@@ -111,9 +111,14 @@ public enum P1Parser {
     /// Nil for M-Bus channel objects (named by medium), the limiter threshold (named
     /// by its unit) and objects published only as structured extras (logs, histories).
     public static func publishedQuantity(for obis: OBISCode) -> Quantity? {
-        if obis.a == 0, obis.b >= 1, obis.c == 96, obis.d == 3, obis.e == 10 { return .relayState(Int(obis.b)) }
+        if obis.a == 0, obis.b >= 1, Int(obis.b) <= P1MBusCollector.maximumChannel, obis.c == 96, obis.d == 3,
+            obis.e == 10
+        {
+            return .relayState(Int(obis.b))
+        }
         guard let meaning = P1ObjectCatalogue.meaning(of: obis) else {
-            return obis.a == 0 && obis.b >= 1 ? nil : Quantity(obis.genericQuantityName)
+            let mbusChannel = obis.a == 0 && obis.b >= 1 && Int(obis.b) <= P1MBusCollector.maximumChannel
+            return mbusChannel ? nil : Quantity(obis.genericQuantityName)
         }
         switch meaning {
         case .measurement(let q, _), .timestamp(let q), .text(let q), .hexText(let q), .version(let q): return q

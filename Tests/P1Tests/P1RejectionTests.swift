@@ -97,6 +97,15 @@ struct P1RejectionTests {
         #expect(t.reading.number(.powerExport) == 100)
     }
 
+    @Test func outOfRangeChannelsArePublishedGenerically() throws {
+        let bytes = withRecomputedCRC(
+            "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-42:96.3.10(1)\r\n0-200:24.2.1(200426223001S)(00246.138*m3)\r\n!XXXX\r\n")
+        let t = try P1Parser.parse(bytes, receivedAt: receivedAt)
+        #expect(t.reading.number("obis_0_42_96_3_10") == 1)
+        #expect(t.reading.text("obis_0_200_24_2_1") == "(200426223001S)(00246.138*m3)")
+        #expect(t.mbusDevices.isEmpty)
+    }
+
     @Test func notATelegram() {
         #expect(throws: P1TelegramError.notATelegram) { _ = try P1Parser.parse(Array("no slash!".utf8), receivedAt: receivedAt) }
         #expect(throws: P1TelegramError.notATelegram) { _ = try P1Parser.parse(Array("/no bang".utf8), receivedAt: receivedAt) }
@@ -164,5 +173,20 @@ let badFileOutcomes: [String: (framed: Int, accepted: Int)] = [
             #expect(telegrams.count == expected.framed, "\(path) in chunks of \(chunk)")
             #expect(accepted.count == expected.accepted, "\(path) in chunks of \(chunk)")
         }
+    }
+}
+
+@Test func fuzzerRegressionsParseWithoutCrashing() throws {
+    let inputs = try FixtureFiles.all().filter { $0.hasPrefix("fuzz-regressions/") }
+    #expect(!inputs.isEmpty)
+    for path in inputs {
+        let bytes = try FixtureFiles.bytes(path)
+        // What the fuzz target does: parse with and without the CRC, then frame and parse.
+        for verify in [true, false] {
+            _ = try? P1Parser.parse(bytes, options: P1ParseOptions(verifyCRC: verify), receivedAt: receivedAt).reading
+        }
+        var framer = P1Framer()
+        for t in framer.append(bytes) { _ = try? P1Parser.parse(t, options: P1ParseOptions(verifyCRC: false), receivedAt: receivedAt) }
+        #expect(framer.statistics.telegrams + framer.statistics.discardedBytes + framer.pendingByteCount > 0)
     }
 }
