@@ -12,7 +12,8 @@ public final class ServiceWatchService: Service, Sendable {
     let topics: TopicBuilder
     let logger: Logger
     let clock: any WallClock
-    private let lastStatus = LockedStatus()
+    /// Last status seen per service name.
+    private let lastStatus = Locked<[String: String]>([:])
 
     public init(client: MQTTClient, topics: TopicBuilder, logger: Logger, clock: any WallClock = SystemWallClock()) {
         self.client = client
@@ -41,7 +42,10 @@ public final class ServiceWatchService: Service, Sendable {
             logger.warning("unknown service status", metadata: ["topic": "\(message.topic)", "payload": "\(status)"])
             return
         }
-        let previous = lastStatus.swap(service, status)
+        let previous = lastStatus.withLock { statuses in
+            defer { statuses[service] = status }
+            return statuses[service]
+        }
         // A retained `online` seen at start needs no alert; any change to offline does,
         // and so does an offline already retained when we start.
         guard previous != status, !(previous == nil && status == "online") else { return }
@@ -61,18 +65,5 @@ public final class ServiceWatchService: Service, Sendable {
         }
         try? client.publish(MQTTMessage(topic: topics.alert("service_\(service)"), payload: w.bytes, qos: .atLeastOnce,
                                         properties: .init(contentType: "application/json")))
-    }
-}
-
-final class LockedStatus: @unchecked Sendable {
-    private let lock = NSLock()
-    private var statuses: [String: String] = [:]
-    /// Stores the new status and returns the previous one.
-    func swap(_ service: String, _ status: String) -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        let old = statuses[service]
-        statuses[service] = status
-        return old
     }
 }

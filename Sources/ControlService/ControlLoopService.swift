@@ -23,7 +23,7 @@ public final class ControlLoopService: Service, Sendable {
     let topics: TopicBuilder
     let logger: Logger
     let clock: any WallClock
-    let state: NSLockedBox<State>
+    let state: Locked<State>
 
     public init(client: MQTTClient, topics: TopicBuilder, sliderKw: Double, logger: Logger,
                 clock: any WallClock = SystemWallClock()) {
@@ -31,7 +31,7 @@ public final class ControlLoopService: Service, Sendable {
         self.topics = topics
         self.logger = logger
         self.clock = clock
-        self.state = NSLockedBox(State(sliderKw: sliderKw))
+        self.state = Locked(State(sliderKw: sliderKw))
     }
 
     public func run() async throws {
@@ -103,17 +103,5 @@ public final class ControlLoopService: Service, Sendable {
         w.endObject()
         try? client.publish(MQTTMessage(topic: topics.controlState, payload: w.bytes, qos: .atLeastOnce, retain: true,
                                         properties: .init(contentType: "application/json")))
-    }
-}
-
-/// A value behind an `NSLock`, for state shared between a service's tasks.
-final class NSLockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

@@ -1,3 +1,4 @@
+import PhasorCore
 import CModbus
 import Foundation
 

@@ -50,25 +50,6 @@ final class SerialWorker: @unchecked Sendable {
     }
 }
 
-/// A value guarded by a pthread mutex (`Synchronization.Mutex` gives false TSan reports here).
-final class Locked<Value>: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-        pthread_mutex_init(&mutex, nil)
-    }
-
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body(&value)
-    }
-}
-
 /// Sleeps the calling (dedicated) thread; never used on the cooperative pool.
 func sleepThread(_ duration: Duration) {
     let (seconds, attoseconds) = duration.components
