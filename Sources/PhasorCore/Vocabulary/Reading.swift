@@ -34,18 +34,26 @@ public struct Reading: Sendable, Hashable {
     public var time: MeterTimestamp
     /// Values in the order the source gave them (a later duplicate replaces an earlier one).
     public private(set) var values: [(quantity: Quantity, value: MeasuredValue)]
+    /// Position of each quantity in `values`: a telegram carries 30–60 values and a
+    /// linear search per `set` made building a reading quadratic (it dominated the
+    /// P1 parse rate).
+    private var positions: [Quantity: Int]
 
     public init(device: String, time: MeterTimestamp, values: [(Quantity, MeasuredValue)] = []) {
         self.device = device
         self.time = time
         self.values = []
+        self.positions = [:]
+        self.values.reserveCapacity(values.count)
+        self.positions.reserveCapacity(values.count)
         for (q, v) in values { set(q, v) }
     }
 
     public mutating func set(_ quantity: Quantity, _ value: MeasuredValue) {
-        if let i = values.firstIndex(where: { $0.quantity == quantity }) {
+        if let i = positions[quantity] {
             values[i].value = value
         } else {
+            positions[quantity] = values.count
             values.append((quantity, value))
         }
     }
@@ -53,7 +61,7 @@ public struct Reading: Sendable, Hashable {
     public mutating func set(_ quantity: Quantity, _ number: Double) { set(quantity, .number(number)) }
 
     public subscript(_ quantity: Quantity) -> MeasuredValue? {
-        values.first(where: { $0.quantity == quantity })?.value
+        positions[quantity].map { values[$0].value }
     }
 
     public func number(_ quantity: Quantity) -> Double? { self[quantity]?.number }
