@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MQTT
 import PhasorCore
+import PhasorService
 import ServiceLifecycle
 
 /// The control service's MQTT side: follows the grid meter's state, accepts the

@@ -38,6 +38,12 @@ public struct JSONWriter: Sendable {
         return String(d)
     }
 
+    /// The value, or `null`.
+    public mutating func optional(_ s: String?) { if let s { value(s) } else { null() } }
+    public mutating func optional(_ d: Double?) { if let d { value(d) } else { null() } }
+    public mutating func optional(_ i: Int?) { if let i { value(i) } else { null() } }
+    public mutating func optional(_ b: Bool?) { if let b { value(b) } else { null() } }
+
     private mutating func separator() {
         guard !needsComma.isEmpty else { return }
         if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }

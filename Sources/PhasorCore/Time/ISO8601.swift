@@ -27,6 +27,53 @@ public enum ISO8601 {
         return Date(timeIntervalSince1970: TimeInterval(secs))
     }
 
+    /// Parses what `format` writes (and any `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`);
+    /// nil for anything else.
+    public static func parse(_ text: String) -> MeterTimestamp? {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
+        else { return nil }
+        func int(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r {
+                guard b[i] >= 48 && b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        guard let y = int(0..<4), let mo = int(5..<7), let d = int(8..<10), let h = int(11..<13),
+            let mi = int(14..<16), let s = int(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60,
+            s < 61
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if b[i] == UInt8(ascii: ".") {
+            var scale = 0.1
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 48 && b[i] <= 57 {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+        }
+        guard i < b.count else { return nil }
+        let offset: Int
+        if b[i] == UInt8(ascii: "Z") && i + 1 == b.count {
+            offset = 0
+        } else if (b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-")) && i + 6 == b.count
+            && b[i + 3] == UInt8(ascii: ":"), let oh = int(i + 1..<i + 3), let om = int(i + 4..<i + 6)
+        {
+            offset = (b[i] == UInt8(ascii: "-") ? -1 : 1) * (oh * 3600 + om * 60)
+        } else {
+            return nil
+        }
+        let whole = date(year: y, month: mo, day: d, hour: h, minute: mi, second: s, utcOffsetSeconds: offset)
+        return MeterTimestamp(date: whole.addingTimeInterval(fraction), utcOffsetSeconds: offset)
+    }
+
     private static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
