@@ -8,4 +8,5 @@ cd "$root"
 source scripts/lib/deps.sh
 phasor_ensure_apt
 swift build 2>&1 | grep -E "error:|Build complete" || true
-exec "$(swift build --show-bin-path)/phasor" demo "$@"
+# The broker runs with the users and ACL deploy/ installs (deploy/mosquitto/phasor.acl).
+exec "$(swift build --show-bin-path)/phasor" demo --acl-file "$root/deploy/mosquitto/phasor.acl" "$@"

@@ -16,10 +16,17 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Site id.") var site: String = "demo"
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var duration: Double?
     @Option(help: "Log level of the services.") var logLevel: String = "info"
+    @Option(help: "mosquitto ACL file (deploy/mosquitto/phasor.acl): the broker then requires a user per service, as installed.")
+    var aclFile: String?
 
     func run() async throws {
         let port = Loopback.isListening(port: self.port) ? Loopback.freePort() : self.port
-        let broker = try await MosquittoBroker.start(options: .init(persistence: false), port: port)
+        var secured: SecuredBroker?
+        if let aclFile { secured = try await SecuredBroker.start(aclFile: aclFile, port: port) }
+        let broker: MosquittoBroker
+        if let secured { broker = secured.broker } else {
+            broker = try await MosquittoBroker.start(options: .init(persistence: false), port: port)
+        }
         let binaries = Self.executableDirectory()
         var children: [(String, ChildProcess)] = []
         for name in ["phasor-gateway", "phasor-control", "phasor-bridge"] {
@@ -28,16 +35,21 @@ struct DemoCommand: AsyncParsableCommand {
                 await broker.stop()
                 throw ValidationError("\(path) not found: build all products first (swift build)")
             }
-            let child = try ChildProcess(
-                path, ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", logLevel], inheritOutput: true)
+            var arguments = ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", logLevel]
+            let user = String(name.dropFirst("phasor-".count))
+            if let file = secured?.passwordFiles[user] { arguments += ["--username", user, "--password-file", file] }
+            let child = try ChildProcess(path, arguments, inheritOutput: true)
             children.append((name, child))
         }
-        print("""
-            Phasor demo site '\(site)' running: broker mqtt://127.0.0.1:\(port) (pid \(broker.pid ?? 0)).
-            Watch it:      mosquitto_sub -p \(port) -t 'phasor/\(site)/#' -v
-            Set a slider:  mosquitto_pub -p \(port) -t 'phasor/\(site)/control/slider/set' -m 4.5
+        let login = secured.flatMap { s in s.password("operator").map { " -u operator -P \($0)" } } ?? ""
+        // Unbuffered: the banner matters most when the output is a file or a pipe.
+        FileHandle.standardOutput.write(Data("""
+            Phasor demo site '\(site)' running: broker mqtt://127.0.0.1:\(port) (pid \(broker.pid ?? 0))\(secured == nil ? "" : ", users and ACL as deploy/ installs them").
+            Watch it:      mosquitto_sub -p \(port)\(login) -t 'phasor/\(site)/#' -v
+            Set a slider:  mosquitto_pub -p \(port)\(login) -t 'phasor/\(site)/control/slider/set' -m 4.5
             Ctrl-C stops everything.
-            """)
+
+            """.utf8))
         await Self.waitForStop(duration: duration, children: children)
         for (_, child) in children.reversed() { await child.terminate() }
         await broker.stop()

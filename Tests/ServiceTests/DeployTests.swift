@@ -1,0 +1,49 @@
+import Foundation
+import PhasorTesting
+import Testing
+
+/// deploy/ as an installer uses it: the example site file is valid and the
+/// install script stages binaries, broker config, ACL, credentials and units.
+@Suite struct DeployTests {
+    @Test func exampleSiteFilePassesConfigCheck() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString.prefix(6)).txt").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let p = try ChildProcess(
+            executable("phasor"), ["config", "check", repositoryRoot.appendingPathComponent("deploy/site.example.yaml").path],
+            outputFile: out)
+        let status = await p.waitForExit()
+        #expect(status == 0, "\((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+    }
+
+    @Test func installScriptStagesEverythingWithHashedPasswords() async throws {
+        let stage = FileManager.default.temporaryDirectory.appendingPathComponent("stage-\(UUID().uuidString.prefix(6))")
+        defer { try? FileManager.default.removeItem(at: stage) }
+        let log = stage.path + ".log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        var env = ProcessInfo.processInfo.environment
+        env["DESTDIR"] = stage.path
+        env["PHASOR_BIN_DIR"] = binDirectory.path
+        let p = try ChildProcess(
+            "/bin/bash", [repositoryRoot.appendingPathComponent("deploy/install.sh").path], environment: env, outputFile: log)
+        let status = await p.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let fm = FileManager.default
+        for path in ["usr/local/bin/phasor-gateway", "usr/local/bin/phasor-control", "usr/local/bin/phasor-bridge",
+                     "etc/mosquitto/conf.d/phasor.conf", "etc/mosquitto/phasor.acl", "etc/phasor/site.yaml",
+                     "etc/systemd/system/phasor-gateway.service", "etc/systemd/system/phasor-control.service",
+                     "etc/systemd/system/phasor-bridge.service"] {
+            #expect(fm.fileExists(atPath: stage.appendingPathComponent(path).path), "\(path) staged")
+        }
+        let passwd = try String(contentsOf: stage.appendingPathComponent("etc/mosquitto/phasor.passwd"), encoding: .utf8)
+        for user in SecuredBroker.users {
+            let password = try String(contentsOf: stage.appendingPathComponent("etc/phasor/credentials/\(user)"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(password.count >= 24, "\(user) has a long random password")
+            let line = passwd.split(separator: "\n").first { $0.hasPrefix("\(user):") }
+            #expect(line?.contains("$") == true, "\(user) is in the password file, hashed")
+            #expect(line?.contains(password) == false, "the password file holds no clear text")
+        }
+        let attributes = try fm.attributesOfItem(atPath: stage.appendingPathComponent("etc/phasor/credentials/operator").path)
+        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o077 } == 0, "credentials are private")
+    }
+}
