@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore",
+                "MQTT", "PhasorCore", "Modbus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,5 @@
+import Foundation
+import Modbus
 import MQTT
 import PhasorCore
 
@@ -10,14 +12,17 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var broker: BrokerConfiguration?
     public var logging: LoggingConfiguration?
     public var control: ControlSection?
+    /// Modbus devices, profile folder and relays (the gateway's; see docs/modbus.md).
+    public var modbus: ModbusSection?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
-                logging: LoggingConfiguration? = nil, control: ControlSection? = nil) {
+                logging: LoggingConfiguration? = nil, control: ControlSection? = nil, modbus: ModbusSection? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
         self.logging = logging
         self.control = control
+        self.modbus = modbus
     }
 
     /// The demo site used when no config file is given.
@@ -57,4 +62,14 @@ public struct ControlSection: Decodable, Sendable {
 
 public enum LogLevelName: String, Decodable, Sendable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
+}
+
+extension SiteConfiguration {
+    /// Decodes the site file strictly, then checks what needs more than its shape
+    /// (the Modbus devices against their profiles). Every problem is a `ConfigError`.
+    public static func load(from path: String) throws -> SiteConfiguration {
+        let site = try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: path))
+        if let modbus = site.modbus { try modbus.validate(profiles: modbus.profileLibrary(), file: path) }
+        return site
+    }
 }

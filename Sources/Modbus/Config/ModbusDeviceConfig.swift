@@ -23,6 +23,9 @@ public struct ModbusDeviceConfig: Sendable, Hashable, Decodable {
     public var retries: Int?
     /// Generic meter only: the values to read.
     public var registers: [GenericRegister]?
+    /// Charge points only: without a setpoint from control for this long (s), the
+    /// gateway writes the charger's safe current on its own.
+    public var setpointTimeoutS: Double?
 
     public init(id: String, profile: String, host: String? = nil, port: Int? = nil, bus: String? = nil, unitId: Int? = nil,
                 twin: Bool? = nil, registers: [GenericRegister]? = nil)
