@@ -97,6 +97,8 @@ let package = Package(
             name: "ControlTests",
             dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
+            name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting"], resources: [.copy("Scripts")]),
+        .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
     ]

@@ -131,6 +131,10 @@ struct QuickStartBus {
         var config = ModbusDeviceConfig(id: "\(name)_\(unit)", profile: profile, host: host, port: port, bus: serialDevice,
                                         unitId: unit)
         config.serial = serial
+        // mbmd's way: an RS-485 meter named on a tcp:// bus sits behind a Modbus TCP gateway.
+        if host != nil, let resolved = profiles[profile], !resolved.profile.connection.transports.contains(.tcp) {
+            config.tcpGateway = true
+        }
         return config
     }
 
