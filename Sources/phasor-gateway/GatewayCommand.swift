@@ -17,6 +17,7 @@ struct GatewayCommand: AsyncParsableCommand {
             let publisher = ReadingPublisher(client: session.client, topics: session.settings.topics)
             let modbusSection = try modbus.section(arguments: CommandLine.arguments) ?? session.settings.site.modbus
             let devices = try ModbusGateway.services(modbusSection, client: session.client, topics: session.settings.topics, logger: logger)
+                + PulseGateway.services(session.settings.site.pulses, publisher: publisher, logger: logger)
             // Until the site file (or the command line) declares devices, the gateway runs the demo meter.
             return devices.isEmpty ? [DemoMeterService(publisher: publisher, logger: logger)] : devices
         }
