@@ -102,7 +102,7 @@ let package = Package(
             name: "ControlTests",
             dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
-            name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting"], resources: [.copy("Scripts")]),
+            name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),

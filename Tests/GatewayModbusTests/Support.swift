@@ -82,6 +82,7 @@ protocol ServiceRunnable: Sendable { func run() async throws }
 extension ModbusDeviceService: ServiceRunnable {}
 extension ChargePointService: ServiceRunnable {}
 extension RelayService: ServiceRunnable {}
+extension PulseMeterService: ServiceRunnable {}
 
 /// Reads a register of a simulated (or any) device the way a second master would.
 func readValue(_ point: RegisterLayout, port: Int, unit: UInt8) async throws -> Double? {
