@@ -88,6 +88,8 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-control", dependencies: ["Control"], path: "Benchmarks/ControlCycle"),
         .executableTarget(
+            name: "phasor-bench-modbus", dependencies: ["Modbus", "PhasorCore"], path: "Benchmarks/ModbusPoll"),
+        .executableTarget(
             name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
 
