@@ -208,9 +208,5 @@ public struct ChargePointService: Service {
                          properties: MQTTPublishProperties(contentType: "application/json")))
     }
 
-    private func send(_ message: MQTTMessage) {
-        do { try client.publish(message) } catch {
-            logger.warning("not published", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
-        }
-    }
+    private func send(_ message: MQTTMessage) { client.publish(message, orLog: logger) }
 }

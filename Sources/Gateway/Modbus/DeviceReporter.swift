@@ -43,9 +43,5 @@ struct DeviceReporter {
         return published
     }
 
-    private func send(_ message: MQTTMessage) {
-        do { try client.publish(message) } catch {
-            logger.warning("not published", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
-        }
-    }
+    private func send(_ message: MQTTMessage) { client.publish(message, orLog: logger) }
 }

@@ -76,9 +76,5 @@ public struct RelayService: Service {
         send(MQTTMessage(topic: topics.error(.gateway), payload: error.json(at: clock.now()), qos: .atLeastOnce))
     }
 
-    private func send(_ message: MQTTMessage) {
-        do { try client.publish(message) } catch {
-            logger.warning("not published", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
-        }
-    }
+    private func send(_ message: MQTTMessage) { client.publish(message, orLog: logger) }
 }
