@@ -49,4 +49,31 @@ import Testing
         #expect(status == 64)
         #expect((try? String(contentsOfFile: out, encoding: .utf8))?.contains("name its bus first with --modbus") == true)
     }
+
+    @Test func quickStartOverRTUPollsAMeterOnAPty() async throws {
+        let gatewayPath = Self.binDirectory.appendingPathComponent("phasor-gateway").path
+        let pair = try await SocatPTYPair.start()
+        let simulator = ModbusSimulator()
+        try simulator.add(try profile("eastron_sdm630"), unitID: 1)
+        try simulator.startRTU(device: pair.second)
+        let brokerPort = try await SharedBroker.port()
+        let topics = TopicBuilder(site: uniqueSite())
+        let observer = try await connectedClient()
+        let meter = try await observer.subscribe(topics.meterState("sdm630_1"), qos: .atLeastOnce)
+        let availability = try await observer.subscribe(topics.deviceAvailability("sdm630_1"), qos: .atLeastOnce)
+        let gateway = try ChildProcess(gatewayPath, [
+            "--broker", "mqtt://127.0.0.1:\(brokerPort)", "--site", topics.site, "--log-level", "warning",
+            "--modbus", "rtu://\(pair.first)?baud=9600&parity=N", "--device", "sdm630:1",
+        ])
+        let state = try ReadingPayload.decode(try #require(await meter.next(timeout: .seconds(15))).payload)
+        let model = simulator.values(unitID: 1)
+        let frequency = try #require(state.values[.frequency]?.number)
+        #expect(abs(frequency - (model[.frequency] ?? 0)) < 0.01)
+        #expect(await availability.next()?.string == "online")
+        #expect(await gateway.terminate() == 0)
+        simulator.stop()
+        await pair.stop()
+        await observer.shutdown()
+    }
 }
+

@@ -57,4 +57,13 @@ import Testing
         #expect(Set(ids) == Set(library.profiles.keys))
         #expect(ids.count == 20)
     }
+
+    @Test func configCheckNamesTheFaultyModbusDevice() async throws {
+        let site = FileManager.default.temporaryDirectory.appendingPathComponent("site-\(UUID().uuidString).yaml")
+        try "site: t\nmodbus:\n  devices:\n    - {id: pv, profile: fronius_magic, host: 192.0.2.1}\n"
+            .write(to: site, atomically: true, encoding: .utf8)
+        let result = try await run(["config", "check", site.path])
+        #expect(result.status == 2)
+        #expect(result.output.contains("\(site.path): modbus.pv.profile: unknown profile 'fronius_magic'"), "\(result.output)")
+    }
 }
