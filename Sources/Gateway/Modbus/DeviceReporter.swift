@@ -6,13 +6,16 @@ import PhasorCore
 
 /// Publishes a device's availability (retained, only when it changes) and its
 /// statistics (retained, after every poll), and logs each change of availability
-/// with the counters that explain it.
+/// with the counters that explain it, and the counters every five minutes.
 struct DeviceReporter {
     let id: String
     let client: MQTTClient
     let topics: TopicBuilder
     let logger: Logger
     private var published: Availability = .unknown
+    /// Counters go to the log at info level this often (every poll at debug level).
+    private let logInterval: TimeInterval = 300
+    private var lastLogged: Date?
 
     init(id: String, client: MQTTClient, topics: TopicBuilder, logger: Logger) {
         self.id = id
@@ -37,7 +40,13 @@ struct DeviceReporter {
             }
             send(MQTTMessage(topic: topics.deviceAvailability(id), string: published.rawValue, qos: .atLeastOnce, retain: true))
         }
-        logger.debug("device stats", metadata: ["device": "\(id)", "stats": "\(String(decoding: stats.encode(), as: UTF8.self))"])
+        let statsText = String(decoding: stats.encode(), as: UTF8.self)
+        if lastLogged.map({ now.timeIntervalSince($0) >= logInterval }) ?? true {
+            lastLogged = now
+            logger.info("device stats", metadata: ["device": "\(id)", "stats": "\(statsText)"])
+        } else {
+            logger.debug("device stats", metadata: ["device": "\(id)", "stats": "\(statsText)"])
+        }
         send(MQTTMessage(topic: topics.deviceStats(id), payload: stats.encode(), qos: .atLeastOnce, retain: true,
                          properties: MQTTPublishProperties(contentType: "application/json")))
         return published
