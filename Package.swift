@@ -53,18 +53,22 @@ let package = Package(
             name: "Modbus",
             dependencies: ["CModbus", "PhasorCore", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Profiles")]),
+        /// Linux GPIO character-device uAPI v2 (request struct and ioctl numbers are C macros).
+        .target(name: "CGPIO"),
+        /// S0 pulse inputs: GPIO edges, debounce, persisted counters, rates. No MQTT.
+        .target(name: "Pulse", dependencies: ["CGPIO", "PhasorCore"]),
         /// Control algorithms: pure functions of site model, measurements and time.
         .target(name: "Control", dependencies: ["PhasorCore"]),
         /// What every Phasor service shares: command line, config, MQTT session, status, lifecycle.
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore",
+                "MQTT", "PhasorCore", "Modbus", "Pulse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus"]),
+        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse"]),
         .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
         .target(name: "Bridge", dependencies: ["PhasorService"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
@@ -84,6 +88,8 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-control", dependencies: ["Control"], path: "Benchmarks/ControlCycle"),
         .executableTarget(
+            name: "phasor-bench-modbus", dependencies: ["Modbus", "PhasorCore"], path: "Benchmarks/ModbusPoll"),
+        .executableTarget(
             name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
 
@@ -93,9 +99,12 @@ let package = Package(
         .testTarget(name: "P1Tests", dependencies: ["P1"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
+        .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting"]),
         .testTarget(
             name: "ControlTests",
             dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(
+            name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),

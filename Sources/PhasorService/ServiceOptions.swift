@@ -48,7 +48,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 
     /// Loads the site file (or the demo site) and applies the flags on top.
     public func resolve(service: ServiceName) throws -> ServiceSettings {
-        let file = try config.map { try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: $0)) }
+        let file = try config.map { try SiteConfiguration.load(from: $0) }
         var site = file ?? .demo
         if let s = self.site { site.site = s }
         // Checked by hand: a regular expression would load ICU (~3 MB resident) for one test.

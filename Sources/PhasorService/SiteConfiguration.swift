@@ -1,5 +1,8 @@
+import Foundation
+import Modbus
 import MQTT
 import PhasorCore
+import Pulse
 
 /// The site file (`--config site.yaml`): what every service reads. Keys are
 /// snake_case; unknown keys are errors (file, line, field). Sections of later
@@ -10,14 +13,21 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var broker: BrokerConfiguration?
     public var logging: LoggingConfiguration?
     public var control: ControlSection?
+    /// Modbus devices, profile folder and relays (the gateway's; see docs/modbus.md).
+    public var modbus: ModbusSection?
+    /// S0 pulse inputs (the gateway's).
+    public var pulses: PulseSection?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
-                logging: LoggingConfiguration? = nil, control: ControlSection? = nil) {
+                logging: LoggingConfiguration? = nil, control: ControlSection? = nil, modbus: ModbusSection? = nil,
+                pulses: PulseSection? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
         self.logging = logging
         self.control = control
+        self.modbus = modbus
+        self.pulses = pulses
     }
 
     /// The demo site used when no config file is given.
@@ -57,4 +67,15 @@ public struct ControlSection: Decodable, Sendable {
 
 public enum LogLevelName: String, Decodable, Sendable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
+}
+
+extension SiteConfiguration {
+    /// Decodes the site file strictly, then checks what needs more than its shape
+    /// (the Modbus devices against their profiles, pulse inputs). Every problem is a `ConfigError`.
+    public static func load(from path: String) throws -> SiteConfiguration {
+        let site = try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: path))
+        if let modbus = site.modbus { try modbus.validate(profiles: modbus.profileLibrary(), file: path) }
+        try site.pulses?.validate(file: path)
+        return site
+    }
 }

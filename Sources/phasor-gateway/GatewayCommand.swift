@@ -10,12 +10,16 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "phasor-gateway", abstract: "Reads meters and devices; publishes every measurement on MQTT.")
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup(title: "Modbus quick start") var modbus: ModbusQuickStartOptions
 
     func run() async throws {
         try await ServiceRunner.run(.gateway, options: options) { session, logger in
             let publisher = ReadingPublisher(client: session.client, topics: session.settings.topics)
-            // Until the site file declares meters, the gateway runs the demo meter.
-            return [DemoMeterService(publisher: publisher, logger: logger)]
+            let modbusSection = try modbus.section(arguments: CommandLine.arguments) ?? session.settings.site.modbus
+            let devices = try ModbusGateway.services(modbusSection, client: session.client, topics: session.settings.topics, logger: logger)
+                + PulseGateway.services(session.settings.site.pulses, publisher: publisher, logger: logger)
+            // Until the site file (or the command line) declares devices, the gateway runs the demo meter.
+            return devices.isEmpty ? [DemoMeterService(publisher: publisher, logger: logger)] : devices
         }
     }
 }

@@ -15,7 +15,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let site = try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: file))
+                let site = try SiteConfiguration.load(from: file)
                 print("\(file): ok (site '\(site.site)')")
             } catch let error as ConfigError {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))

@@ -31,37 +31,12 @@ func makeClient(port: Int) throws -> MQTTClient {
 /// The next message of a subscription whose payload satisfies `predicate`.
 func next(_ subscription: MQTTSubscription, timeout: Duration = .seconds(10),
           where predicate: @escaping @Sendable (MQTTMessage) -> Bool = { _ in true }) async -> MQTTMessage? {
-    let task = Task { () -> MQTTMessage? in
-        for await m in subscription where predicate(m) { return m }
-        return nil
-    }
-    let timer = Task {
-        try? await Task.sleep(for: timeout)
-        task.cancel()
-    }
-    defer { timer.cancel() }
-    return await task.value
+    await subscription.next(timeout: timeout, where: predicate)
 }
 
-/// Validates JSON documents with the project's schemas through Python's
-/// jsonschema (an implementation none of us wrote). Nil when PHASOR_PYTHON is unset.
+/// Validates JSON documents with the project's schemas (see `SchemaValidation`).
 func validate(_ documents: [[UInt8]], against schema: String, fileExtension: String = "json") async throws -> (status: Int32, output: String)? {
-    guard let python = ProcessInfo.processInfo.environment["PHASOR_PYTHON"] else { return nil }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    var files: [String] = []
-    for (i, d) in documents.enumerated() {
-        let path = dir.appendingPathComponent("\(i).\(fileExtension)").path
-        try Data(d).write(to: URL(fileURLWithPath: path))
-        files.append(path)
-    }
-    let out = dir.appendingPathComponent("out.txt").path
-    let p = try ChildProcess(
-        python, [repositoryRoot.appendingPathComponent("scripts/validate-json.py").path,
-                 repositoryRoot.appendingPathComponent("schemas/\(schema)").path] + files, outputFile: out)
-    let status = await p.waitForExit(timeout: .seconds(30)) ?? -1
-    return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    try await SchemaValidation.validate(documents, against: schema, repositoryRoot: repositoryRoot, fileExtension: fileExtension)
 }
 
-let pythonAvailable = ProcessInfo.processInfo.environment["PHASOR_PYTHON"] != nil
+let pythonAvailable = SchemaValidation.pythonAvailable

@@ -16,6 +16,11 @@ public protocol ChargerDriver: Sendable {
     /// Call about once a second: keeps the charger's watchdog fed and, when control
     /// has gone quiet for too long, falls back to the safe current.
     func maintain() async throws(ChargerError)
+    /// Writes the safe current now, whatever the timers say: the gateway saw its
+    /// controller go offline. The next accepted setpoint ends the fallback.
+    func fallBack() async throws(ChargerError)
+    /// True while the driver holds the safe current because control went quiet.
+    var isInFallback: Bool { get async }
 }
 
 public struct ChargerLimits: Sendable, Hashable {

@@ -118,11 +118,7 @@ public actor ModbusChargerDriver: ChargerDriver {
         try await runSetup()
         if let last = lastCommand, !fallbackActive, now.timeIntervalSince(last) > commandTimeout {
             // Control is silent: do not leave the last (possibly high) current in force.
-            try await write(spec.currentLimit, spec.safeCurrent)
-            if let enable = spec.enable { try await write(enable.register, enable.onValue) }
-            setpoint = spec.safeCurrent
-            fallbackActive = true
-            lastFeed = now
+            try await writeSafeCurrent(at: now)
         }
         guard let watchdog = spec.watchdog else { return }
         if let fed = lastFeed, now.timeIntervalSince(fed) < watchdog.intervalS { return }
@@ -134,6 +130,19 @@ public actor ModbusChargerDriver: ChargerDriver {
             // Nothing written yet: there is no setpoint to keep alive.
             return
         }
+        lastFeed = now
+    }
+
+    public func fallBack() async throws(ChargerError) {
+        try await runSetup()
+        try await writeSafeCurrent(at: clock.now())
+    }
+
+    private func writeSafeCurrent(at now: Date) async throws(ChargerError) {
+        try await write(spec.currentLimit, spec.safeCurrent)
+        if let enable = spec.enable { try await write(enable.register, enable.onValue) }
+        setpoint = spec.safeCurrent
+        fallbackActive = true
         lastFeed = now
     }
 

@@ -23,6 +23,11 @@ public struct ModbusDeviceConfig: Sendable, Hashable, Decodable {
     public var retries: Int?
     /// Generic meter only: the values to read.
     public var registers: [GenericRegister]?
+    /// Charge points only: without a setpoint from control for this long (s), the
+    /// gateway writes the charger's safe current on its own.
+    public var setpointTimeoutS: Double?
+    /// An RTU-only device reached through a Modbus TCP gateway (RS-485 to TCP bridge) at `host`.
+    public var tcpGateway: Bool?
 
     public init(id: String, profile: String, host: String? = nil, port: Int? = nil, bus: String? = nil, unitId: Int? = nil,
                 twin: Bool? = nil, registers: [GenericRegister]? = nil)
@@ -44,7 +49,9 @@ public struct ModbusDeviceConfig: Sendable, Hashable, Decodable {
         let defaults = profile.profile.connection
         switch (host, bus) {
         case (let host?, nil):
-            guard defaults.transports.contains(.tcp) else { throw error("host", "\(profile.id) has no Modbus TCP interface") }
+            guard defaults.transports.contains(.tcp) || tcpGateway == true else {
+                throw error("host", "\(profile.id) has no Modbus TCP interface (behind an RS-485 gateway? set tcp_gateway: true)")
+            }
             let port = port ?? defaults.port ?? 502
             guard (1...65535).contains(port) else { throw error("port", "must be 1…65535") }
             return .tcp(host: host, port: port)

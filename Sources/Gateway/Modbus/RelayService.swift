@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import Modbus
+import MQTT
+import PhasorCore
+import PhasorService
+import ServiceLifecycle
+
+/// One relay: sets its default at start, applies `…/relay/<id>/command`, publishes
+/// `…/relay/<id>/state`, and returns to the default when control goes offline.
+/// A relay without a device is simulated (state only), for demos and tests.
+public struct RelayService: Service {
+    let config: RelayConfig
+    let device: ModbusDevice?
+    let client: MQTTClient
+    let topics: TopicBuilder
+    let clock: any WallClock
+    let logger: Logger
+
+    public init(config: RelayConfig, device: ModbusDevice?, client: MQTTClient, topics: TopicBuilder,
+                clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.config = config
+        self.device = device
+        self.client = client
+        self.topics = topics
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let commands = try await client.subscribe(topics.relayCommand(config.id), qos: .atLeastOnce)
+        let controlStatus = try await client.subscribe(topics.status(.control), qos: .atLeastOnce)
+        await set(config.defaultState, source: "default")
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await message in commands where !message.payload.isEmpty {
+                        switch RelayCommand.parse(message.payload, topic: message.topic) {
+                        case .success(let state): await self.set(state, source: "command")
+                        case .failure(let error): self.refuse(error)
+                        }
+                    }
+                }
+                group.addTask {
+                    for await message in controlStatus where message.string == "offline" {
+                        await self.set(self.config.defaultState, source: "fallback")
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        commands.cancel()
+        controlStatus.cancel()
+    }
+
+    private func set(_ state: RelayConfig.State, source: String) async {
+        if let device, let write = config.write(state) {
+            do throws(ModbusError) {
+                try await device.write(write.words, to: write.address, function: write.function)
+            } catch {
+                logger.warning("relay not switched", metadata: ["relay": "\(config.id)", "error": "\(error)"])
+                refuse(CommandError(topic: topics.relayCommand(config.id), field: "on", reason: "write failed: \(error)",
+                                    payload: state.rawValue))
+                return
+            }
+        }
+        logger.info("relay switched", metadata: ["relay": "\(config.id)", "state": "\(state.rawValue)", "source": "\(source)"])
+        let payload = RelayStatePayload(id: config.id, on: state.isOn, time: clock.now(), source: source, simulated: device == nil)
+        send(MQTTMessage(topic: topics.relayState(config.id), payload: payload.encode(), qos: .atLeastOnce, retain: true,
+                         properties: MQTTPublishProperties(contentType: "application/json")))
+    }
+
+    private func refuse(_ error: CommandError) {
+        logger.warning("relay command refused", metadata: ["relay": "\(config.id)", "reason": "\(error.reason)"])
+        send(MQTTMessage(topic: topics.error(.gateway), payload: error.json(at: clock.now()), qos: .atLeastOnce))
+    }
+
+    private func send(_ message: MQTTMessage) { client.publish(message, orLog: logger) }
+}

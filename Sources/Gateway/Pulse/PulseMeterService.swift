@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PhasorCore
+import Pulse
+import ServiceLifecycle
+
+/// One S0 input as a meter: every counted pulse is saved, then published on
+/// `…/meter/<id>/state` (total and rate); between pulses the state is published
+/// every `refresh` so the decaying rate reaches consumers.
+public struct PulseMeterService: Service {
+    let counter: PulseCounter
+    let source: any PulseSource
+    let publisher: ReadingPublisher
+    let clock: any WallClock
+    let refresh: Duration
+    let logger: Logger
+
+    public init(counter: PulseCounter, source: any PulseSource, publisher: ReadingPublisher,
+                clock: any WallClock = SystemWallClock(), refresh: Duration = .seconds(10), logger: Logger) {
+        self.counter = counter
+        self.source = source
+        self.publisher = publisher
+        self.clock = clock
+        self.refresh = refresh
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let id = counter.config.id
+        let saved = await counter.count
+        logger.info("pulse input counting", metadata: [
+            "input": "\(id)", "count": "\(saved)", "topic": "\(publisher.topics.meterState(id))",
+        ])
+        await publish()
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.count() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.refresh)
+                        await self.publish()
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func count() async {
+        do {
+            for try await edge in source.edges() {
+                if edge.missed > 0 {
+                    logger.warning("pulses lost by the kernel", metadata: ["input": "\(counter.config.id)", "missed": "\(edge.missed)"])
+                }
+                if try await counter.handle(edge) { await publish() }
+            }
+        } catch {
+            logger.error("pulse input stopped", metadata: ["input": "\(counter.config.id)", "error": "\(error)"])
+        }
+    }
+
+    private func publish() async {
+        do { try publisher.publish(await counter.reading(at: clock.now())) } catch {
+            logger.warning("pulse reading not published", metadata: ["input": "\(counter.config.id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// The `pulses:` section as services, one per input.
+public enum PulseGateway {
+    public static func services(_ section: PulseSection?, publisher: ReadingPublisher, clock: any WallClock = SystemWallClock(),
+                                logger: Logger) throws -> [any Service] {
+        guard let section else { return [] }
+        try section.validate()
+        let folder = section.stateFolder ?? PulseSection.defaultStateFolder
+        return try section.inputs.map { input in
+            let counter = try PulseCounter(config: input, store: PulseCounterStore(folder: folder, id: input.id))
+            return PulseMeterService(counter: counter, source: GPIOPulseSource(config: input, clock: clock),
+                                     publisher: publisher, clock: clock, logger: logger)
+        }
+    }
+}

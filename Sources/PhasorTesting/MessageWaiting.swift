@@ -1,0 +1,18 @@
+import MQTT
+
+extension MQTTSubscription {
+    /// The next message whose payload satisfies `predicate`, or nil after `timeout`.
+    public func next(timeout: Duration = .seconds(10),
+                     where predicate: @escaping @Sendable (MQTTMessage) -> Bool = { _ in true }) async -> MQTTMessage? {
+        let task = Task { () -> MQTTMessage? in
+            for await m in self where predicate(m) { return m }
+            return nil
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            task.cancel()
+        }
+        defer { timer.cancel() }
+        return await task.value
+    }
+}
