@@ -53,6 +53,9 @@ let package = Package(
             name: "Modbus",
             dependencies: ["CModbus", "PhasorCore", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Profiles")]),
+        /// Meter byte sources (serial with termios, TCP client, file replay) that reopen
+        /// by themselves, and the TCP fan-out of the P1 split. No MQTT, no parsing.
+        .target(name: "MeterIO", dependencies: ["PhasorCore"]),
         /// Control algorithms: pure functions of site model, measurements and time.
         .target(name: "Control", dependencies: ["PhasorCore"]),
         /// What every Phasor service shares: command line, config, MQTT session, status, lifecycle.
@@ -64,7 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus"]),
+        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "MeterIO"]),
         .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
         .target(name: "Bridge", dependencies: ["PhasorService"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
@@ -99,5 +102,8 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+        .testTarget(
+            name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "PhasorTesting"],
+            resources: [.copy("Fixtures"), .copy("Scripts")]),
     ]
 )

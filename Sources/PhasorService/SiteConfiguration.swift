@@ -10,14 +10,17 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var broker: BrokerConfiguration?
     public var logging: LoggingConfiguration?
     public var control: ControlSection?
+    /// The meters the gateway reads (P1, TIC); without any, it runs the demo meter.
+    public var meters: [MeterConfiguration]?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
-                logging: LoggingConfiguration? = nil, control: ControlSection? = nil) {
+                logging: LoggingConfiguration? = nil, control: ControlSection? = nil, meters: [MeterConfiguration]? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
         self.logging = logging
         self.control = control
+        self.meters = meters
     }
 
     /// The demo site used when no config file is given.
