@@ -14,6 +14,7 @@ import Testing
         let meter = MeterConfiguration(id: "p1", type: .p1, source: pty.second)
         let h = try await MeterHarness(meter)
         #expect(h.service.settings.serial == .p1DSMR4and5)
+        try await h.waitUntilSourceOpen()
         let line = try LineWriter(path: pty.first)
         // Garbage and a partial telegram first, as after plugging the cable in mid-telegram.
         let telegram = try Fixtures.bytes("dsmr5-belgium-fluvius-v171-dsmrparser.txt")
@@ -42,6 +43,7 @@ import Testing
         let pty = try await SocatPTYPair.start()
         let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: pty.second, ticMode: .historique))
         #expect(h.service.settings.serial == .ticHistorique)
+        try await h.waitUntilSourceOpen()
         let line = try LineWriter(path: pty.first)
         // A pty passes bit 7 through: send what an 8N1 port sees from a 7E1 line.
         let frame = try Fixtures.bytes("tic-historique-mono-base-teleinfo2mqtt.txt")
@@ -61,6 +63,7 @@ import Testing
         let pty = try await SocatPTYPair.start()
         let h = try await MeterHarness(MeterConfiguration(id: "tic2", type: .tic, source: pty.second, ticMode: .standard))
         #expect(h.service.settings.serial == .ticStandard)
+        try await h.waitUntilSourceOpen()
         let line = try LineWriter(path: pty.first)
         try line.write(try Fixtures.bytes("tic-standard-mono-base-linky-ticdecodecpp.txt"))
         let state = try #require(await h.state())

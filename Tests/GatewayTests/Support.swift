@@ -62,12 +62,13 @@ final class Inbox: Sendable {
 
     func on(_ topic: String) -> [MQTTMessage] { all.filter { $0.topic == topic } }
 
-    /// Waits (polling real I/O, up to `timeout`) for a message on `topic` matching `predicate`.
-    func next(on topic: String, timeout: Duration = .seconds(10),
+    /// Waits (polling real I/O, up to `timeout`) for a message on `topic` matching
+    /// `predicate`, among those after the first `skipping` of that topic.
+    func next(on topic: String, after skipping: Int = 0, timeout: Duration = .seconds(10),
               where predicate: (MQTTMessage) -> Bool = { _ in true }) async -> MQTTMessage? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let m = on(topic).last(where: predicate) { return m }
+            if let m = on(topic).dropFirst(skipping).last(where: predicate) { return m }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
@@ -122,14 +123,23 @@ final class MeterHarness: Sendable {
         return m.flatMap { try? ReadingPayload.decode($0.payload).values }
     }
 
-    /// The statistics after the clock moved past the publication interval.
+    /// The first statistics published after the clock moved past the publication
+    /// interval that satisfy `predicate`.
     func statistics(where predicate: @escaping ([String: Any]) -> Bool) async -> [String: Any]? {
+        let before = inbox.on(topics.meterStats(id)).count
         clock.advance(by: 5)
-        let m = await inbox.next(on: topics.meterStats(id)) { m in
+        let m = await inbox.next(on: topics.meterStats(id), after: before) { m in
             guard let object = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any] else { return false }
             return predicate(object)
         }
         return m.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+    }
+
+    /// Waits until the source has opened its port: bytes written to a pty before
+    /// that are flushed by the open, as stale bytes on a real line are.
+    func waitUntilSourceOpen() async throws {
+        for _ in 0..<500 where !service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(service.sourceIsOpen, "source opened")
     }
 
     func stop() async {

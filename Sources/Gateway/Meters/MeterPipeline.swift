@@ -83,6 +83,9 @@ final class MeterPipeline: Sendable {
         }
     }
 
+    /// Whether the source's port, connection or file is open right now.
+    var sourceIsOpen: Bool { state.withLock { $0.statistics.sourceConnected } }
+
     /// Publishes the statistics now (at shutdown, and for tests).
     func publishStatistics() {
         let now = clock.now()

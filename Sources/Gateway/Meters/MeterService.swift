@@ -45,6 +45,9 @@ public final class MeterService: Service, Sendable {
         self.logger = logger
     }
 
+    /// Whether the source's port, connection or file is open right now (health checks, tests).
+    public var sourceIsOpen: Bool { pipeline.sourceIsOpen }
+
     public func run() async throws {
         logger.info("meter reading", metadata: [
             "meter": "\(settings.id)", "type": "\(settings.kind.rawValue)", "source": "\(source.description)",
