@@ -1,0 +1,55 @@
+import Foundation
+import Gateway
+import MeterIO
+import PhasorCore
+import Testing
+
+/// The TIC line state on MQTT, and file replay as a source.
+@Suite(.serialized) struct TICStatusAndReplayTests {
+    @Test func ticStatusGoesFromAbsentToOkToInterruptedOnTheInjectedClock() async throws {
+        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: "tcp://127.0.0.1:\(dongle.port)"))
+        let status = h.topics.meterTICStatus("tic1")
+        #expect(await h.inbox.next(on: status)?.string == "absent", "nothing on the line yet")
+        for _ in 0..<500 where !h.service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
+        dongle.broadcast(try Fixtures.bytes("tic-historique-mono-base-teleinfo2mqtt.txt"))
+        #expect(await h.inbox.next(on: status, where: { $0.string == "ok" }) != nil)
+        #expect(await h.state()?.number("apparent_power") == 390)
+        // The meter falls silent: after 5 s without a byte the line is interrupted.
+        h.clock.advance(by: 5)
+        #expect(await h.inbox.next(on: status, where: { $0.string == "interrupted" }) != nil)
+        #expect(try await retainedMessage(status)?.string == "interrupted")
+        dongle.stop()
+        await h.stop()
+    }
+
+    @Test func ticGroupWithBadChecksumIsCountedAndTheRestPublished() async throws {
+        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: "tcp://127.0.0.1:\(dongle.port)"))
+        for _ in 0..<500 where !h.service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
+        // PAPP's checksum character changed: that group is dropped, the others published.
+        var frame = String(decoding: try Fixtures.bytes("tic-historique-mono-base-teleinfo2mqtt.txt"), as: UTF8.self)
+        frame = frame.replacingOccurrences(of: "PAPP 00390 -", with: "PAPP 00390 +")
+        dongle.broadcast(Array(frame.utf8))
+        let state = try #require(await h.state())
+        #expect(state[Quantity("apparent_power")] == nil)
+        #expect(state.number("current_l1") == 2)
+        let stats = await h.statistics { ($0["bad_checksum"] as? Int) == 1 }
+        #expect(stats?["telegrams_ok"] as? Int == 1)
+        dongle.stop()
+        await h.stop()
+    }
+
+    @Test func fileReplayPlaysTheCaptureAndReopensItAtTheEnd() async throws {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+            .appendingPathComponent("dsmr50-iskra-am550-real-basjes.txt")
+        let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "file://\(url.path)", replayBytesPerSecond: 20_000))
+        #expect(await h.state()?.number("power_import") == 433)
+        // Replayed again after the back-off (0.5 s): a second telegram, a second open.
+        let stateTopic = h.topics.meterState("p1")
+        #expect(await h.inbox.next(on: stateTopic, after: 1) != nil, "a second state")
+        let stats = await h.statistics { ($0["telegrams_ok"] as? Int ?? 0) >= 2 }
+        #expect((stats?["source_opens"] as? Int ?? 0) >= 2)
+        await h.stop()
+    }
+}
