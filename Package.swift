@@ -89,6 +89,10 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
+        .executableTarget(
+            name: "phasor-bench-latency",
+            dependencies: ["Gateway", "MQTT", "Modbus", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/MeterLatency"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),

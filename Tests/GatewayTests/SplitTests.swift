@@ -40,7 +40,7 @@ import Glibc
         let base = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")
         let values = ["00.433", "01.500", "02.750"]
         for v in values {
-            dongle.broadcast(TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(\(v)*kW)", in: base))
+            dongle.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(\(v)*kW)", in: base))
         }
         #expect(await reader.waitForExit(timeout: .seconds(30)) == 0)
         let lines = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("{") }
@@ -66,7 +66,7 @@ import Glibc
         let count = 4000
         let started = ContinuousClock.now
         for _ in 0..<(count - 1) { dongle.broadcast(base) }
-        dongle.broadcast(TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(01.234*kW)", in: base))
+        dongle.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(01.234*kW)", in: base))
         #expect(await h.state(timeout: .seconds(30), where: { $0.number("power_import") == 1234 }) != nil)
         let elapsed = started.duration(to: .now)
         #expect(h.inbox.on(h.topics.meterState("p1")).count == count, "every telegram published")

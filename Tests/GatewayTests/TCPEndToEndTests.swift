@@ -36,7 +36,7 @@ import Testing
         first.stop()
         let second = try dongle(port: port)
         #expect(await waitForClient(second), "reconnected")
-        second.broadcast(TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(01.234*kW)", in: telegram))
+        second.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(01.234*kW)", in: telegram))
         #expect(await h.state(where: { $0.number("power_import") == 1234 }) != nil)
         let stats = await h.statistics { ($0["source_opens"] as? Int ?? 0) >= 2 }
         #expect(stats?["telegrams_ok"] as? Int == 2)
@@ -49,7 +49,7 @@ import Testing
         let server = try dongle()
         let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)"))
         #expect(await waitForClient(server))
-        let bad = TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(09.999*kW)", in: try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
+        let bad = P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(09.999*kW)", in: try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
         // Same text with a 9.999 kW value but the original's CRC: a transmission error.
         let corrupted = Array(String(decoding: bad, as: UTF8.self).replacingOccurrences(
             of: String(decoding: bad.suffix(6), as: UTF8.self), with: "9DF0\r\n").utf8)
@@ -109,7 +109,7 @@ import Testing
         let powerTopic = h.topics.meterQuantity("p1", Quantity("power_import"))
         let energyTopic = h.topics.meterQuantity("p1", Quantity("energy_import_t1"))
         for (kW, w) in [("00.433", 433), ("00.480", 480), ("00.560", 560), ("00.600", 600)] {
-            server.broadcast(TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(\(kW)*kW)", in: base))
+            server.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(\(kW)*kW)", in: base))
             #expect(await h.state(where: { $0.number("power_import") == Double(w) }) != nil)
             h.clock.advance(by: 1)
         }
@@ -118,7 +118,7 @@ import Testing
         // An unchanged counter is not republished until the maximum interval passed.
         #expect(h.inbox.on(energyTopic).count == 1)
         h.clock.advance(by: 60)
-        server.broadcast(TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(00.600*kW)", in: base))
+        server.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(00.600*kW)", in: base))
         #expect(await h.inbox.next(on: energyTopic, where: { _ in h.inbox.on(energyTopic).count == 2 }) != nil)
         #expect(h.inbox.on(h.topics.meterState("p1")).count == 5, "the JSON state carries every telegram")
         server.stop()
