@@ -13,7 +13,7 @@ import Testing
 
     @Test func quickStartWithP1FlagPublishesTheDonglesTelegrams() async throws {
         let port = try await SharedBroker.port()
-        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let dongle = try makeDongle()
         let site = uniqueSite()
         let topics = TopicBuilder(site: site)
         let watcher = try await connectedClient(port: port)
@@ -22,7 +22,7 @@ import Testing
             Self.binDirectory.appendingPathComponent("phasor-gateway").path,
             ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", "warning",
              "--p1", "tcp://127.0.0.1:\(dongle.port)"])
-        for _ in 0..<1000 where dongle.statistics.connectedClients == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await waitForClients(dongle))
         dongle.broadcast(try Fixtures.bytes("dsmr5-belgium-fluvius-v171-dsmrparser.txt"))
         let state = await inbox.next(on: topics.meterState("p1"))
         #expect(state.flatMap { try? ReadingPayload.decode($0.payload).values.number("energy_import_t2") } == 15.758)

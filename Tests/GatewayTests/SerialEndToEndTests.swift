@@ -54,7 +54,7 @@ import Testing
         #expect(state.number("apparent_power") == 390)
         #expect(state.number("current_l1") == 2)
         #expect(state[Quantity("energy_import")] != nil)
-        #expect(await h.inbox.next(on: h.topics.meterTICStatus("tic1"))?.string == "ok")
+        #expect(await h.inbox.next(on: h.topics.meterTICStatus("tic1"), where: { $0.string == "ok" }) != nil)
         await h.stop()
         await pty.stop()
     }

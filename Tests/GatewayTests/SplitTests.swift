@@ -15,27 +15,19 @@ import Glibc
         MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(dongle.port)", splitPort: splitPort)
     }
 
-    private func waitUntil(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<1000 {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return false
-    }
-
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PHASOR_PYTHON"] != nil, "needs PHASOR_PYTHON (scripts/test.sh sets it)"))
     func dsmrParsersOwnSocketReaderParsesWhatThePortPassesOn() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["PHASOR_PYTHON"])
-        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let dongle = try makeDongle()
         let splitPort = Loopback.freePort()
         let h = try await MeterHarness(meter(dongle: dongle, splitPort: splitPort))
         let split = try #require(h.service.split)
-        #expect(await waitUntil { dongle.statistics.connectedClients == 1 })
+        #expect(await waitForClients(dongle))
 
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("split-\(UUID().uuidString.prefix(8)).txt").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let reader = try ChildProcess(python, [try Fixtures.scriptPath("dsmr_split_reader.py"), "127.0.0.1", "\(splitPort)", "3"], outputFile: out)
-        #expect(await waitUntil { split.statistics.connectedClients == 1 }, "dsmr_parser connected")
+        #expect(await eventually { split.statistics.connectedClients == 1 }, "dsmr_parser connected")
 
         let base = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")
         let values = ["00.433", "01.500", "02.750"]
@@ -52,14 +44,14 @@ import Glibc
     }
 
     @Test func aClientThatNeverReadsIsDroppedAndDoesNotDelayPublishing() async throws {
-        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let dongle = try makeDongle()
         let splitPort = Loopback.freePort()
         let h = try await MeterHarness(meter(dongle: dongle, splitPort: splitPort))
         let split = try #require(h.service.split)
-        #expect(await waitUntil { dongle.statistics.connectedClients == 1 })
+        #expect(await waitForClients(dongle))
         let stuck = try connectWithoutReading(port: splitPort)
         defer { close(stuck) }
-        #expect(await waitUntil { split.statistics.connectedClients == 1 })
+        #expect(await eventually { split.statistics.connectedClients == 1 })
 
         // ~3 MB: far more than the client's 256 kB buffer plus what the kernel holds for it.
         let base = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")

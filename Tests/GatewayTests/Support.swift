@@ -150,6 +150,27 @@ final class MeterHarness: Sendable {
     }
 }
 
+/// Polls `condition` (real I/O on other threads) for up to 10 s.
+func eventually(_ condition: () -> Bool) async -> Bool {
+    for _ in 0..<1000 {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// A P1 dongle or ser2net port on loopback: a TCP server streaming what the test
+/// sends to whoever connects (the gateway's TCP source).
+/// Its buffer holds a whole burst, so a gateway reading slower than the test sends is never dropped.
+func makeDongle(port: Int = 0) throws -> FanOutServer {
+    try FanOutServer(port: port, bindAddress: "127.0.0.1", perClientBufferBytes: 16 << 20)
+}
+
+/// Waits until the server accepted `count` clients: bytes sent before are lost.
+func waitForClients(_ server: FanOutServer, count: Int = 1) async -> Bool {
+    await eventually { server.statistics.connectedClients >= count }
+}
+
 /// The writing end of a pty pair: what a meter's UART would put on the line.
 final class LineWriter: Sendable {
     private let fd: Int32

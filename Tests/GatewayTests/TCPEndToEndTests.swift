@@ -8,22 +8,11 @@ import Testing
 /// A P1 network dongle on loopback (a TCP server streaming telegrams), the
 /// gateway's TCP source connecting to it, a real mosquitto in between.
 @Suite(.serialized) struct TCPEndToEndTests {
-    /// A dongle: a TCP server that streams whatever the test sends to whoever connects.
-    private func dongle(port: Int = 0) throws -> FanOutServer { try FanOutServer(port: port, bindAddress: "127.0.0.1") }
-
-    private func waitForClient(_ server: FanOutServer, count: Int = 1) async -> Bool {
-        for _ in 0..<500 {
-            if server.statistics.connectedClients >= count { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return false
-    }
-
     @Test func p1OverTCPPublishesAndReconnectsAfterTheDongleRestarts() async throws {
-        let first = try dongle()
+        let first = try makeDongle()
         let port = first.port
         let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(port)"))
-        #expect(await waitForClient(first))
+        #expect(await waitForClients(first))
         let telegram = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")
         first.broadcast(telegram)
         let state = try #require(await h.state())
@@ -34,8 +23,8 @@ import Testing
         first.broadcast(Array(telegram[0..<200]))
         try await Task.sleep(for: .milliseconds(50))
         first.stop()
-        let second = try dongle(port: port)
-        #expect(await waitForClient(second), "reconnected")
+        let second = try makeDongle(port: port)
+        #expect(await waitForClients(second), "reconnected")
         second.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(01.234*kW)", in: telegram))
         #expect(await h.state(where: { $0.number("power_import") == 1234 }) != nil)
         let stats = await h.statistics { ($0["source_opens"] as? Int ?? 0) >= 2 }
@@ -46,9 +35,9 @@ import Testing
     }
 
     @Test func badCRCTelegramIsCountedAndNeverPublished() async throws {
-        let server = try dongle()
+        let server = try makeDongle()
         let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)"))
-        #expect(await waitForClient(server))
+        #expect(await waitForClients(server))
         let bad = P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(09.999*kW)", in: try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
         // Same text with a 9.999 kW value but the original's CRC: a transmission error.
         let corrupted = Array(String(decoding: bad, as: UTF8.self).replacingOccurrences(
@@ -68,10 +57,10 @@ import Testing
     }
 
     @Test func meterLostAfterThreePeriodsOfItsVariantAndBackWithTheNextTelegram() async throws {
-        let server = try dongle()
+        let server = try makeDongle()
         let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)"))
         let availability = h.topics.deviceAvailability("p1")
-        #expect(await waitForClient(server))
+        #expect(await waitForClients(server))
         // DSMR 5: one telegram a second, so lost after 3 s on the injected clock.
         server.broadcast(try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
         #expect(await h.inbox.next(on: availability)?.string == "online")
@@ -99,12 +88,12 @@ import Testing
     }
 
     @Test func perQuantityTopicsFollowDeadbandAndMaximumIntervalWhileStateGetsEveryTelegram() async throws {
-        let server = try dongle()
+        let server = try makeDongle()
         let config = MeterConfiguration(
             id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)",
             publish: PublishPolicyConfiguration(minInterval: 0, maxInterval: 60, deadband: ["power_import": 100]))
         let h = try await MeterHarness(config)
-        #expect(await waitForClient(server))
+        #expect(await waitForClients(server))
         let base = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")
         let powerTopic = h.topics.meterQuantity("p1", Quantity("power_import"))
         let energyTopic = h.topics.meterQuantity("p1", Quantity("energy_import_t1"))

@@ -7,11 +7,11 @@ import Testing
 /// The TIC line state on MQTT, and file replay as a source.
 @Suite(.serialized) struct TICStatusAndReplayTests {
     @Test func ticStatusGoesFromAbsentToOkToInterruptedOnTheInjectedClock() async throws {
-        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let dongle = try makeDongle()
         let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: "tcp://127.0.0.1:\(dongle.port)"))
         let status = h.topics.meterTICStatus("tic1")
         #expect(await h.inbox.next(on: status)?.string == "absent", "nothing on the line yet")
-        for _ in 0..<500 where !h.service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await waitForClients(dongle))
         dongle.broadcast(try Fixtures.bytes("tic-historique-mono-base-teleinfo2mqtt.txt"))
         #expect(await h.inbox.next(on: status, where: { $0.string == "ok" }) != nil)
         #expect(await h.state()?.number("apparent_power") == 390)
@@ -24,9 +24,9 @@ import Testing
     }
 
     @Test func ticGroupWithBadChecksumIsCountedAndTheRestPublished() async throws {
-        let dongle = try FanOutServer(port: 0, bindAddress: "127.0.0.1")
+        let dongle = try makeDongle()
         let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: "tcp://127.0.0.1:\(dongle.port)"))
-        for _ in 0..<500 where !h.service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await waitForClients(dongle))
         // PAPP's checksum character changed: that group is dropped, the others published.
         var frame = String(decoding: try Fixtures.bytes("tic-historique-mono-base-teleinfo2mqtt.txt"), as: UTF8.self)
         frame = frame.replacingOccurrences(of: "PAPP 00390 -", with: "PAPP 00390 +")
