@@ -25,7 +25,8 @@ guard args.count >= 3, let brokerPort = Int(args[1]) else {
 }
 let telegram = [UInt8](try Data(contentsOf: URL(fileURLWithPath: args[2])))
 let count = args.count > 3 ? Int(args[3]) ?? 1000 : 1000
-let gap = Duration.milliseconds(args.count > 4 ? Int(args[4]) ?? 20 : 20)
+let gapMilliseconds = args.count > 4 ? Int(args[4]) ?? 20 : 20
+let gap = Duration.milliseconds(gapMilliseconds)
 let logger: Logger = {
     var l = Logger(label: "bench")
     l.logLevel = .critical
@@ -89,7 +90,7 @@ func ms(_ d: Duration) -> String {
     String(format: "%.3f ms", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) * 1e-15)
 }
 func percentile(_ p: Double) -> Duration { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-print("telegram \(telegram.count) bytes, \(count) written \(gap) apart, \(latencies.count) received at the subscriber")
+print("telegram \(telegram.count) bytes, \(count) written \(gapMilliseconds) ms apart, \(latencies.count) received at the subscriber")
 if !latencies.isEmpty {
     print("pty last byte → JSON state at subscriber: p50 \(ms(percentile(0.5))), p90 \(ms(percentile(0.9))), p99 \(ms(percentile(0.99))), max \(ms(latencies.last!))")
 }
