@@ -77,3 +77,32 @@ import Testing
         byte.nonzeroBitCount % 2 == 1 ? byte | 0x80 : byte
     }
 }
+
+/// The serial device disappears mid-telegram (USB adapter pulled) and comes back.
+@Suite(.serialized) struct SerialReconnectTests {
+    @Test func sourceReopensTheDeviceWhenItComesBackAndDropsTheCutTelegram() async throws {
+        let link = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-meter-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        let first = try await SocatPTYPair.start()
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: first.second)
+        let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: link))
+        try await h.waitUntilSourceOpen()
+        let telegram = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")
+        try LineWriter(path: first.first).write(Array(telegram[0..<400]))
+        try await Task.sleep(for: .milliseconds(100))
+        await first.stop()
+        #expect(await eventually { !h.service.sourceIsOpen }, "the source noticed the device went away")
+
+        let second = try await SocatPTYPair.start()
+        try FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: second.second)
+        try await h.waitUntilSourceOpen()
+        try LineWriter(path: second.first).write(telegram)
+        #expect(await h.state()?.number("power_import") == 433)
+        let stats = await h.statistics { ($0["telegrams_ok"] as? Int) == 1 }
+        #expect(stats?["other_errors"] as? Int == 1, "the telegram cut by the unplug, never published")
+        #expect((stats?["source_opens"] as? Int ?? 0) == 2)
+        await h.stop()
+        await second.stop()
+    }
+}

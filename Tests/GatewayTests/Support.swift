@@ -138,7 +138,7 @@ final class MeterHarness: Sendable {
     /// Waits until the source has opened its port: bytes written to a pty before
     /// that are flushed by the open, as stale bytes on a real line are.
     func waitUntilSourceOpen() async throws {
-        for _ in 0..<500 where !service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<1500 where !service.sourceIsOpen { try await Task.sleep(for: .milliseconds(10)) }
         try #require(service.sourceIsOpen, "source opened")
     }
 
