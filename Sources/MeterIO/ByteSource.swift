@@ -17,4 +17,7 @@ public protocol ByteSource: Sendable {
     /// The events from now on. Cancelling the consuming task (or dropping the
     /// sequence) stops the source and closes its channel.
     func events() -> AsyncStream<ByteSourceEvent>
+    /// Closes the channel and opens the source's next alternative (TIC in auto
+    /// mode: the other baud rate). A source with one way to open ignores it.
+    func switchToNextAlternative()
 }

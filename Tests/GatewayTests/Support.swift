@@ -123,16 +123,20 @@ final class MeterHarness: Sendable {
         return m.flatMap { try? ReadingPayload.decode($0.payload).values }
     }
 
-    /// The first statistics published after the clock moved past the publication
-    /// interval that satisfy `predicate`.
+    /// The first statistics satisfying `predicate` published after the clock moved
+    /// past the publication interval. Moves the clock again while none does (the
+    /// gateway may still be handling what the test sent), for up to 10 s of real time.
     func statistics(where predicate: @escaping ([String: Any]) -> Bool) async -> [String: Any]? {
-        let before = inbox.on(topics.meterStats(id)).count
-        clock.advance(by: 5)
-        let m = await inbox.next(on: topics.meterStats(id), after: before) { m in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any] else { return false }
-            return predicate(object)
+        let topic = topics.meterStats(id)
+        let decode = { (m: MQTTMessage) in try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any] }
+        for _ in 0..<20 {
+            let before = inbox.on(topic).count
+            clock.advance(by: 5)
+            if let m = await inbox.next(on: topic, after: before, timeout: .milliseconds(500), where: { decode($0).map(predicate) ?? false }) {
+                return decode(m)
+            }
         }
-        return m.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+        return nil
     }
 
     /// Waits until the source has opened its port: bytes written to a pty before

@@ -25,16 +25,20 @@ final class MeterPipeline: Sendable {
     private let clock: any WallClock
     private let statsInterval: TimeInterval
     private let split: FanOutServer?
+    /// TIC auto mode: the line carries bytes but no frame, try the other baud rate.
+    private let switchLineSettings: (@Sendable () -> Void)?
     private let logger: Logger
     private let state: Locked<State>
 
     init(settings: MeterSettings, decoder: any MeterDecoder, publisher: ReadingPublisher, clock: any WallClock,
-         statsInterval: TimeInterval, split: FanOutServer?, logger: Logger) {
+         statsInterval: TimeInterval, split: FanOutServer?, switchLineSettings: @escaping @Sendable () -> Void, logger: Logger) {
         id = settings.id
         self.publisher = publisher
         self.clock = clock
         self.statsInterval = statsInterval
         self.split = split
+        let canSwitch = settings.kind == .tic && settings.serialAlternatives.count > 1
+        if case .serial = settings.source, canSwitch { self.switchLineSettings = switchLineSettings } else { self.switchLineSettings = nil }
         self.logger = logger
         state = Locked(State(
             decoder: decoder, throttle: QuantityThrottle(policy: settings.policy),
@@ -49,6 +53,9 @@ final class MeterPipeline: Sendable {
             case .opened(let description):
                 s.statistics.sourceConnected = true
                 s.statistics.sourceOpens += 1
+                s.statistics.sourceDescription = description
+                // New line settings or a replugged line: judge it afresh.
+                if s.ticLink != nil { s.ticLink = TICLinkMonitor() }
                 logger.info("meter source open", metadata: ["meter": "\(id)", "source": "\(description)"])
             case .closed(let reason):
                 if s.statistics.sourceConnected {
@@ -153,6 +160,11 @@ final class MeterPipeline: Sendable {
             logger.warning("TIC line \(name.replacingOccurrences(of: "_", with: " "))", metadata: ["meter": "\(id)"])
         }
         publishRetained(publisher.topics.meterTICStatus(id), Array(name.utf8), qos: .atLeastOnce)
+        if status == .notActivated, let switchLineSettings {
+            logger.notice("TIC: bytes but no valid frame at these line settings; trying the other baud rate",
+                          metadata: ["meter": "\(id)", "source": "\(s.statistics.sourceDescription)"])
+            switchLineSettings()
+        }
     }
 
     private func publishRetained(_ topic: String, _ payload: [UInt8], qos: QoS, json: Bool = false) {

@@ -28,8 +28,9 @@ public final class MeterService: Service, Sendable {
                 source: (any ByteSource)? = nil, supervisionInterval: Duration = .milliseconds(500),
                 statsInterval: TimeInterval = 10, logger: Logger) throws {
         self.settings = settings
-        self.source = source ?? ReconnectingByteSource.make(
-            url: settings.source, serial: settings.serial, replayBytesPerSecond: settings.replayBytesPerSecond)
+        let source = source ?? ReconnectingByteSource.make(
+            url: settings.source, serial: settings.serialAlternatives, replayBytesPerSecond: settings.replayBytesPerSecond)
+        self.source = source
         self.split = try settings.splitPort.map { try FanOutServer(port: $0) }
         let decoder: any MeterDecoder
         switch settings.kind {
@@ -40,7 +41,7 @@ public final class MeterService: Service, Sendable {
         }
         self.pipeline = MeterPipeline(
             settings: settings, decoder: decoder, publisher: publisher, clock: clock, statsInterval: statsInterval,
-            split: split, logger: logger)
+            split: split, switchLineSettings: { source.switchToNextAlternative() }, logger: logger)
         self.supervisionInterval = supervisionInterval
         self.logger = logger
     }

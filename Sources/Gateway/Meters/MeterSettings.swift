@@ -10,6 +10,10 @@ public struct MeterSettings: Sendable {
     public var kind: MeterConfiguration.Kind
     public var source: MeterSourceURL
     public var serial: SerialSettings
+    /// What the serial source tries, in turn, when the line carries bytes but no
+    /// valid frame: TIC in `auto` mode tries 1200 Bd (historique) then 9600 Bd
+    /// (standard). One entry otherwise.
+    public var serialAlternatives: [SerialSettings]
     /// Luxembourg Smarty AES-128 key; nil for plain telegrams.
     public var smartyKey: [UInt8]?
     public var splitPort: Int?
@@ -48,6 +52,9 @@ public struct MeterSettings: Sendable {
         }
         do { try line.validate() } catch { throw MeterSettingsError(meter: c.id, "serial: \(error)") }
         serial = line
+        let autoBaud = c.type == .tic && (c.ticMode ?? .auto) == .auto && c.serial?.baud == nil
+        serialAlternatives = autoBaud ? [line, SerialSettings(baudRate: SerialSettings.ticStandard.baudRate, dataBits: line.dataBits,
+                                                              parity: line.parity, stopBits: line.stopBits)] : [line]
         smartyKey = try Self.smartyKey(c)
         if let port = c.splitPort {
             guard c.type == .p1 else { throw MeterSettingsError(meter: c.id, "split_port: only for type p1") }

@@ -17,6 +17,8 @@ struct MeterStatistics: Sendable {
     var otherErrors = 0
     var lastTelegram: Date?
     var sourceConnected = false
+    /// The source as last opened (`/dev/ttyAMA0 9600 7E1`).
+    var sourceDescription = ""
     /// How often the source (re)opened.
     var sourceOpens = 0
 
@@ -32,6 +34,7 @@ struct MeterStatistics: Sendable {
         w.key("other_errors"); w.value(otherErrors + framingErrors)
         w.key("last_telegram_age_s"); w.optional(lastTelegram.map { (now.timeIntervalSince($0) * 1000).rounded() / 1000 })
         w.key("available"); w.optional(available)
+        w.key("source"); w.value(sourceDescription)
         w.key("source_connected"); w.value(sourceConnected)
         w.key("source_opens"); w.value(sourceOpens)
         if let split {
