@@ -80,6 +80,12 @@ import Testing
         }
     }
 
+    @Test func meterIdsAreUniqueAcrossTheSite() {
+        let twice = [MeterConfiguration(id: "p1", type: .p1, source: "/dev/ttyUSB0"),
+                     MeterConfiguration(id: "p1", type: .p1, source: "tcp://h:8088")]
+        #expect(throws: MeterSettingsError.self) { try MeterSettings.resolve(twice) }
+    }
+
     @Test func quickStartFlagsAddMetersOrReplaceTheSourceOfTheSameId() throws {
         let options = try MeterOptions.parse(["--p1", "tcp://192.168.1.20:8088", "--p1-split-port", "2000", "--tic", "/dev/ttyAMA0",
                                               "--tic2", "/dev/ttyUSB1", "--tic-mode", "standard"])

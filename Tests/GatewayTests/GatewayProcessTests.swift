@@ -31,4 +31,20 @@ import Testing
         dongle.stop()
         await watcher.shutdown()
     }
+
+    @Test func configCheckRefusesAMeterTheGatewayWouldRefuse() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meters-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("site.yaml").path
+        let out = dir.appendingPathComponent("out.txt").path
+        let phasor = Self.binDirectory.appendingPathComponent("phasor").path
+        try "site: home\nmeters:\n  - {id: p1, type: p1, source: \"tcp://dongle\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(await (try ChildProcess(phasor, ["config", "check", file], outputFile: out)).waitForExit() == 2)
+        let lines = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("\(file): meters: meter 'p1': source"), "\(lines)")
+
+        try "site: home\nmeters:\n  - {id: p1, type: p1, source: \"tcp://dongle:8088\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(await (try ChildProcess(phasor, ["config", "check", file], outputFile: out)).waitForExit() == 0)
+    }
 }

@@ -9,13 +9,10 @@ public enum MeterServices {
     /// (the gateway then runs the demo meter).
     public static func make(meters: [MeterConfiguration], options: MeterOptions, publisher: ReadingPublisher,
                             logger: Logger) throws -> [MeterService] {
-        let all = try options.merged(into: meters)
-        var seen: Set<String> = []
-        return try all.map { config in
-            guard seen.insert(config.id).inserted else { throw ValidationError("meter '\(config.id)': id given twice") }
-            let settings: MeterSettings
-            do { settings = try MeterSettings(config) } catch { throw ValidationError("\(error)") }
-            return try MeterService(settings: settings, publisher: publisher, logger: logger)
+        let settings: [MeterSettings]
+        do { settings = try MeterSettings.resolve(try options.merged(into: meters)) } catch let error as MeterSettingsError {
+            throw ValidationError(error.description)
         }
+        return try settings.map { try MeterService(settings: $0, publisher: publisher, logger: logger) }
     }
 }

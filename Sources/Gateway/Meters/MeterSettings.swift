@@ -69,6 +69,17 @@ public struct MeterSettings: Sendable {
         replayBytesPerSecond = c.replayBytesPerSecond ?? line.baudRate / 10
     }
 
+    /// Every meter of a site, checked, ids unique.
+    public static func resolve(_ meters: [MeterConfiguration]) throws(MeterSettingsError) -> [MeterSettings] {
+        var seen: Set<String> = []
+        var out: [MeterSettings] = []
+        for m in meters {
+            guard seen.insert(m.id).inserted else { throw MeterSettingsError(meter: m.id, "id given twice") }
+            out.append(try MeterSettings(m))
+        }
+        return out
+    }
+
     private static func smartyKey(_ c: MeterConfiguration) throws(MeterSettingsError) -> [UInt8]? {
         var hex = c.smartyKey
         if let path = c.smartyKeyFile {
