@@ -32,6 +32,9 @@ public final class FanOutServer: Sendable {
     /// The port actually bound (useful when 0 was asked for).
     public let port: Int
     public let perClientBufferBytes: Int
+    /// The kernel's send buffer per client, fixed rather than autotuned (which grows
+    /// to megabytes): what a stuck client can hold is then known and small.
+    public let socketSendBufferBytes: Int32
     private let listener: Int32
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -39,7 +42,8 @@ public final class FanOutServer: Sendable {
     private let finished = Locked(false)
 
     /// Binds and listens at once, so a port in use is reported when the service starts.
-    public init(port: Int, bindAddress: String = "0.0.0.0", perClientBufferBytes: Int = 256 * 1024) throws(ByteChannelError) {
+    public init(port: Int, bindAddress: String = "0.0.0.0", perClientBufferBytes: Int = 256 * 1024,
+                socketSendBufferBytes: Int32 = 64 * 1024) throws(ByteChannelError) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .posix("socket") }
         var on: Int32 = 1
@@ -72,6 +76,7 @@ public final class FanOutServer: Sendable {
         self.wakeWrite = pipeFDs[1]
         self.port = Int(UInt16(bigEndian: addr.sin_port))
         self.perClientBufferBytes = perClientBufferBytes
+        self.socketSendBufferBytes = socketSendBufferBytes
         let thread = Thread { [self] in serve() }
         thread.name = "phasor-split :\(self.port)"
         thread.start()
@@ -148,6 +153,8 @@ public final class FanOutServer: Sendable {
             Self.makeNonBlocking(fd)
             var on: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            var sendBuffer = socketSendBufferBytes
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
             state.withLock { s in
                 s.clients[fd] = Client()
                 s.statistics.acceptedClients += 1

@@ -167,7 +167,7 @@ func eventually(_ condition: () -> Bool) async -> Bool {
 /// sends to whoever connects (the gateway's TCP source).
 /// Its buffer holds a whole burst, so a gateway reading slower than the test sends is never dropped.
 func makeDongle(port: Int = 0) throws -> FanOutServer {
-    try FanOutServer(port: port, bindAddress: "127.0.0.1", perClientBufferBytes: 16 << 20)
+    try FanOutServer(port: port, bindAddress: "127.0.0.1", perClientBufferBytes: 16 << 20, socketSendBufferBytes: 4 << 20)
 }
 
 /// Waits until the server accepted `count` clients: bytes sent before are lost.
