@@ -3,6 +3,7 @@ import Gateway
 import Logging
 import MQTT
 import MeterIO
+import Modbus
 import PhasorCore
 import PhasorTesting
 import Testing
@@ -173,6 +174,19 @@ func makeDongle(port: Int = 0) throws -> FanOutServer {
 /// Waits until the server accepted `count` clients: bytes sent before are lost.
 func waitForClients(_ server: FanOutServer, count: Int = 1) async -> Bool {
     await eventually { server.statistics.connectedClients >= count }
+}
+
+/// Runs `body` with a socat pty pair and stops socat afterwards, also when the body throws.
+func withPTYPair<T>(_ body: (SocatPTYPair) async throws -> T) async throws -> T {
+    let pty = try await SocatPTYPair.start()
+    do {
+        let result = try await body(pty)
+        await pty.stop()
+        return result
+    } catch {
+        await pty.stop()
+        throw error
+    }
 }
 
 /// The writing end of a pty pair: what a meter's UART would put on the line.

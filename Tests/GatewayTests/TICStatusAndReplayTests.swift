@@ -58,27 +58,27 @@ import Testing
 /// TIC `auto` mode on a serial line: bytes but no frame at 1200 Bd → 9600 Bd.
 @Suite(.serialized) struct TICAutoBaudTests {
     @Test func autoModeSwitchesToTheStandardBaudRateWhenTheLineCarriesNoFrame() async throws {
-        let pty = try await SocatPTYPair.start()
-        let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: pty.second))
-        #expect(h.service.settings.serialAlternatives.map(\.baudRate) == [1200, 9600])
-        try await h.waitUntilSourceOpen()
-        let line = try LineWriter(path: pty.first)
-        // What a 9600 Bd frame looks like read at 1200 Bd: bytes, never an STX…ETX frame.
-        let noise = [UInt8](repeating: 0x7F, count: 32)
-        for _ in 0..<3 {
+        try await withPTYPair { pty in
+            let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: pty.second))
+            #expect(h.service.settings.serialAlternatives.map(\.baudRate) == [1200, 9600])
+            try await h.waitUntilSourceOpen()
+            let line = try LineWriter(path: pty.first)
+            // What a 9600 Bd frame looks like read at 1200 Bd: bytes, never an STX…ETX frame.
+            let noise = [UInt8](repeating: 0x7F, count: 32)
+            for _ in 0..<3 {
+                try line.write(noise)
+                try await Task.sleep(for: .milliseconds(100))
+                h.clock.advance(by: 4)
+            }
             try line.write(noise)
-            try await Task.sleep(for: .milliseconds(100))
-            h.clock.advance(by: 4)
+            #expect(await h.inbox.next(on: h.topics.meterTICStatus("tic1"), where: { $0.string == "not_activated" }) != nil)
+            let reopened = await h.statistics { ($0["source_opens"] as? Int) == 2 && ($0["source_connected"] as? Bool) == true }
+            #expect((reopened?["source"] as? String)?.hasSuffix("9600 7E1") == true, "\(reopened?["source"] ?? "-")")
+            try await h.waitUntilSourceOpen()
+            try line.write(try Fixtures.bytes("tic-standard-mono-base-linky-ticdecodecpp.txt"))
+            #expect(await h.state() != nil)
+            #expect(await h.inbox.next(on: h.topics.meterTICStatus("tic1"), where: { $0.string == "ok" }) != nil)
+            await h.stop()
         }
-        try line.write(noise)
-        #expect(await h.inbox.next(on: h.topics.meterTICStatus("tic1"), where: { $0.string == "not_activated" }) != nil)
-        let reopened = await h.statistics { ($0["source_opens"] as? Int) == 2 && ($0["source_connected"] as? Bool) == true }
-        #expect((reopened?["source"] as? String)?.hasSuffix("9600 7E1") == true, "\(reopened?["source"] ?? "-")")
-        try await h.waitUntilSourceOpen()
-        try line.write(try Fixtures.bytes("tic-standard-mono-base-linky-ticdecodecpp.txt"))
-        #expect(await h.state() != nil)
-        #expect(await h.inbox.next(on: h.topics.meterTICStatus("tic1"), where: { $0.string == "ok" }) != nil)
-        await h.stop()
-        await pty.stop()
     }
 }
