@@ -57,6 +57,9 @@ let package = Package(
         .target(name: "CGPIO"),
         /// S0 pulse inputs: GPIO edges, debounce, persisted counters, rates. No MQTT.
         .target(name: "Pulse", dependencies: ["CGPIO", "PhasorCore"]),
+        /// Meter byte sources (serial with termios, TCP client, file replay) that reopen
+        /// by themselves, and the TCP fan-out of the P1 split. No MQTT, no parsing.
+        .target(name: "MeterIO", dependencies: ["PhasorCore"]),
         /// Control algorithms: pure functions of site model, measurements and time.
         .target(name: "Control", dependencies: ["PhasorCore"]),
         /// What every Phasor service shares: command line, config, MQTT session, status, lifecycle.
@@ -68,7 +71,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse"]),
+        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
         .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
         .target(name: "Bridge", dependencies: ["PhasorService"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
@@ -92,6 +95,10 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
+        .executableTarget(
+            name: "phasor-bench-latency",
+            dependencies: ["Gateway", "MQTT", "Modbus", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/MeterLatency"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
@@ -108,5 +115,8 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+        .testTarget(
+            name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "PhasorTesting"],
+            resources: [.copy("Fixtures"), .copy("Scripts")]),
     ]
 )

@@ -14,14 +14,22 @@ public struct ReadingPublisher: Sendable {
     }
 
     public func publish(_ reading: Reading) throws {
+        try publishState(reading)
+        for (quantity, value) in reading.values { try publishQuantity(reading.device, quantity, value) }
+    }
+
+    /// The atomic JSON state: every quantity of the reading, one timestamp.
+    public func publishState(_ reading: Reading) throws {
         let json = MQTTPublishProperties(contentType: "application/json")
         try client.publish(MQTTMessage(
             topic: topics.meterState(reading.device), payload: ReadingPayload.encode(reading), qos: .atLeastOnce,
             retain: true, properties: json))
-        for (quantity, value) in reading.values {
-            try client.publish(MQTTMessage(
-                topic: topics.meterQuantity(reading.device, quantity), payload: ReadingPayload.encodeValue(value),
-                qos: .atMostOnce, retain: true))
-        }
+    }
+
+    /// One per-quantity topic: a plain value, retained.
+    public func publishQuantity(_ device: String, _ quantity: Quantity, _ value: MeasuredValue) throws {
+        try client.publish(MQTTMessage(
+            topic: topics.meterQuantity(device, quantity), payload: ReadingPayload.encodeValue(value),
+            qos: .atMostOnce, retain: true))
     }
 }

@@ -17,10 +17,12 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var modbus: ModbusSection?
     /// S0 pulse inputs (the gateway's).
     public var pulses: PulseSection?
+    /// The meters the gateway reads (P1, TIC); see docs/gateway-meters.md.
+    public var meters: [MeterConfiguration]?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
                 logging: LoggingConfiguration? = nil, control: ControlSection? = nil, modbus: ModbusSection? = nil,
-                pulses: PulseSection? = nil) {
+                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
@@ -28,6 +30,7 @@ public struct SiteConfiguration: Decodable, Sendable {
         self.control = control
         self.modbus = modbus
         self.pulses = pulses
+        self.meters = meters
     }
 
     /// The demo site used when no config file is given.

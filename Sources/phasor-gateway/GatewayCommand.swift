@@ -11,15 +11,19 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ServiceOptions
     @OptionGroup(title: "Modbus quick start") var modbus: ModbusQuickStartOptions
+    @OptionGroup var meters: MeterOptions
 
     func run() async throws {
         try await ServiceRunner.run(.gateway, options: options) { session, logger in
             let publisher = ReadingPublisher(client: session.client, topics: session.settings.topics)
+            let topics = session.settings.topics
             let modbusSection = try modbus.section(arguments: CommandLine.arguments) ?? session.settings.site.modbus
-            let devices = try ModbusGateway.services(modbusSection, client: session.client, topics: session.settings.topics, logger: logger)
+            let services = try MeterServices.make(
+                meters: session.settings.site.meters ?? [], options: meters, publisher: publisher, logger: logger)
+                + ModbusGateway.services(modbusSection, client: session.client, topics: topics, logger: logger)
                 + PulseGateway.services(session.settings.site.pulses, publisher: publisher, logger: logger)
-            // Until the site file (or the command line) declares devices, the gateway runs the demo meter.
-            return devices.isEmpty ? [DemoMeterService(publisher: publisher, logger: logger)] : devices
+            // Until the site file (or the command line) declares meters or devices, the gateway runs the demo meter.
+            return services.isEmpty ? [DemoMeterService(publisher: publisher, logger: logger)] : services
         }
     }
 }

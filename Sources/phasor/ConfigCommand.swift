@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import PhasorCore
 import PhasorService
 
@@ -16,6 +17,10 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 let site = try SiteConfiguration.load(from: file)
+                // Values the gateway checks at start (source URLs, keys, ranges): refuse them here too.
+                do { _ = try MeterSettings.resolve(site.meters ?? []) } catch {
+                    throw ConfigError(file: file, line: nil, field: "meters", message: error.description)
+                }
                 print("\(file): ok (site '\(site.site)')")
             } catch let error as ConfigError {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))

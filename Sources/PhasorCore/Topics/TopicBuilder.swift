@@ -19,6 +19,8 @@ public struct TopicBuilder: Sendable, Hashable {
     }
     public func meterRaw(_ device: String) -> String { "\(root)/meter/\(device)/raw" }
     public func meterStats(_ device: String) -> String { "\(root)/meter/\(device)/stats" }
+    /// TIC line state: `ok`, `absent`, `not_activated`, `interrupted`.
+    public func meterTICStatus(_ device: String) -> String { "\(root)/meter/\(device)/tic_status" }
     public func deviceAvailability(_ device: String) -> String { "\(root)/device/\(device)/availability" }
     public func deviceStats(_ device: String) -> String { "\(root)/device/\(device)/stats" }
     public func chargePointState(_ id: String) -> String { "\(root)/chargepoint/\(id)/state" }
