@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore",
+                "MQTT", "PhasorCore", "Control",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,5 +99,8 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+        .testTarget(
+            name: "ControlServiceTests",
+            dependencies: ["ControlService", "Control", "PhasorService", "PhasorTesting"]),
     ]
 )

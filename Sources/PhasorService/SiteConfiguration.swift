@@ -1,3 +1,4 @@
+import Control
 import MQTT
 import PhasorCore
 
@@ -9,10 +10,12 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var prefix: String?
     public var broker: BrokerConfiguration?
     public var logging: LoggingConfiguration?
-    public var control: ControlSection?
+    /// Control's site tree, budget and timing (`Control.SiteConfig`); absent on the
+    /// demo site, where control runs its own demo tree (see `DemoControlSite`).
+    public var control: SiteConfig?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
-                logging: LoggingConfiguration? = nil, control: ControlSection? = nil) {
+                logging: LoggingConfiguration? = nil, control: SiteConfig? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
@@ -47,12 +50,6 @@ public struct OfflineQueueConfiguration: Decodable, Sendable {
 
 public struct LoggingConfiguration: Decodable, Sendable {
     public var level: LogLevelName?
-}
-
-/// Operator-facing control settings known so far.
-public struct ControlSection: Decodable, Sendable {
-    /// The energy slider: maximum quarter-hour average import, kW.
-    public var sliderKw: Double?
 }
 
 public enum LogLevelName: String, Decodable, Sendable, CaseIterable {
