@@ -98,9 +98,6 @@ let package = Package(
             dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
-        .testTarget(
-            name: "ControlServiceTests",
-            dependencies: ["ControlService", "Control", "PhasorService", "PhasorTesting"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Bridge
+import Control
 import ControlService
 import Foundation
 import Gateway
@@ -45,7 +46,9 @@ import Testing
         let topics = TopicBuilder(site: uniqueSite())
         let service = try makeClient(port: port)
         try await service.connect()
-        let control = ControlLoopService(client: service, topics: topics, sliderKw: 5, logger: logger)
+        let control = ControlLoopService(
+            client: service, topics: topics, model: try SiteModel(config: DemoControlSite.config), logger: logger,
+            cycleInterval: .milliseconds(200))
         let run = Task { try await control.run() }
 
         let operatorClient = try makeClient(port: port)

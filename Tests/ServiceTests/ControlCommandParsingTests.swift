@@ -19,7 +19,7 @@ import Testing
         var reason: String
     }
 
-    @Test func acceptsEveryCommandInItsUsualForms() {
+    @Test func acceptsEveryCommandInItsUsualForms() throws {
         #expect(try parse("slider", "4.5").get() == .slider(kW: 4.5))
         #expect(try parse("chargepoint/cp1/mode", "solar").get() == .mode(chargePoint: "cp1", .solar))
         #expect(try parse("chargepoint/cp1/mode", "\"off\"").get() == .mode(chargePoint: "cp1", .off))
