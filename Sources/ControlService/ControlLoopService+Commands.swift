@@ -19,7 +19,7 @@ extension ControlLoopService {
         case .success(let command):
             engine.withLock { $0.apply(command) }
             logger.notice("command accepted", metadata: ["topic": "\(message.topic)", "value": "\(message.string)"])
-            runCycle()
+            if ready.withLock({ $0 }) { runCycle() }
         }
     }
 

@@ -13,7 +13,8 @@ extension ControlLoopService {
             logger.warning("unreadable meter state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
             return
         }
-        if engine.withLock({ $0.record(meter: meter.device, meter.sample) }) { runCycle() }
+        let due = engine.withLock { $0.record(meter: meter.device, meter.sample) }
+        if due && ready.withLock({ $0 }) { runCycle() }
     }
 
     /// `…/chargepoint/<id>/state`: read at the next cycle. A charger never heard of

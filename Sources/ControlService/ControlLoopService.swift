@@ -21,22 +21,28 @@ public final class ControlLoopService: Service, Sendable {
     let logger: Logger
     let clock: any WallClock
     let cycleInterval: Duration
+    let startupDelay: Duration
     let saveInterval: Duration
     let publisher: ControlPublisher
     let saver: StateSaver?
     let engine: Locked<ControlEngine>
     /// When the last cycle ran (monotonic): the timer only decides when readings did not.
     let lastCycle: Locked<ContinuousClock.Instant>
+    /// False until the startup delay is over: the retained states arrive on several
+    /// subscriptions at once, and a decision on the main meter's alone would, for a
+    /// moment, treat every charger not yet heard from as offline.
+    let ready: Locked<Bool>
 
     /// - Parameters:
     ///   - stateDirectory: where the state file lives; nil keeps no state on disk.
-    ///   - cycleInterval: the longest time without a decision (also the delay of the
-    ///     first one, which lets the retained states arrive first).
+    ///   - cycleInterval: the longest time without a decision.
+    ///   - startupDelay: how long the retained states have to arrive before the first decision.
     ///   - saveInterval: the shortest time between two saves of a changed state.
     public init(
         client: MQTTClient, topics: TopicBuilder, model: SiteModel, logger: Logger,
         clock: any WallClock = SystemWallClock(), stateDirectory: String? = nil,
-        cycleInterval: Duration = .seconds(1), saveInterval: Duration = .seconds(5)
+        cycleInterval: Duration = .seconds(1), startupDelay: Duration = .milliseconds(500),
+        saveInterval: Duration = .seconds(5)
     ) {
         self.client = client
         self.topics = topics
@@ -44,6 +50,7 @@ public final class ControlLoopService: Service, Sendable {
         self.logger = logger
         self.clock = clock
         self.cycleInterval = cycleInterval
+        self.startupDelay = startupDelay
         self.saveInterval = saveInterval
         publisher = ControlPublisher(client: client, topics: topics, model: model)
 
@@ -64,6 +71,7 @@ public final class ControlLoopService: Service, Sendable {
         let firstSequence = UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))
         engine = Locked(ControlEngine(model: model, state: state, firstSequence: firstSequence))
         lastCycle = Locked(.now)
+        ready = Locked(false)
     }
 
     /// The site model control runs on: the site file's `control:` tree, or the demo tree.
@@ -95,8 +103,12 @@ public final class ControlLoopService: Service, Sendable {
         saver?.save(engine.withLock { $0.state })
     }
 
-    /// Decides at least once per interval when no main-meter reading did.
+    /// Takes the first decision after the startup delay, then decides at least once
+    /// per interval when no main-meter reading did.
     private func runTimer() async {
+        do { try await Task.sleep(for: startupDelay) } catch { return }
+        ready.withLock { $0 = true }
+        runCycle()
         while !Task.isCancelled {
             let due = lastCycle.withLock { $0 } + cycleInterval
             do { try await Task.sleep(until: due, clock: .continuous) } catch { return }

@@ -19,17 +19,9 @@ import Glibc
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("site.yaml").path
-        try """
-            site: \(site)
-            control:
-              budget: {slider_kw: 20}
-              site:
-                id: main
-                current_limit: 20
-                meter: grid
-                charge_points:
-                  - {id: cp1, max_current: 16}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        // The harness's tree (cp2 never reports: it is budgeted at its safe current).
+        let control = ControlHarness.siteYAML.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")
+        try "site: \(site)\ncontrol:\n\(control)\n".write(toFile: config, atomically: true, encoding: .utf8)
         let stateDir = dir.appendingPathComponent("state").path
         let args = ["--config", config, "--broker", "mqtt://127.0.0.1:\(port)", "--state-dir", stateDir, "--log-level", "warning"]
 
@@ -51,8 +43,8 @@ import Glibc
 
         let first = try ChildProcess(executable("phasor-control"), args)
         let setpoint = try #require(await next(setpoints).flatMap { try? SetpointPayload.decode($0.payload) })
-        #expect(setpoint.current == 16)
-        #expect(setpoint.reason == "at its maximum current")
+        #expect(setpoint.current == 12, "20 A − 2 A house − 6 A for cp2")
+        #expect(setpoint.reason == "shared evenly under the L1 limit of 'main'")
         try peer.publish(MQTTMessage(topic: topics.controlSet("slider"), string: "7.5", qos: .atLeastOnce))
         let changed = try #require(await states.nextState { $0.sliderKW == 7.5 })
         if let result = try await validate([changed.bytes], against: "control-state.schema.json") {
@@ -63,9 +55,11 @@ import Glibc
         let saved = try String(contentsOfFile: "\(stateDir)/control-\(site).json", encoding: .utf8)
         #expect(saved.contains("\"sliderKW\":7.5"), "\(saved.prefix(300))")
 
-        // A new process: its first decision already has the operator's slider.
+        // A new process: its first decision already has the operator's slider. (Its
+        // sequence numbers start at its start time in ms, above the first one's.)
+        let restartedAt = Int(Date().timeIntervalSince1970 * 1000)
         let second = try ChildProcess(executable("phasor-control"), args)
-        let restored = try #require(await states.nextState { $0.sequence > changed.sequence })
+        let restored = try #require(await states.nextState { $0.sequence >= restartedAt })
         #expect(restored.sliderKW == 7.5)
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0)

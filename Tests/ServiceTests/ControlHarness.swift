@@ -50,7 +50,8 @@ final class ControlHarness: Sendable {
         try await peer.connect()
         let service = ControlLoopService(
             client: serviceClient, topics: topics, model: try SiteModel.load(yaml: yaml), logger: Self.logger,
-            clock: clock, stateDirectory: stateDirectory, cycleInterval: cycleInterval, saveInterval: .seconds(3600))
+            clock: clock, stateDirectory: stateDirectory, cycleInterval: cycleInterval, startupDelay: .milliseconds(100),
+            saveInterval: .seconds(3600))
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Self.logger))
         self.group = group
         running = Task { try await group.run() }

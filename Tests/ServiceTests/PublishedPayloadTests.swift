@@ -64,12 +64,7 @@ import Testing
             ("{\"value\": 4, \"unit\": \"W\"}", "slider", "unknown field"), ("nan", "slider", "finite"),
         ] {
             try operatorClient.publish(MQTTMessage(topic: topics.controlSet("slider"), string: payload, qos: .atLeastOnce))
-            let error = try #require(await next(errors), "no error for \(payload)")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(error.payload)) as? [String: Any])
-            #expect(object["field"] as? String == field)
-            #expect((object["reason"] as? String ?? "").contains(reasonPart), "\(object)")
-            #expect(!error.retain)
-            refusals.append(error.payload)
+            refusals.append(try await expectRefusal(errors, field: field, reason: reasonPart))
         }
         try operatorClient.publish(MQTTMessage(topic: topics.controlSet("nonsense"), string: "1", qos: .atLeastOnce))
         #expect(await next(errors)?.string.contains("unknown command topic") == true)
