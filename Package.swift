@@ -84,6 +84,10 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-control", dependencies: ["Control"], path: "Benchmarks/ControlCycle"),
         .executableTarget(
+            name: "phasor-bench-control-latency",
+            dependencies: ["ControlService", "Control", "MQTT", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ControlLatency"),
+        .executableTarget(
             name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
 
