@@ -35,8 +35,8 @@ extension ControlLoopService {
         let id = String(levels[levels.count - 2])
         do {
             let applied = try AppliedPayload.decode(message.payload)
-            engine.withLock { $0.record(applied: applied, chargePoint: id) }
-            if applied.result != .applied {
+            let changed = engine.withLock { $0.record(applied: applied, chargePoint: id) }
+            if changed && applied.result != .applied {
                 logger.notice(
                     "gateway did not apply a setpoint",
                     metadata: ["chargepoint": "\(id)", "result": "\(applied.result.rawValue)", "reason": "\(applied.reason ?? "")"])

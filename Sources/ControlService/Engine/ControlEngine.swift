@@ -42,9 +42,13 @@ struct ControlEngine: Sendable {
         measurements.chargers[device] = sample
     }
 
-    mutating func record(applied payload: AppliedPayload, chargePoint: String) {
-        guard model.chargePointIndex(id: chargePoint) != nil else { return }
+    /// Returns whether the result differs from the last one (worth a log line: the
+    /// gateway answers every setpoint, once a second).
+    mutating func record(applied payload: AppliedPayload, chargePoint: String) -> Bool {
+        guard model.chargePointIndex(id: chargePoint) != nil else { return false }
+        let changed = applied[chargePoint]?.result != payload.result
         applied[chargePoint] = payload
+        return changed
     }
 
     mutating func apply(_ command: ControlCommand) {
