@@ -110,6 +110,22 @@ import Testing
         await h.stop()
     }
 
+    @Test func theGatewaysAnswerToASetpointIsShownOnTheState() async throws {
+        let h = try await ControlHarness(site: uniqueSite(), clock: ManualWallClock(Self.start), cycleInterval: .milliseconds(50))
+        let states = try await h.subscribe(h.topics.controlState)
+        let answer = AppliedPayload(time: Self.start, result: .refused, current: 16, sequence: 41, reason: "above the profile's 13 A")
+        try h.peer.publish(MQTTMessage(topic: h.topics.chargePointApplied("cp1"), payload: answer.encode(), qos: .atLeastOnce, retain: true))
+        let state = try #require(await states.nextState { $0.point("cp1")?["applied"] is [String: Any] })
+        let applied = try #require(state.point("cp1")?["applied"] as? [String: Any])
+        #expect(applied["result"] as? String == "refused")
+        #expect(applied["sequence"] as? Int == 41)
+        if let result = try await validate([state.bytes], against: "control-state.schema.json") {
+            #expect(result.status == 0, "\(result.output)")
+        }
+        try h.clearRetained([h.topics.chargePointApplied("cp1")])
+        await h.stop()
+    }
+
     @Test func operatorCommandsAreAppliedOrRefusedWithAReason() async throws {
         let h = try await ControlHarness(site: uniqueSite(), clock: ManualWallClock(Self.start))
         let setpoints = try await h.subscribe("\(h.topics.root)/chargepoint/+/setpoint")
