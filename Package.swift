@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore", "Modbus", "Pulse",
+                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,6 +93,10 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-modbus", dependencies: ["Modbus", "PhasorCore"], path: "Benchmarks/ModbusPoll"),
         .executableTarget(
+            name: "phasor-bench-control-latency",
+            dependencies: ["ControlService", "Control", "MQTT", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ControlLatency"),
+        .executableTarget(
             name: "phasor-bench-parse", dependencies: ["P1", "TIC", "PhasorCore"],
             path: "Benchmarks/ParseRate"),
         .executableTarget(
@@ -114,7 +118,7 @@ let package = Package(
             name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
         .testTarget(
             name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "PhasorTesting"],
             resources: [.copy("Fixtures"), .copy("Scripts")]),

@@ -1,23 +1,40 @@
-// Times one control cycle for 20 charge points in a 4-level tree.
+// Times one control cycle for 20 charge points in a 4-level tree, then for
+// 1000 charge points (a charging hub) in the same shape, scaled up.
 //
 //   swift run -c release phasor-bench-control [cycles]
 //
-// Prints figures; it is not a test and asserts nothing.
+// `cycles` is for the 20-point site (default 20 000); the 1000-point site runs a
+// twentieth of it (at least 200). Prints figures; it is not a test and asserts nothing.
 import Control
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// main (real meter, 63 A) ─┬─ building A (real meter, 50 A) ─┬─ A1 (real meter, 32 A): 5 points
-///                          │                                   └─ A2 (virtual, 32 A): 5 points
-///                          └─ building B (real meter, 50 A) ─┬─ B1 (real meter, 32 A): 5 points
-///                                                              └─ B2 (virtual, 32 A): 5 points
-func site() throws -> SiteModel {
+/// The tree's shape: main ─┬─ building (real meter) ─┬─ panel 1 (real meter): n points
+///                         │                          └─ panel 2 (virtual): n points
+///                         └─ … more buildings
+struct Layout {
+    var buildings: Int
+    var pointsPerPanel: Int
+    var mainA, buildingA, panelA: Double
+    var sliderKW: Double
+    var preset: Preset
+
+    /// 2 buildings × 2 panels × 5 points: the residential/small-business maximum.
+    static let twenty = Layout(buildings: 2, pointsPerPanel: 5, mainA: 63, buildingA: 50, panelA: 32, sliderKW: 40, preset: .residential)
+    /// 10 buildings × 2 panels × 50 points: a large charging hub.
+    static let thousand = Layout(
+        buildings: 10, pointsPerPanel: 50, mainA: 2500, buildingA: 400, panelA: 250, sliderKW: 1000, preset: .hub)
+
+    var points: Int { buildings * 2 * pointsPerPanel }
+}
+
+func site(_ layout: Layout) throws -> SiteModel {
     let rotations = PhaseRotation.allCases
     var counter = 0
     func points() -> [ChargePointConfig] {
-        (0..<5).map { _ in
+        (0..<layout.pointsPerPanel).map { _ in
             counter += 1
             return ChargePointConfig(
                 id: "cp\(counter)", rotation: rotations[counter % 3], phases: counter % 4 == 0 ? 1 : 3,
@@ -27,18 +44,18 @@ func site() throws -> SiteModel {
     }
     func building(_ name: String) -> PanelConfig {
         PanelConfig(
-            id: name, currentLimit: PhaseLimit(50), meter: .device("meter_\(name)"),
+            id: name, currentLimit: PhaseLimit(layout.buildingA), meter: .device("meter_\(name)"),
             panels: [
-                PanelConfig(id: "\(name)1", currentLimit: PhaseLimit(32), meter: .device("meter_\(name)1"), chargePoints: points()),
-                PanelConfig(id: "\(name)2", currentLimit: PhaseLimit(32), meter: .virtual, chargePoints: points()),
+                PanelConfig(id: "\(name)1", currentLimit: PhaseLimit(layout.panelA), meter: .device("meter_\(name)1"), chargePoints: points()),
+                PanelConfig(id: "\(name)2", currentLimit: PhaseLimit(layout.panelA), meter: .virtual, chargePoints: points()),
             ])
     }
     return try SiteModel(
         config: SiteConfig(
-            budget: BudgetConfig(sliderKW: 40),
+            preset: layout.preset, budget: BudgetConfig(sliderKW: layout.sliderKW),
             site: PanelConfig(
-                id: "main", currentLimit: PhaseLimit(63), meter: .device("grid"),
-                panels: [building("A"), building("B")])))
+                id: "main", currentLimit: PhaseLimit(layout.mainA), meter: .device("grid"),
+                panels: (1...layout.buildings).map { building("B\($0)") })))
 }
 
 /// The control state and a crude site: cars draw what they were given.
@@ -102,16 +119,6 @@ func threadCPUTime() -> Duration {
     return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
 }
 
-let cycles = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
-var bench = Bench(model: try site())
-for _ in 0..<1_000 { _ = bench.step() }  // warm-up, and let every car start
-var wall: [Duration] = []
-var cpu: [Duration] = []
-for _ in 0..<cycles {
-    let t = bench.step()
-    wall.append(t.wall)
-    cpu.append(t.cpu)
-}
 func micro(_ d: Duration) -> Double {
     Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
 }
@@ -123,7 +130,24 @@ func summary(_ name: String, _ times: [Duration]) -> String {
         format: "%@ per cycle: mean %.1f µs  p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  max %.1f µs", name, mean, at(0.5),
         at(0.9), at(0.99), micro(sorted[sorted.count - 1]))
 }
-let charging = bench.state.sessions.values.filter { $0.setpoint > 0 }.count
-print("phasor-bench-control: \(bench.model.chargePoints.count) charge points, \(bench.model.nodes.count) panels over 4 levels, \(charging) charging, \(cycles) cycles")
-print(summary("wall", wall))
-print(summary("cpu ", cpu))
+
+/// Warms up (every car starts), then times `cycles` decisions and prints them.
+func measure(_ layout: Layout, cycles: Int, warmUp: Int) throws {
+    var bench = Bench(model: try site(layout))
+    for _ in 0..<warmUp { _ = bench.step() }
+    var wall: [Duration] = []
+    var cpu: [Duration] = []
+    for _ in 0..<cycles {
+        let t = bench.step()
+        wall.append(t.wall)
+        cpu.append(t.cpu)
+    }
+    let charging = bench.state.sessions.values.filter { $0.setpoint > 0 }.count
+    print("phasor-bench-control: \(bench.model.chargePoints.count) charge points, \(bench.model.nodes.count) panels over 4 levels, \(charging) charging, \(cycles) cycles")
+    print(summary("wall", wall))
+    print(summary("cpu ", cpu))
+}
+
+let cycles = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+try measure(.twenty, cycles: cycles, warmUp: 1_000)
+try measure(.thousand, cycles: max(200, cycles / 20), warmUp: 300)

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Logging
 import MQTT
@@ -5,104 +6,121 @@ import PhasorCore
 import PhasorService
 import ServiceLifecycle
 
-/// The control service's MQTT side: follows the grid meter's state, accepts the
-/// energy slider on `…/control/slider/set` (validated; refused with a reason on
-/// `…/error/control`), and publishes `…/control/state` on every meter reading.
+/// phasor-control's MQTT side. It keeps the gateway's latest meter and charger
+/// states, runs the control library on every new reading of the main meter and at
+/// least once per `cycleInterval`, publishes every charge point's setpoint and
+/// `…/control/state`, takes operator commands on `…/control/…/set`, and keeps its
+/// state on disk across restarts. See docs/control-service.md.
+///
+/// The pieces: telemetry (`+Telemetry`), commands (`+Commands`), the cycle and its
+/// publication (`+Cycle`), persistence (`StateSaver`).
 public final class ControlLoopService: Service, Sendable {
-    /// The slider's accepted range, kW. The Belgian capacity tariff bills at least
-    /// 2.5 kW, so a lower target saves nothing.
-    public static let sliderRange: ClosedRange<Double> = 2.5...1000
-
-    struct State {
-        var sliderKw: Double
-        var gridDevice: String?
-        var gridPower: Double?
-        var gridTime: String?
-    }
-
     let client: MQTTClient
     let topics: TopicBuilder
+    let model: SiteModel
     let logger: Logger
     let clock: any WallClock
-    let state: Locked<State>
+    let cycleInterval: Duration
+    let startupDelay: Duration
+    let saveInterval: Duration
+    let publisher: ControlPublisher
+    let saver: StateSaver?
+    let engine: Locked<ControlEngine>
+    /// When the last cycle ran (monotonic): the timer only decides when readings did not.
+    let lastCycle: Locked<ContinuousClock.Instant>
+    /// False until the startup delay is over: the retained states arrive on several
+    /// subscriptions at once, and a decision on the main meter's alone would, for a
+    /// moment, treat every charger not yet heard from as offline.
+    let ready: Locked<Bool>
 
-    public init(client: MQTTClient, topics: TopicBuilder, sliderKw: Double, logger: Logger,
-                clock: any WallClock = SystemWallClock()) {
+    /// - Parameters:
+    ///   - stateDirectory: where the state file lives; nil keeps no state on disk.
+    ///   - cycleInterval: the longest time without a decision.
+    ///   - startupDelay: how long the retained states have to arrive before the first decision.
+    ///   - saveInterval: the shortest time between two saves of a changed state.
+    public init(
+        client: MQTTClient, topics: TopicBuilder, model: SiteModel, logger: Logger,
+        clock: any WallClock = SystemWallClock(), stateDirectory: String? = nil,
+        cycleInterval: Duration = .seconds(1), startupDelay: Duration = .milliseconds(500),
+        saveInterval: Duration = .seconds(5)
+    ) {
         self.client = client
         self.topics = topics
+        self.model = model
         self.logger = logger
         self.clock = clock
-        self.state = Locked(State(sliderKw: sliderKw))
+        self.cycleInterval = cycleInterval
+        self.startupDelay = startupDelay
+        self.saveInterval = saveInterval
+        publisher = ControlPublisher(client: client, topics: topics, model: model)
+
+        var state = ControlState(model: model)
+        var saver: StateSaver? = nil
+        if let stateDirectory {
+            let file = StateFile(directory: stateDirectory, site: topics.site)
+            let saved = StateSaver.load(file: file, logger: logger)
+            if let saved {
+                state = RestoredState.merge(saved: saved.state, model: model)
+                logger.info(
+                    "control state restored",
+                    metadata: ["file": "\(file.url.path)", "saved_at": "\(ISO8601.format(saved.savedAt, utcOffsetSeconds: 0))"])
+            }
+            saver = StateSaver(file: file, clock: clock, logger: logger, restored: saved?.state)
+        }
+        self.saver = saver
+        let firstSequence = UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))
+        engine = Locked(ControlEngine(model: model, state: state, firstSequence: firstSequence))
+        lastCycle = Locked(.now)
+        ready = Locked(false)
+    }
+
+    /// The site model control runs on: the site file's `control:` tree, or the demo tree.
+    public static func model(for site: SiteConfiguration) throws -> SiteModel {
+        try SiteModel(config: site.control ?? DemoControlSite.config)
     }
 
     public func run() async throws {
-        let readings = try await client.subscribe("\(topics.root)/meter/+/state", qos: .atLeastOnce)
+        let root = topics.root
+        let meters = try await client.subscribe("\(root)/meter/+/state", qos: .atLeastOnce)
+        let chargers = try await client.subscribe("\(root)/chargepoint/+/state", qos: .atLeastOnce)
+        let applied = try await client.subscribe("\(root)/chargepoint/+/applied", qos: .atLeastOnce)
         // Commands are `…/control/<path>/set`; `control/state` (ours) is filtered out below.
-        let commands = try await client.subscribe("\(topics.root)/control/#", qos: .atLeastOnce)
-        publishState()
+        // Retain-as-published shows a command published retained even when it arrives live.
+        let commands = try await client.subscribe(
+            "\(root)/control/#", options: .init(qos: .atLeastOnce, retainAsPublished: true))
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { for await m in readings { self.handleReading(m) } }
+            group.addTask { for await m in meters { self.handleMeter(m) } }
+            group.addTask { for await m in chargers { self.handleCharger(m) } }
+            group.addTask { for await m in applied { self.handleApplied(m) } }
             group.addTask { for await m in commands where m.topic.hasSuffix("/set") { self.handleCommand(m) } }
-            group.addTask {
-                try? await gracefulShutdown()
-                readings.cancel()
-                commands.cancel()
-            }
+            group.addTask { await self.runTimer() }
+            group.addTask { await self.runSaver() }
+            try? await gracefulShutdown()
+            for subscription in [meters, chargers, applied, commands] { subscription.cancel() }
+            group.cancelAll()
+        }
+        // The last word: a restart continues from here.
+        saver?.save(engine.withLock { $0.state })
+    }
+
+    /// Takes the first decision after the startup delay, then decides at least once
+    /// per interval when no main-meter reading did.
+    private func runTimer() async {
+        do { try await Task.sleep(for: startupDelay) } catch { return }
+        ready.withLock { $0 = true }
+        runCycle()
+        while !Task.isCancelled {
+            let due = lastCycle.withLock { $0 } + cycleInterval
+            do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
+            if ContinuousClock.now >= lastCycle.withLock({ $0 }) + cycleInterval { runCycle() }
         }
     }
 
-    func handleReading(_ message: MQTTMessage) {
-        guard let decoded = try? ReadingPayload.decode(message.payload) else {
-            logger.warning("unreadable meter state", metadata: ["topic": "\(message.topic)"])
-            return
+    private func runSaver() async {
+        guard let saver else { return }
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: saveInterval) } catch { return }
+            saver.save(engine.withLock { $0.state })
         }
-        guard let power = decoded.values[.power]?.number
-            ?? zipImportExport(decoded.values[.powerImport]?.number, decoded.values[.powerExport]?.number)
-        else { return }
-        state.withLock { s in
-            s.gridDevice = decoded.device
-            s.gridPower = power
-            s.gridTime = decoded.time
-        }
-        publishState()
-    }
-
-    private func zipImportExport(_ imp: Double?, _ exp: Double?) -> Double? {
-        guard let imp else { return nil }
-        return imp - (exp ?? 0)
-    }
-
-    func handleCommand(_ message: MQTTMessage) {
-        guard message.topic == topics.controlSet("slider") else {
-            refuse(CommandError(topic: message.topic, field: "topic", reason: "unknown command topic", payload: message.string))
-            return
-        }
-        switch NumericCommand.parse(message.payload, topic: message.topic, field: "slider", range: Self.sliderRange, unit: "kW") {
-        case .success(let kw):
-            state.withLock { $0.sliderKw = kw }
-            logger.notice("energy slider set", metadata: ["slider_kw": "\(kw)"])
-            publishState()
-        case .failure(let error):
-            refuse(error)
-        }
-    }
-
-    private func refuse(_ error: CommandError) {
-        logger.warning("command refused", metadata: ["topic": "\(error.topic)", "field": "\(error.field)", "reason": "\(error.reason)"])
-        try? client.publish(MQTTMessage(topic: topics.error(.control), payload: error.json(at: clock.now()), qos: .atLeastOnce))
-    }
-
-    func publishState() {
-        let s = state.withLock { $0 }
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("time"); w.value(MeterTimestamp(date: clock.now(), utcOffsetSeconds: 0).iso8601)
-        w.key("slider_kw"); w.value(s.sliderKw)
-        w.key("grid_device"); if let d = s.gridDevice { w.value(d) } else { w.null() }
-        w.key("grid_power"); if let p = s.gridPower { w.value(p) } else { w.null() }
-        w.key("grid_time"); if let t = s.gridTime { w.value(t) } else { w.null() }
-        w.endObject()
-        try? client.publish(MQTTMessage(topic: topics.controlState, payload: w.bytes, qos: .atLeastOnce, retain: true,
-                                        properties: .init(contentType: "application/json")))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Modbus
+import Control
 import MQTT
 import PhasorCore
 import Pulse
@@ -12,7 +13,9 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var prefix: String?
     public var broker: BrokerConfiguration?
     public var logging: LoggingConfiguration?
-    public var control: ControlSection?
+    /// Control's site tree, budget and timing (`Control.SiteConfig`); absent on the
+    /// demo site, where control runs its own demo tree (see `DemoControlSite`).
+    public var control: SiteConfig?
     /// Modbus devices, profile folder and relays (the gateway's; see docs/modbus.md).
     public var modbus: ModbusSection?
     /// S0 pulse inputs (the gateway's).
@@ -21,7 +24,7 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var meters: [MeterConfiguration]?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
-                logging: LoggingConfiguration? = nil, control: ControlSection? = nil, modbus: ModbusSection? = nil,
+                logging: LoggingConfiguration? = nil, control: SiteConfig? = nil, modbus: ModbusSection? = nil,
                 pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil) {
         self.site = site
         self.prefix = prefix
@@ -60,12 +63,6 @@ public struct OfflineQueueConfiguration: Decodable, Sendable {
 
 public struct LoggingConfiguration: Decodable, Sendable {
     public var level: LogLevelName?
-}
-
-/// Operator-facing control settings known so far.
-public struct ControlSection: Decodable, Sendable {
-    /// The energy slider: maximum quarter-hour average import, kW.
-    public var sliderKw: Double?
 }
 
 public enum LogLevelName: String, Decodable, Sendable, CaseIterable {

@@ -78,6 +78,9 @@ public final class MosquittoBroker: @unchecked Sendable {
             "connection_messages true",
             // The default (1000) silently drops QoS 1 messages for slow or absent subscribers.
             "max_queued_messages 1000000",
+            // Without it a PUBLISH queued behind unacknowledged PUBACKs waits for the
+            // receiver's delayed ACK: ~40 ms per hop (docs/pitfalls.md).
+            "set_tcp_nodelay true",
             // Not 0 (unlimited): mosquitto 2.0.11 then overruns an MQTT 5 subscriber's
             // receive maximum with QoS 2 and the subscriber drops with a protocol error.
         ]

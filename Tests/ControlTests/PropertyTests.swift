@@ -182,6 +182,15 @@ import Testing
         }
     }
 
+    /// Random sites that once broke an invariant, kept so they stay fixed: a solar car
+    /// given export that a step handed out after rounding (3087…) or a 1p→3p switch
+    /// (1562…) of another car then took; a solar car held at its minimum run time
+    /// given more from steps freed by rounding (4218…).
+    @Test(arguments: [3_087_065_648_563_285_309, 1_562_308_165_284_843_645, 4_218_446_327_057_414_151])
+    func formerCounterexamplesHold(seed: Int) throws {
+        _ = try Self.simulate(seed: seed)
+    }
+
     @Test func limitsMinimumsAndBudgetHoldOnRandomSites() async {
         await propertyCheck(count: 1500, input: Self.seeds) { seed in
             try Self.simulate(seed: seed)

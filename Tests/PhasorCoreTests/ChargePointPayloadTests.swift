@@ -61,6 +61,9 @@ struct ChargePointPayloadTests {
             #expect(parsed.utcOffsetSeconds == offset)
             #expect(abs(parsed.date.timeIntervalSince(t)) < 0.001)
         }
+        // Just below a whole second rounds up to it, never back to the second before.
+        #expect(ISO8601.format(Date(timeIntervalSince1970: 1_800_000_000.9996), utcOffsetSeconds: 0) == "2027-01-15T08:00:01Z")
+        #expect(ISO8601.format(Date(timeIntervalSince1970: 1_800_000_000.0504), utcOffsetSeconds: 0) == "2027-01-15T08:00:00.050Z")
         #expect(ISO8601.parse("2026-13-01T00:00:00Z") == nil)
         #expect(ISO8601.parse("2026-01-01T00:00:00") == nil)
         #expect(ISO8601.parse("2026-01-01T00:00:00+0100") == nil)

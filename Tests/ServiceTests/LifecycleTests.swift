@@ -18,7 +18,10 @@ import Glibc
         let watcher = try makeClient(port: port)
         try await watcher.connect()
         let statuses = try await watcher.subscribe(statusTopic, qos: .atLeastOnce)
+        let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: stateDir) }
         let args = ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", "warning"]
+            + (binary == "phasor-control" ? ["--state-dir", stateDir.path] : [])
 
         let first = try ChildProcess(executable(binary), args)
         #expect(await next(statuses)?.string == "online")
@@ -88,7 +91,16 @@ import Glibc
             logging:
               level: debug
             control:
-              slider_kw: 4.5
+              budget:
+                slider_kw: 4.5
+              state_dir: /tmp/phasor-config-check
+              site:
+                id: main
+                current_limit: [25, 25, 32]
+                meter: grid
+                charge_points:
+                  - {id: cp1, max_current: 16}
+                  - {id: cp2, max_current: 32, phases: 1, rotation: L2L3L1, mode: solar}
             """
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out.txt").path

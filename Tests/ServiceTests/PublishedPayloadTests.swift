@@ -1,4 +1,5 @@
 import Bridge
+import Control
 import ControlService
 import Foundation
 import Gateway
@@ -45,7 +46,9 @@ import Testing
         let topics = TopicBuilder(site: uniqueSite())
         let service = try makeClient(port: port)
         try await service.connect()
-        let control = ControlLoopService(client: service, topics: topics, sliderKw: 5, logger: logger)
+        let control = ControlLoopService(
+            client: service, topics: topics, model: try SiteModel(config: DemoControlSite.config), logger: logger,
+            cycleInterval: .milliseconds(200))
         let run = Task { try await control.run() }
 
         let operatorClient = try makeClient(port: port)
@@ -61,12 +64,7 @@ import Testing
             ("{\"value\": 4, \"unit\": \"W\"}", "slider", "unknown field"), ("nan", "slider", "finite"),
         ] {
             try operatorClient.publish(MQTTMessage(topic: topics.controlSet("slider"), string: payload, qos: .atLeastOnce))
-            let error = try #require(await next(errors), "no error for \(payload)")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(error.payload)) as? [String: Any])
-            #expect(object["field"] as? String == field)
-            #expect((object["reason"] as? String ?? "").contains(reasonPart), "\(object)")
-            #expect(!error.retain)
-            refusals.append(error.payload)
+            refusals.append(try await expectRefusal(errors, field: field, reason: reasonPart))
         }
         try operatorClient.publish(MQTTMessage(topic: topics.controlSet("nonsense"), string: "1", qos: .atLeastOnce))
         #expect(await next(errors)?.string.contains("unknown command topic") == true)

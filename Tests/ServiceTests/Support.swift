@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MQTT
 import PhasorTesting
+import Testing
 
 /// Where the built executables are: beside the test runner.
 let binDirectory: URL = {
@@ -40,3 +41,17 @@ func validate(_ documents: [[UInt8]], against schema: String, fileExtension: Str
 }
 
 let pythonAvailable = SchemaValidation.pythonAvailable
+
+/// The next refusal on an `…/error/<service>` subscription: checks its field, that
+/// its reason contains `reason`, and that it is not retained; returns its payload.
+func expectRefusal(
+    _ errors: MQTTSubscription, field: String, reason: String, sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> [UInt8] {
+    let error = try #require(await next(errors), "no refusal (\(field): \(reason))", sourceLocation: sourceLocation)
+    let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(error.payload)) as? [String: Any], sourceLocation: sourceLocation)
+    #expect(object["field"] as? String == field, sourceLocation: sourceLocation)
+    #expect((object["reason"] as? String ?? "").contains(reason), "\(object)", sourceLocation: sourceLocation)
+    #expect(!error.retain, sourceLocation: sourceLocation)
+    return error.payload
+}

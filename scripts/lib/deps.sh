@@ -43,6 +43,7 @@ listener $port 127.0.0.1
 allow_anonymous true
 user $(id -un)
 max_queued_messages 1000000
+set_tcp_nodelay true
 log_dest file $dir/mosquitto.log
 CONF
   /usr/sbin/mosquitto -c "$dir/mosquitto.conf" &

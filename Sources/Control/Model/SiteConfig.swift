@@ -14,19 +14,23 @@ public struct SiteConfig: Sendable, Equatable, Decodable {
     public var timing: TimingConfig
     /// Level 1: the main connection, with the panels and charge points below it.
     public var site: PanelConfig
+    /// Where the control service keeps its state between runs (quarter energy, month
+    /// peak, operator settings); `nil` = the service's default. Not used by the library.
+    public var stateDir: String?
 
     public init(
         preset: Preset = .residential, voltage: Double = 230, budget: BudgetConfig = BudgetConfig(),
-        timing: TimingConfig = TimingConfig(), site: PanelConfig
+        timing: TimingConfig = TimingConfig(), site: PanelConfig, stateDir: String? = nil
     ) {
         self.preset = preset
         self.voltage = voltage
         self.budget = budget
         self.timing = timing
         self.site = site
+        self.stateDir = stateDir
     }
 
-    enum CodingKeys: String, CodingKey { case preset, voltage, budget, timing, site }
+    enum CodingKeys: String, CodingKey { case preset, voltage, budget, timing, site, stateDir }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -35,7 +39,8 @@ public struct SiteConfig: Sendable, Equatable, Decodable {
             voltage: try c.decodeIfPresent(Double.self, forKey: .voltage) ?? 230,
             budget: try c.decodeIfPresent(BudgetConfig.self, forKey: .budget) ?? BudgetConfig(),
             timing: try c.decodeIfPresent(TimingConfig.self, forKey: .timing) ?? TimingConfig(),
-            site: try c.decode(PanelConfig.self, forKey: .site))
+            site: try c.decode(PanelConfig.self, forKey: .site),
+            stateDir: try c.decodeIfPresent(String.self, forKey: .stateDir))
         if let problem = SiteConfigValidation.firstProblem(in: self) {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath + problem.codingPath, debugDescription: problem.message))

@@ -64,6 +64,7 @@ extension Allocation {
             admitNew(k, history: history[k], timing: timing, under: { _ in true }, notes: &notes)
         }
         fill(.solar)
+        coupleSurplusToEveryCar()
         // A car kept for its run time but then given more by the filling was not held after all.
         for k in candidates.indices {
             if case .keptAtMinimum = notes[k], candidates[k].current > candidates[k].minimum + Self.tolerance {
@@ -71,6 +72,23 @@ extension Allocation {
             }
         }
         return notes
+    }
+
+    /// The surplus constraint's capacity is the export the other cars left when the
+    /// solar-only cars were filled. Once solar cars run, any later raise of another
+    /// car (a 1p→3p switch, a step handed out after rounding) takes from that same
+    /// export, so from here on the constraint counts every car against the whole export.
+    /// Not when solar cars run beyond the surplus only because of their minimum run time:
+    /// they get nothing more anyway, and the others are not bound by an export there is not.
+    private mutating func coupleSurplusToEveryCar() {
+        guard let s = constraints.firstIndex(where: { $0.limit == .surplus }),
+            candidates.contains(where: { $0.stage == .solar && $0.current > 0 }),
+            load(constraints[s]) <= constraints[s].capacity + Self.tolerance
+        else { return }
+        for k in candidates.indices where candidates[k].stage != .solar {
+            constraints[s].capacity += coefficient(constraints[s], k) * candidates[k].current
+            constraints[s].members.append(k)
+        }
     }
 
     private mutating func withStopCapacity(of limit: Limit, _ body: (inout Allocation) -> Void) {

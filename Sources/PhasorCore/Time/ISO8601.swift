@@ -6,12 +6,14 @@ public enum ISO8601 {
     /// Formats `date` as local time at `utcOffsetSeconds`: `2026-03-29T02:15:00+02:00`
     /// (fractional seconds only when present).
     public static func format(_ date: Date, utcOffsetSeconds: Int) -> String {
-        let t = date.timeIntervalSince1970 + Double(utcOffsetSeconds)
-        let whole = floor(t)
-        let millis = Int(((t - whole) * 1000).rounded())
+        // Rounded to the millisecond before splitting: 0.9996 s past a second is the
+        // next second, not this one (the fraction would otherwise round to 1000 and be lost).
+        let totalMillis = ((date.timeIntervalSince1970 + Double(utcOffsetSeconds)) * 1000).rounded()
+        let whole = floor(totalMillis / 1000)
+        let millis = Int(totalMillis - whole * 1000)
         let (y, mo, d, h, mi, s) = civil(fromUnixSeconds: Int64(whole))
         var out = "\(pad(y, 4))-\(pad(mo, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2))"
-        if millis > 0 && millis < 1000 { out += ".\(pad(millis, 3))" }
+        if millis > 0 { out += ".\(pad(millis, 3))" }
         if utcOffsetSeconds == 0 { return out + "Z" }
         let sign = utcOffsetSeconds < 0 ? "-" : "+"
         let off = abs(utcOffsetSeconds) / 60

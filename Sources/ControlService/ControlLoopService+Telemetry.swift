@@ -1,0 +1,48 @@
+import Control
+import Foundation
+import MQTT
+import PhasorCore
+
+extension ControlLoopService {
+    /// `…/meter/<id>/state`: a new main-meter reading triggers a cycle at once.
+    func handleMeter(_ message: MQTTMessage) {
+        let meter: (device: String, sample: MeterSample)
+        do {
+            meter = try TelemetryDecoding.meter(message.payload)
+        } catch {
+            logger.warning("unreadable meter state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+            return
+        }
+        let due = engine.withLock { $0.record(meter: meter.device, meter.sample) }
+        if due && ready.withLock({ $0 }) { runCycle() }
+    }
+
+    /// `…/chargepoint/<id>/state`: read at the next cycle. A charger never heard of
+    /// stays absent, which the library budgets like an offline one (safe current).
+    func handleCharger(_ message: MQTTMessage) {
+        do {
+            let charger = try TelemetryDecoding.charger(message.payload)
+            engine.withLock { $0.record(charger: charger.device, charger.sample) }
+        } catch {
+            logger.warning("unreadable charge point state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+        }
+    }
+
+    /// `…/chargepoint/<id>/applied`: shown on the state topic, for diagnostics.
+    func handleApplied(_ message: MQTTMessage) {
+        let levels = message.topic.split(separator: "/")
+        guard levels.count >= 2 else { return }
+        let id = String(levels[levels.count - 2])
+        do {
+            let applied = try AppliedPayload.decode(message.payload)
+            let changed = engine.withLock { $0.record(applied: applied, chargePoint: id) }
+            if changed && applied.result != .applied {
+                logger.notice(
+                    "gateway did not apply a setpoint",
+                    metadata: ["chargepoint": "\(id)", "result": "\(applied.result.rawValue)", "reason": "\(applied.reason ?? "")"])
+            }
+        } catch {
+            logger.warning("unreadable applied message", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+        }
+    }
+}

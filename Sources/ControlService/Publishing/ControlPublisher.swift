@@ -1,0 +1,48 @@
+import Control
+import Foundation
+import MQTT
+import PhasorCore
+import PhasorService
+
+/// Everything control publishes. Setpoint topics are built once: the latency path
+/// (main-meter reading → cycle → setpoints) allocates only the payloads.
+struct ControlPublisher: Sendable {
+    let client: MQTTClient
+    let topics: TopicBuilder
+    /// `…/chargepoint/<id>/setpoint`, in configuration order (the order of `Decision.setpoints`).
+    private let setpointTopics: [String]
+    /// Whether each point's charger can switch phases (only then is `phases` sent).
+    private let sendsPhases: [Bool]
+    private static let json = MQTTPublishProperties(contentType: "application/json")
+
+    init(client: MQTTClient, topics: TopicBuilder, model: SiteModel) {
+        self.client = client
+        self.topics = topics
+        setpointTopics = model.chargePoints.map { topics.chargePointSetpoint($0.id) }
+        sendsPhases = model.chargePoints.map(\.phaseSwitching)
+    }
+
+    /// Every point's setpoint, retained, all carrying this decision's sequence number.
+    /// Sent every cycle even when unchanged: the gateway falls back to safe currents
+    /// when they stop coming.
+    func publishSetpoints(_ decision: Decision, sequence: UInt64, now: Date) {
+        for (index, setpoint) in decision.setpoints.enumerated() {
+            let payload = SetpointPayload(
+                current: setpoint.current, phases: sendsPhases[index] ? setpoint.phases : nil, sequence: sequence,
+                time: now, reason: setpoint.reason.description)
+            try? client.publish(
+                MQTTMessage(topic: setpointTopics[index], payload: payload.encode(), qos: .atLeastOnce, retain: true,
+                            properties: Self.json))
+        }
+    }
+
+    func publishState(_ payload: [UInt8]) {
+        try? client.publish(
+            MQTTMessage(topic: topics.controlState, payload: payload, qos: .atLeastOnce, retain: true, properties: Self.json))
+    }
+
+    /// A refused command, never retained.
+    func publishRefusal(_ error: CommandError, now: Date) {
+        try? client.publish(MQTTMessage(topic: topics.error(.control), payload: error.json(at: now), qos: .atLeastOnce))
+    }
+}

@@ -1,0 +1,52 @@
+import Control
+import PhasorCore
+import Testing
+
+@testable import ControlService
+
+/// Command validation without a broker: every refusal names its field and reason.
+@Suite struct ControlCommandParsingTests {
+    let topics = TopicBuilder(site: "home")
+    let model = try! SiteModel(config: DemoControlSite.config)
+
+    func parse(_ path: String, _ payload: String) -> Result<ControlCommand, Refusal> {
+        ControlCommand.parse(topic: topics.controlSet(path), payload: Array(payload.utf8), topics: topics, model: model)
+            .mapError { Refusal(field: $0.field, reason: $0.reason) }
+    }
+
+    struct Refusal: Error, Equatable {
+        var field: String
+        var reason: String
+    }
+
+    @Test func acceptsEveryCommandInItsUsualForms() throws {
+        #expect(try parse("slider", "4.5").get() == .slider(kW: 4.5))
+        #expect(try parse("chargepoint/cp1/mode", "solar").get() == .mode(chargePoint: "cp1", .solar))
+        #expect(try parse("chargepoint/cp1/mode", "\"off\"").get() == .mode(chargePoint: "cp1", .off))
+        #expect(try parse("chargepoint/cp2/mode", "{\"value\": \"manual\"}").get() == .mode(chargePoint: "cp2", .manual))
+        #expect(try parse("chargepoint/cp2/current", "20").get() == .manualCurrent(chargePoint: "cp2", amperes: 20))
+        #expect(try parse("chargepoint/cp1/priority", "{\"value\": 3}").get() == .priority(chargePoint: "cp1", 3))
+    }
+
+    @Test(arguments: [
+        ("chargepoint/cp9/mode", "solar", "chargepoint", "unknown charge point 'cp9'"),
+        ("chargepoint/cp1/mode", "turbo", "mode", "'turbo' is not one of automatic, manual, solar, off"),
+        ("chargepoint/cp1/mode", "{\"value\": 1}", "mode", "'value' must be a string"),
+        ("chargepoint/cp1/current", "40", "current", "40 A is outside 6…16 A"),
+        ("chargepoint/cp1/current", "5", "current", "outside"),
+        ("chargepoint/cp1/current", "lots", "current", "expected a number"),
+        ("chargepoint/cp1/priority", "1.5", "priority", "must be a whole number"),
+        ("chargepoint/cp1/priority", "1000", "priority", "outside"),
+        ("chargepoint/cp1/colour", "red", "topic", "unknown command topic"),
+        ("chargepoint/cp1", "1", "topic", "unknown command topic"),
+        ("slider", "1", "slider", "outside 2.5…1000 kW"),
+    ])
+    func refusesWithTheFieldAndAReason(path: String, payload: String, field: String, reason: String) {
+        switch parse(path, payload) {
+        case .success(let command): Issue.record("accepted \(command)")
+        case .failure(let refusal):
+            #expect(refusal.field == field)
+            #expect(refusal.reason.contains(reason), "\(refusal.reason)")
+        }
+    }
+}
