@@ -55,8 +55,35 @@ final class ControlHarness: Sendable {
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Self.logger))
         self.group = group
         running = Task { try await group.run() }
-        // The service subscribes as it starts; messages before that would be missed.
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilListening()
+    }
+
+    /// The service subscribes as it starts and would miss anything published before.
+    /// A fixed sleep raced on a loaded machine, so probe: an unknown command is
+    /// answered on `error/control` once the service listens.
+    private func waitUntilListening() async throws {
+        let errors = try await peer.subscribe(topics.error(.control), qos: .atLeastOnce)
+        let answers = Locked(0)
+        // Collected in a task: a timed-out `next` would end the subscription.
+        let collector = Task { for await _ in errors { answers.withLock { $0 += 1 } } }
+        defer { collector.cancel() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            try peer.publish(MQTTMessage(topic: topics.controlSet("readiness_probe"), string: "1", qos: .atLeastOnce))
+            try await Task.sleep(for: .milliseconds(250))
+            if answers.withLock({ $0 }) > 0 {
+                // Replies to earlier probes may still be on their way: let them pass
+                // before a test starts reading refusals.
+                var seen = answers.withLock { $0 }
+                repeat {
+                    try await Task.sleep(for: .milliseconds(500))
+                    let now = answers.withLock { $0 }
+                    if now == seen { return }
+                    seen = now
+                } while true
+            }
+        }
+        throw ChildProcessError.notReady("control service did not answer a probe command within 20 s")
     }
 
     /// Graceful shutdown, as on SIGTERM: the service saves its state on the way out.

@@ -1,5 +1,5 @@
 /// Builds every topic Phasor publishes or subscribes to: the public API, kept in
-/// one place (see schemas/topics.md). Default layout: `phasor/<site>/…`.
+/// one place (see docs/topics.md). Default layout: `phasor/<site>/…`.
 public struct TopicBuilder: Sendable, Hashable {
     public let prefix: String
     public let site: String
