@@ -5,14 +5,20 @@ import Testing
 /// deploy/ as an installer uses it: the example site file is valid and the
 /// install script stages binaries, broker config, ACL, credentials and units.
 @Suite struct DeployTests {
-    @Test func exampleSiteFilePassesConfigCheck() async throws {
+    /// The site files we hand to users pass `phasor config check` and the published
+    /// schema (validated by Python's jsonschema, an implementation none of us wrote).
+    @Test(arguments: ["deploy/site.example.yaml", "docs/examples/site.yaml"])
+    func exampleSiteFilesPassConfigCheckAndTheSchema(path: String) async throws {
+        let file = repositoryRoot.appendingPathComponent(path).path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString.prefix(6)).txt").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let p = try ChildProcess(
-            executable("phasor"), ["config", "check", repositoryRoot.appendingPathComponent("deploy/site.example.yaml").path],
-            outputFile: out)
+        let p = try ChildProcess(executable("phasor"), ["config", "check", file], outputFile: out)
         let status = await p.waitForExit()
         #expect(status == 0, "\((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+        let yaml = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        if let result = try await validate([yaml], against: "config.schema.json", fileExtension: "yaml") {
+            #expect(result.status == 0, "\(result.output)")
+        }
     }
 
     @Test func installScriptStagesEverythingWithHashedPasswords() async throws {
