@@ -6,8 +6,9 @@ import PhasorTesting
 import Glibc
 #endif
 
-/// Runs a whole demo site on this machine: a mosquitto on loopback and the three
-/// services, until Ctrl-C (or `--duration`).
+/// Runs a whole demo site on this machine: a mosquitto on loopback, simulated
+/// Modbus devices (`DemoSite`: a grid meter and two charge points with cars) and
+/// the three services, until Ctrl-C (or `--duration`).
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "Run a local broker and the three services on a demo site.")
@@ -27,6 +28,12 @@ struct DemoCommand: AsyncParsableCommand {
         if let secured { broker = secured.broker } else {
             broker = try await MosquittoBroker.start(options: .init(persistence: false), port: port)
         }
+        let devices = try DemoSite()
+        let siteFile = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-demo-\(UUID().uuidString.prefix(8)).yaml")
+        try devices.siteYAML(site: site).write(to: siteFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: siteFile) }
+        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-demo-state-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: stateDirectory) }
         let binaries = Self.executableDirectory()
         var children: [(String, ChildProcess)] = []
         for name in ["phasor-gateway", "phasor-control", "phasor-bridge"] {
@@ -35,7 +42,10 @@ struct DemoCommand: AsyncParsableCommand {
                 await broker.stop()
                 throw ValidationError("\(path) not found: build all products first (swift build)")
             }
-            var arguments = ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", logLevel]
+            var arguments = ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", logLevel,
+                             "--config", siteFile.path]
+            // A fresh state per run: the demo must not inherit an earlier run's slider or pauses.
+            if name == "phasor-control" { arguments += ["--state-dir", stateDirectory.path] }
             let user = String(name.dropFirst("phasor-".count))
             if let file = secured?.passwordFiles[user] { arguments += ["--username", user, "--password-file", file] }
             let child = try ChildProcess(path, arguments, inheritOutput: true)
@@ -45,12 +55,16 @@ struct DemoCommand: AsyncParsableCommand {
         // Unbuffered: the banner matters most when the output is a file or a pipe.
         FileHandle.standardOutput.write(Data("""
             Phasor demo site '\(site)' running: broker mqtt://127.0.0.1:\(port) (pid \(broker.pid ?? 0))\(secured == nil ? "" : ", users and ACL as deploy/ installs them").
+            Devices:       grid meter (SDM630), cp1 (Alfen, three-phase car), cp2 (Alfen, single-phase car on L2),
+                           simulated over Modbus TCP on 127.0.0.1:\(devices.port)
             Watch it:      mosquitto_sub -p \(port)\(login) -t 'phasor/\(site)/#' -v
-            Set a slider:  mosquitto_pub -p \(port)\(login) -t 'phasor/\(site)/control/slider/set' -m 4.5
+            Setpoints:     mosquitto_sub -p \(port)\(login) -t 'phasor/\(site)/chargepoint/+/setpoint' -v
+            Set a slider:  mosquitto_pub -p \(port)\(login) -t 'phasor/\(site)/control/slider/set' -m 4
             Ctrl-C stops everything.
 
             """.utf8))
-        await Self.waitForStop(duration: duration, children: children)
+        await Self.waitForStop(duration: duration, children: children) { devices.updateGridMeter(at: Date()) }
+        devices.simulator.stop()
         for (_, child) in children.reversed() { await child.terminate() }
         await broker.stop()
         print("Phasor demo stopped.")
@@ -63,7 +77,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// Returns on SIGINT/SIGTERM, after `duration`, or when a service dies.
-    static func waitForStop(duration: Double?, children: [(String, ChildProcess)]) async {
+    static func waitForStop(duration: Double?, children: [(String, ChildProcess)], everySecond: () -> Void) async {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let signals = [SIGINT, SIGTERM].map { s -> any DispatchSourceSignal in
@@ -74,7 +88,12 @@ struct DemoCommand: AsyncParsableCommand {
         let stop = StopFlag()
         for s in signals { s.setEventHandler { stop.set() } }
         let deadline = duration.map { ContinuousClock.now + .milliseconds(Int($0 * 1000)) }
+        var nextTick = ContinuousClock.now
         while !stop.isSet {
+            if ContinuousClock.now >= nextTick {
+                everySecond()
+                nextTick = nextTick + .seconds(1)
+            }
             if let deadline, ContinuousClock.now >= deadline { break }
             if let dead = children.first(where: { !$0.1.isRunning }) {
                 print("\(dead.0) exited with status \(dead.1.poll() ?? -1); stopping the demo.")

@@ -124,3 +124,13 @@ import Testing
         #expect(ReadPlan.blocks(for: registers, maxGap: 8, maxBlock: 2).allSatisfy { $0.count <= 2 })
     }
 }
+
+@Suite struct Float32WideningTests {
+    /// A float32 register is published as the decimal it stands for, not the binary
+    /// expansion of the float (6.478261 and not 6.4782609939575195).
+    @Test(arguments: [6.478261, 230.1, 0.1, -1234.5, 49.99])
+    func float32DecodesToItsShortestDecimal(value: Double) {
+        let words = RegisterCodec.encode(value, type: .float32, order: .abcd)
+        #expect(RegisterCodec.decode(words, type: .float32, order: .abcd) == value)
+    }
+}

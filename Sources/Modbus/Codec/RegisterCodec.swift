@@ -22,6 +22,14 @@ public enum RegisterCodec {
         return bits(normalise(words, order))
     }
 
+    /// A float32 as the double it means: 6.4782610 rather than 6.4782609939575195, which
+    /// is what `Double(float)` gives and what users would otherwise see on MQTT. The
+    /// shortest decimal that round-trips the float (its description) is exact enough.
+    static func widened(_ f: Float) -> Double {
+        guard f.isFinite else { return Double(f) }
+        return Double(f.description) ?? Double(f)
+    }
+
     /// Decodes numeric types; `nil` for a wrong word count or a text type.
     public static func decode(_ words: [UInt16], type: DataType, order: WordOrder) -> Double? {
         guard let raw = rawInteger(words, type: type, order: order) else { return nil }
@@ -32,7 +40,7 @@ public enum RegisterCodec {
         case .uint32: return Double(UInt32(truncatingIfNeeded: raw))
         case .int64: return Double(Int64(bitPattern: raw))
         case .uint64: return Double(raw)
-        case .float32: return Double(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))
+        case .float32: return widened(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))
         case .float64: return Double(bitPattern: raw)
         case .ascii: return nil
         }

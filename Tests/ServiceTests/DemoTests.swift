@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import MQTT
+import PhasorCore
+import PhasorTesting
+import Testing
+
+/// The README's first command: `phasor demo` starts a locked-down broker, the
+/// simulated devices and the three services, and the loop closes: the gateway
+/// reads the simulated meter and chargers, control decides, the cars charge.
+@Suite struct DemoTests {
+    @Test func theDemoSiteChargesBothCarsUnderControl() async throws {
+        let port = Loopback.freePort()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString.prefix(6)).txt").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let demo = try ChildProcess(
+            executable("phasor"),
+            ["demo", "--port", "\(port)", "--duration", "40", "--log-level", "warning",
+             "--acl-file", repositoryRoot.appendingPathComponent("deploy/mosquitto/phasor.acl").path],
+            outputFile: out)
+        defer { demo.terminateBlocking() }
+
+        // The banner names the operator's password.
+        var password: String?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while password == nil, ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            password = text.components(separatedBy: " -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
+            if password == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let operatorPassword = try #require(password, "no banner: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+
+        var logger = Logger(label: "demo-test")
+        logger.logLevel = .critical
+        let client = try MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: "demo-test", username: "operator",
+                                             password: operatorPassword),
+            logger: logger)
+        try await client.connect()
+        let states = try await client.subscribe("phasor/demo/chargepoint/+/state", qos: .atLeastOnce)
+        let charging = Locked<Set<String>>([])
+        let watcher = Task {
+            for await m in states {
+                guard let state = try? ChargePointStatePayload.decode(m.payload), state.status == .charging,
+                    (state.currents.compactMap { $0 }.max() ?? 0) >= 6
+                else { continue }
+                if charging.withLock({ $0.insert(state.id); return $0.count == 2 }) { return }
+            }
+        }
+        let until = ContinuousClock.now + .seconds(30)
+        while charging.withLock({ $0.count }) < 2, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(100)) }
+        watcher.cancel()
+        #expect(charging.withLock { $0 } == ["cp1", "cp2"], "both simulated cars draw at least 6 A")
+
+        // The grid meter sees the cars: its busiest phase carries more than the household.
+        let meter = try await client.subscribe("phasor/demo/meter/grid/state", qos: .atLeastOnce)
+        let reading = try #require(await meter.next(timeout: .seconds(10)))
+        let decoded = try ReadingPayload.decode(reading.payload)
+        let currents = (1...3).compactMap { decoded.values[Quantity.current.phase($0)]?.number }
+        #expect((currents.max() ?? 0) > 6)
+        await client.shutdown()
+    }
+}
