@@ -120,6 +120,9 @@ let package = Package(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
         .testTarget(
+            name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
             name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "PhasorTesting"],
             resources: [.copy("Fixtures"), .copy("Scripts")]),
     ]

@@ -1,0 +1,72 @@
+import Foundation
+import PhasorCore
+import PhasorTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole chain with real parts: P1 telegrams over a pty → phasor-gateway →
+/// mosquitto → phasor-control → mosquitto → phasor-gateway → Modbus TCP → the
+/// simulated chargers' current-limit registers.
+@Suite(.serialized) struct SiteEndToEndTests {
+    static let lowHouse = [2.0, 2.0, 2.0]
+    /// A 15 A step on L1 (an oven, a heat pump starting).
+    static let highHouse = [17.0, 2.0, 2.0]
+
+    @Test func aStepInHouseLoadLowersTheChargersAndControlStoppingLeavesThemAtTheirSafeCurrent() async throws {
+        try await withSiteRig { rig in
+            try await rig.waitUntilRunning()
+
+            // Low house load: the cars share what the 32 A main connection leaves.
+            // Telegrams continue until the gateway reports the cars drawing their setpoints.
+            var telegrams = 0
+            while !(rig.chargers.allSatisfy { ($0.setpoint ?? 0) >= 14 } && rig.reportsMatchTheChargers) {
+                try #require(telegrams < 150, "no high setpoint at low house load: \(rig.chargers.map(\.setpoint)); \(rig.logs())")
+                try await rig.sendTelegram(house: Self.lowHouse)
+                telegrams += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let high = rig.chargers.map { $0.setpoint ?? 0 }
+            #expect(high.allSatisfy { $0 <= 16 }, "never above the configured maximum: \(high)")
+            for (phase, load) in rig.phaseLoads(house: Self.lowHouse).enumerated() {
+                #expect(load <= SiteRig.mainLimit, "L\(phase + 1) at low load: \(load) A")
+            }
+
+            // The step: lowered currents are written to both simulators within a few telegrams.
+            var afterStep = 0
+            var lowered = false
+            while !lowered && afterStep < 3 {
+                try await rig.sendTelegram(house: Self.highHouse)
+                afterStep += 1
+                lowered = await eventually(timeout: .milliseconds(500)) {
+                    zip(rig.chargers, high).allSatisfy { charger, before in (charger.setpoint ?? before) < before }
+                }
+            }
+            #expect(lowered, "lowered within 3 telegrams: \(rig.chargers.map(\.setpoint)) from \(high); \(rig.logs())")
+            // Every later telegram keeps house + cars under the main limit on every phase,
+            // and both cars keep charging (two minimums of 6 A fit beside 17 A).
+            for _ in 0..<10 {
+                try await rig.sendTelegram(house: Self.highHouse)
+                try await Task.sleep(for: .milliseconds(50))
+                let loads = rig.phaseLoads(house: Self.highHouse)
+                #expect(loads.allSatisfy { $0 <= SiteRig.mainLimit + 0.001 }, "per-phase load \(loads) A")
+                #expect(rig.chargers.allSatisfy { ($0.setpoint ?? 0) >= 6 }, "\(rig.chargers.map(\.setpoint))")
+            }
+
+            // Control stops (SIGTERM): its status goes offline and the gateway, on its own,
+            // writes each charger's safe current.
+            rig.control.signal(SIGTERM)
+            #expect(await rig.control.waitForExit() == 0)
+            #expect(await eventually(timeout: .seconds(5)) { rig.messages.status(.control) == "offline" })
+            let fellBack = await eventually(timeout: .seconds(5)) {
+                rig.chargers.allSatisfy { $0.setpoint == $0.profile.charger?.safeCurrent }
+            }
+            #expect(fellBack, "safe currents \(rig.chargers.map { $0.profile.charger?.safeCurrent }), written \(rig.chargers.map(\.setpoint))")
+            for charger in rig.chargers {
+                #expect(rig.messages.applied(charger.id).last?.result == .fallback, "\(charger.id) acknowledged the fallback")
+            }
+        }
+    }
+}
