@@ -103,6 +103,10 @@ let package = Package(
             name: "phasor-bench-latency",
             dependencies: ["Gateway", "MQTT", "Modbus", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/MeterLatency"),
+        .executableTarget(
+            name: "phasor-bench-reaction",
+            dependencies: ["Modbus", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ReactionLatency"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
