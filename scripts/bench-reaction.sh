@@ -14,7 +14,7 @@ count="${1:-500}"
 gap="${2:-50}"
 
 for product in phasor-gateway phasor-control phasor-bench-reaction; do
-  swift build -c release --product "$product" 2>&1 | grep -E "error:|Build complete" || true
+  swift build -c release --product "$product" 2>&1 | grep -E "error:|complete" || true
 done
 bin="$(swift build -c release --show-bin-path)"
 phasor_start_broker

@@ -110,11 +110,15 @@ final class SiteRig: Sendable {
 
     /// Writes one telegram: the house load plus the chargers' reported currents per
     /// phase. Waits until control has decided on it, so telegrams never queue up.
+    ///
+    /// Returns false when a charger report changed meanwhile: control may then have
+    /// subtracted other currents than the meter was given, and that one decision
+    /// says nothing about control (the next telegram puts it right).
     @discardableResult
-    func sendTelegram(house: [Double]) async throws -> [Double] {
+    func sendTelegram(house: [Double]) async throws -> Bool {
+        let reports = reportedCurrents()
         var measured = house
-        for charger in chargers {
-            let currents = messages.chargePointState(charger.id)?.currents ?? []
+        for currents in reports {
             for phase in 0..<3 where phase < currents.count { measured[phase] += currents[phase] ?? 0 }
         }
         let time = meterTime.withLock { time in
@@ -127,7 +131,11 @@ final class SiteRig: Sendable {
             (messages.lastDecidedMeterTime()?.timeIntervalSince(time.addingTimeInterval(-1)) ?? -1) > 0
         }
         try #require(decided, "control decided on the telegram of \(time); logs: \(logs())")
-        return measured
+        return reportedCurrents() == reports
+    }
+
+    private func reportedCurrents() -> [[Double?]] {
+        chargers.map { messages.chargePointState($0.id)?.currents ?? [] }
     }
 
     /// Per grid phase: house load plus what the simulated cars draw now.
