@@ -86,11 +86,17 @@ final class SiteRig: Sendable {
         messages = SiteMessages(try await client.subscribe(topics.all, qos: .atLeastOnce), topics: topics)
 
         let common = ["--config", config, "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "info"]
-        gateway = try ChildProcess(BuiltExecutables.path("phasor-gateway"), common,
-                                   outputFile: folder.appendingPathComponent("gateway.log").path)
-        control = try ChildProcess(BuiltExecutables.path("phasor-control"),
-                                   common + ["--state-dir", folder.appendingPathComponent("state").path],
-                                   outputFile: folder.appendingPathComponent("control.log").path)
+        let gateway = try ChildProcess(BuiltExecutables.path("phasor-gateway"), common,
+                                       outputFile: folder.appendingPathComponent("gateway.log").path)
+        do {
+            control = try ChildProcess(BuiltExecutables.path("phasor-control"),
+                                       common + ["--state-dir", folder.appendingPathComponent("state").path],
+                                       outputFile: folder.appendingPathComponent("control.log").path)
+        } catch {
+            gateway.terminateBlocking()
+            throw error
+        }
+        self.gateway = gateway
     }
 
     static func fixture(_ name: String) throws -> [UInt8] {
