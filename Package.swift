@@ -103,6 +103,10 @@ let package = Package(
             name: "phasor-bench-latency",
             dependencies: ["Gateway", "MQTT", "Modbus", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/MeterLatency"),
+        .executableTarget(
+            name: "phasor-bench-reaction",
+            dependencies: ["Modbus", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ReactionLatency"),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
@@ -119,6 +123,9 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
+        .testTarget(
+            name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "PhasorTesting"],
             resources: [.copy("Fixtures"), .copy("Scripts")]),

@@ -10,6 +10,7 @@ public final class ModbusSimulator: Sendable {
     private let clock: any WallClock
     private let devices = Locked<[UInt8: SimulatedDevice]>([:])
     private let loops = Locked<[ServerLoop]>([])
+    private let writeObservers = Locked<[@Sendable (ModbusWriteEvent) -> Void]>([])
 
     public init(clock: any WallClock = SystemWallClock()) { self.clock = clock }
 
@@ -91,6 +92,12 @@ public final class ModbusSimulator: Sendable {
         }
     }
 
+    /// Calls `observer` after every write request a unit answered (on the server
+    /// thread, so keep it short). Benchmarks time setpoints with it.
+    public func observeWrites(_ observer: @escaping @Sendable (ModbusWriteEvent) -> Void) {
+        writeObservers.withLock { $0.append(observer) }
+    }
+
     // MARK: Serving
 
     /// The loops must not keep the simulator alive (its deinit stops them).
@@ -99,27 +106,46 @@ public final class ModbusSimulator: Sendable {
     }
 
     private func handle(_ query: UnsafeMutablePointer<UInt8>, _ length: Int, _ header: Int, _ ctx: OpaquePointer) {
+        // Taken first: the moment the server loop got the whole request from libmodbus.
+        let received = ContinuousClock.now
         guard length > header + 4 else { return }
         let unit = query[header - 1]
         let now = clock.now()
-        devices.withLock { all in
-            guard let device = all[unit], device.responding else { return }
+        let written: ModbusWriteEvent? = devices.withLock { all in
+            guard let device = all[unit], device.responding else { return nil }
             if device.requestsToIgnore > 0 {
                 device.requestsToIgnore -= 1
-                return
+                return nil
             }
             device.refresh(now: now)
             _ = modbus_reply(ctx, query, Int32(length), device.image.mapping)
             let function = query[header]
             let address = Int(query[header + 1]) << 8 | Int(query[header + 2])
             let count = Int(query[header + 3]) << 8 | Int(query[header + 4])
+            let table: RegisterTable
+            let words: Int
             switch function {
-            case 5: device.didWrite(table: .coils, address: address, count: 1, now: now)
-            case 6: device.didWrite(table: .holdingRegisters, address: address, count: 1, now: now)
-            case 15: device.didWrite(table: .coils, address: address, count: count, now: now)
-            case 16: device.didWrite(table: .holdingRegisters, address: address, count: count, now: now)
-            default: break
+            case 5: (table, words) = (.coils, 1)
+            case 6: (table, words) = (.holdingRegisters, 1)
+            case 15: (table, words) = (.coils, count)
+            case 16: (table, words) = (.holdingRegisters, count)
+            default: return nil
             }
+            device.didWrite(table: table, address: address, count: words, now: now)
+            return ModbusWriteEvent(unitID: unit, table: table, address: address, count: words, received: received)
         }
+        // Outside the device lock: an observer may read the simulator.
+        guard let written else { return }
+        for observer in writeObservers.withLock({ $0 }) { observer(written) }
     }
+}
+
+/// A write request a simulated unit answered.
+public struct ModbusWriteEvent: Sendable, Hashable {
+    public var unitID: UInt8
+    public var table: RegisterTable
+    public var address: Int
+    public var count: Int
+    /// When the server loop received the request (before the reply was sent).
+    public var received: ContinuousClock.Instant
 }

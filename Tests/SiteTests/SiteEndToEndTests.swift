@@ -1,0 +1,80 @@
+import Foundation
+import PhasorCore
+import PhasorTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole chain with real parts: P1 telegrams over a pty → phasor-gateway →
+/// mosquitto → phasor-control → mosquitto → phasor-gateway → Modbus TCP → the
+/// simulated chargers' current-limit registers.
+@Suite(.serialized) struct SiteEndToEndTests {
+    static let lowHouse = [2.0, 2.0, 2.0]
+    /// A 15 A step on L1 (an oven, a heat pump starting).
+    static let highHouse = [17.0, 2.0, 2.0]
+
+    @Test func aStepInHouseLoadLowersTheChargersAndControlStoppingLeavesThemAtTheirSafeCurrent() async throws {
+        try await withSiteRig { rig in
+            try await rig.waitUntilRunning()
+
+            // Low house load: the cars share what the 32 A main connection leaves.
+            // Telegrams continue until the gateway reports the cars drawing their setpoints.
+            // (The gateway polls a charger every 5 s: a deadline of 20 s leaves room for load.)
+            let rampDeadline = ContinuousClock.now + .seconds(20)
+            while !(rig.chargers.allSatisfy { ($0.setpoint ?? 0) >= 14 } && rig.reportsMatchTheChargers) {
+                try #require(ContinuousClock.now < rampDeadline,
+                             "no high setpoint at low house load: \(rig.chargers.map(\.setpoint)); \(rig.logs())")
+                try await rig.sendTelegram(house: Self.lowHouse)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let high = rig.chargers.map { $0.setpoint ?? 0 }
+            #expect(high.allSatisfy { $0 <= 16 }, "never above the configured maximum: \(high)")
+            for (phase, load) in rig.phaseLoads(house: Self.lowHouse).enumerated() {
+                #expect(load <= SiteRig.mainLimit, "L\(phase + 1) at low load: \(load) A")
+            }
+
+            // The step: lowered currents are written to both simulators within a few telegrams.
+            var afterStep = 0
+            var lowered = false
+            while !lowered && afterStep < 3 {
+                try await rig.sendTelegram(house: Self.highHouse)
+                afterStep += 1
+                lowered = await eventually(timeout: .milliseconds(500)) {
+                    zip(rig.chargers, high).allSatisfy { charger, before in (charger.setpoint ?? before) < before }
+                }
+            }
+            #expect(lowered, "lowered within 3 telegrams: \(rig.chargers.map(\.setpoint)) from \(high); \(rig.logs())")
+            // Every later decision keeps house + cars under the main limit on every phase,
+            // and both cars keep charging (two minimums of 6 A fit beside 17 A): also
+            // once the gateway's next poll reports the lowered currents (every 5 s).
+            var checked = 0
+            let checkDeadline = ContinuousClock.now + .seconds(20)
+            while checked < 10 || !rig.reportsMatchTheChargers {
+                try #require(ContinuousClock.now < checkDeadline, "the gateway never reported the lowered currents; \(rig.logs())")
+                guard try await rig.sendTelegram(house: Self.highHouse) else { continue }
+                checked += 1
+                let within = await eventually(timeout: .seconds(1)) {
+                    rig.phaseLoads(house: Self.highHouse).allSatisfy { $0 <= SiteRig.mainLimit + 0.001 }
+                        && rig.chargers.allSatisfy { ($0.setpoint ?? 0) >= 6 }
+                }
+                #expect(within, "per-phase load \(rig.phaseLoads(house: Self.highHouse)) A, setpoints \(rig.chargers.map(\.setpoint))")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+
+            // Control stops (SIGTERM): its status goes offline and the gateway, on its own,
+            // writes each charger's safe current.
+            rig.control.signal(SIGTERM)
+            #expect(await rig.control.waitForExit() == 0)
+            #expect(await eventually(timeout: .seconds(5)) { rig.messages.status(.control) == "offline" })
+            let fellBack = await eventually(timeout: .seconds(5)) {
+                rig.chargers.allSatisfy { $0.setpoint == $0.profile.charger?.safeCurrent }
+            }
+            #expect(fellBack, "safe currents \(rig.chargers.map { $0.profile.charger?.safeCurrent }), written \(rig.chargers.map(\.setpoint))")
+            for charger in rig.chargers {
+                #expect(rig.messages.applied(charger.id).last?.result == .fallback, "\(charger.id) acknowledged the fallback")
+            }
+        }
+    }
+}
