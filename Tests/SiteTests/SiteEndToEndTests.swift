@@ -21,7 +21,7 @@ import Glibc
 
             // Low house load: the cars share what the 32 A main connection leaves.
             // Telegrams continue until the gateway reports the cars drawing their setpoints.
-            // (The gateway polls a charger every 5 s: a deadline of 20 s leaves room for load.)
+            // (The gateway polls a charger every second: a deadline of 20 s leaves room for load.)
             let rampDeadline = ContinuousClock.now + .seconds(20)
             while !(rig.chargers.allSatisfy { ($0.setpoint ?? 0) >= 14 } && rig.reportsMatchTheChargers) {
                 try #require(ContinuousClock.now < rampDeadline,
@@ -48,7 +48,7 @@ import Glibc
             #expect(lowered, "lowered within 3 telegrams: \(rig.chargers.map(\.setpoint)) from \(high); \(rig.logs())")
             // Every later decision keeps house + cars under the main limit on every phase,
             // and both cars keep charging (two minimums of 6 A fit beside 17 A): also
-            // once the gateway's next poll reports the lowered currents (every 5 s).
+            // once the gateway's next poll reports the lowered currents (every second).
             var checked = 0
             let checkDeadline = ContinuousClock.now + .seconds(20)
             while checked < 10 || !rig.reportsMatchTheChargers {

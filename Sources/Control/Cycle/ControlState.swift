@@ -55,6 +55,24 @@ public struct ChargePointSession: Sendable, Equatable, Codable {
     public var lastPhaseSwitch: Date?
     /// A car was plugged in at the last cycle.
     public var connected: Bool = false
+    /// Setpoint changes with their times, back to the one in force at the oldest
+    /// charger report that is still trusted. A charger reports less often than the
+    /// meter sends, so its report can lag a change control already made; this bounds
+    /// what the report may be believed for (`SiteLoads`). Optional so state files
+    /// saved before it existed still load.
+    public var setpointChanges: [SetpointChange]?
 
     public init(phases: Int) { self.phases = phases }
+}
+
+/// One decided change of a charge point's current.
+public struct SetpointChange: Sendable, Equatable, Codable {
+    public var time: Date
+    /// A per phase; 0 = paused.
+    public var current: Double
+
+    public init(time: Date, current: Double) {
+        self.time = time
+        self.current = current
+    }
 }

@@ -46,7 +46,23 @@ enum SessionUpdate {
             s.pausedSince = now
             s.runningSince = nil
         }
+        if setpoint != session.setpoint || (s.setpointChanges ?? []).isEmpty {
+            s.setpointChanges = recordChange(session.setpointChanges, current: setpoint, now: now, keep: cp.chargerTimeout)
+        }
         s.setpoint = setpoint
         return s
+    }
+
+    /// Appends a change and forgets those no trusted report can predate: older than
+    /// `keep` seconds, except the last of them (the one in force back then).
+    static func recordChange(_ changes: [SetpointChange]?, current: Double, now: Date, keep: TimeInterval)
+        -> [SetpointChange]
+    {
+        var all = (changes ?? []) + [SetpointChange(time: now, current: current)]
+        let horizon = now.addingTimeInterval(-keep)
+        if let lastBefore = all.lastIndex(where: { $0.time <= horizon }), lastBefore > 0 {
+            all.removeFirst(lastBefore)
+        }
+        return all
     }
 }

@@ -20,6 +20,13 @@ struct SiteLoads {
     var basePower: [Double]
     /// Per charge point: what it draws now on each grid phase, A (0 when not measured).
     var draw: [PhaseCurrents]
+    /// Per charge point: the part of `draw` that may be subtracted from a meter reading,
+    /// per grid phase. A charger reports less often than the meter sends: after control
+    /// lowered a setpoint, the meter already shows the car drawing less while the report
+    /// still says more, and meter − report would hide real load (it overloaded a 32 A
+    /// connection by 17 A end to end). So a report is believed only up to the lowest
+    /// setpoint in force since it was taken; the error is then always on the safe side.
+    var credited: [PhaseCurrents]
     /// Per charge point: set when it runs on its safe current this cycle.
     var fallback: [Fallback?]
     /// Per charge point: current budgeted as drawn regardless of decisions (safe currents), per grid phase.
@@ -35,6 +42,7 @@ struct SiteLoads {
         let cpCount = model.chargePoints.count
         var loads = SiteLoads(
             nodeFresh: [], base: [], basePower: [], draw: Array(repeating: .zero, count: cpCount),
+            credited: Array(repeating: .zero, count: cpCount),
             fallback: Array(repeating: nil, count: cpCount), fixed: Array(repeating: .zero, count: cpCount),
             connected: Array(repeating: false, count: cpCount), terminalCurrents: Array(repeating: nil, count: cpCount))
 
@@ -52,6 +60,11 @@ struct SiteLoads {
             if let terminals = sample.currents {
                 loads.terminalCurrents[i] = terminals
                 loads.draw[i] = cp.rotation.toGrid(terminals)
+                var believed = terminals
+                if let bound = lowestSetpoint(since: sample.time, changes: sessions[i].setpointChanges) {
+                    for t in 0..<3 { believed[t] = min(believed[t], bound) }
+                }
+                loads.credited[i] = cp.rotation.toGrid(believed)
             }
         }
 
@@ -71,7 +84,7 @@ struct SiteLoads {
                     continue
                 }
                 var drawn = PhaseCurrents.zero
-                for cp in node.chargePoints { drawn += loads.draw[cp] }
+                for cp in node.chargePoints { drawn += loads.credited[cp] }
                 let meterPower = sample.power ?? (currents * model.voltage).sum()
                 loads.nodeFresh.append(true)
                 loads.base.append(currents - drawn)
@@ -90,5 +103,20 @@ struct SiteLoads {
             }
         }
         return loads
+    }
+
+    /// The lowest current the car may draw now given a report taken at `reportTime`:
+    /// the setpoint in force then and every one decided since. Nil without history.
+    static func lowestSetpoint(since reportTime: Date, changes: [SetpointChange]?) -> Double? {
+        guard let changes, !changes.isEmpty else { return nil }
+        var lowest: Double?
+        for change in changes {
+            if change.time <= reportTime {
+                lowest = change.current  // the one in force at the report (later ones replace it)
+            } else {
+                lowest = min(lowest ?? change.current, change.current)
+            }
+        }
+        return lowest
     }
 }

@@ -10,6 +10,12 @@ import ServiceLifecycle
 /// `ChargePointService` per charge point, one `RelayService` per relay. Devices on
 /// one serial port or TCP endpoint share one bus (`BusPool`).
 public enum ModbusGateway {
+    /// Charge points are polled at least this often, s, whatever their profile says.
+    /// Control subtracts what each charger reports from the meter, which sends every
+    /// second; a report older than the last setpoint change is believed only down to
+    /// that setpoint (safe, but a car just started then looks idle and may be paused).
+    /// Fresh reports keep that window short. See docs/control-service.md.
+    public static let chargePointPollInterval: TimeInterval = 1
     /// How often the services look at their timers; tests shorten them.
     public struct Ticks: Sendable {
         public var device: Duration
@@ -43,7 +49,8 @@ public enum ModbusGateway {
                     device: device, commandTimeout: config.setpointTimeoutS ?? defaultSetpointTimeout, clock: clock)
                 services.append(ChargePointService(
                     id: config.id, driver: driver, device: device, client: client, topics: topics, clock: clock,
-                    pollInterval: device.profile.pollIntervals["default"] ?? 5, tick: ticks.chargePoint, logger: logger))
+                    pollInterval: min(device.profile.pollIntervals["default"] ?? 1, Self.chargePointPollInterval),
+                    tick: ticks.chargePoint, logger: logger))
             } else {
                 services.append(ModbusDeviceService(device: device, publisher: publisher, clock: clock, tick: ticks.device,
                                                     logger: logger))

@@ -24,6 +24,10 @@ struct SiteSimulator {
     var household: [String: PhaseCurrents] = [:]
     var cars: [String: SimCar] = [:]
     var offlineChargers: Set<String> = []
+    /// Chargers report this often, s; the meter every step. A real gateway polls a
+    /// charger every few seconds while a DSMR 5 meter sends every second.
+    var chargerReportInterval: TimeInterval = 0
+    private var lastChargerReport: Date?
     /// Meters that stopped sending: their last sample stays in the snapshot and ages.
     var silentMeters: Set<String> = []
     /// The root meter sends 1-0:1.4.0 (older e-MUCS firmware does not).
@@ -111,6 +115,8 @@ struct SiteSimulator {
             }
             measurements.meters[device] = sample
         }
+        if let last = lastChargerReport, now.timeIntervalSince(last) < chargerReportInterval { return }
+        lastChargerReport = now
         for cp in model.chargePoints {
             if offlineChargers.contains(cp.device) {
                 measurements.chargers[cp.device]?.online = false
