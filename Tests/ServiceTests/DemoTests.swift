@@ -38,6 +38,17 @@ import Testing
             logger: logger)
         try await client.connect()
         let states = try await client.subscribe("phasor/demo/chargepoint/+/state", qos: .atLeastOnce)
+        // For the failure message: the last reason control gave per point.
+        let setpoints = try await client.subscribe("phasor/demo/chargepoint/+/setpoint", qos: .atLeastOnce)
+        let reasons = Locked<[String: String]>([:])
+        let reasonWatcher = Task {
+            for await m in setpoints {
+                if let sp = try? SetpointPayload.decode(m.payload) {
+                    reasons.withLock { $0[m.topic] = "\(sp.current) A: \(sp.reason ?? "-") at \(sp.time.map { "\($0)" } ?? "-")" }
+                }
+            }
+        }
+        defer { reasonWatcher.cancel() }
         let charging = Locked<Set<String>>([])
         let watcher = Task {
             for await m in states {
@@ -50,7 +61,8 @@ import Testing
         let until = ContinuousClock.now + .seconds(30)
         while charging.withLock({ $0.count }) < 2, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(100)) }
         watcher.cancel()
-        #expect(charging.withLock { $0 } == ["cp1", "cp2"], "both simulated cars draw at least 6 A")
+        #expect(charging.withLock { $0 } == ["cp1", "cp2"],
+                "both simulated cars draw at least 6 A; setpoints: \(reasons.withLock { $0 })")
 
         // The grid meter sees the cars: its busiest phase carries more than the household.
         let meter = try await client.subscribe("phasor/demo/meter/grid/state", qos: .atLeastOnce)

@@ -24,10 +24,10 @@ public enum ControlCycle {
             rootSample = MeterSample(time: now, currents: drawn, power: (drawn * model.voltage).sum())
         }
         next.budget = QuarterHourBudget.advance(
-            state.budget, sample: rootSample, householdPower: rootFresh ? loads.basePower[0] : nil, now: now,
+            state.budget, sample: rootSample, householdPower: rootFresh ? loads.householdPower[0] : nil, now: now,
             model: model)
         var budget = QuarterHourBudget.figures(
-            next.budget, settings: state.settings, householdNow: rootFresh ? loads.basePower[0] : nil, now: now,
+            next.budget, settings: state.settings, householdNow: rootFresh ? loads.householdPower[0] : nil, now: now,
             model: model, meterFresh: rootFresh)
 
         // The cars the solver may steer, and the limits they share.

@@ -46,8 +46,13 @@ enum SessionUpdate {
             s.pausedSince = now
             s.runningSince = nil
         }
-        if setpoint != session.setpoint || (s.setpointChanges ?? []).isEmpty {
-            s.setpointChanges = recordChange(session.setpointChanges, current: setpoint, now: now, keep: cp.chargerTimeout)
+        if (s.setpointChanges ?? []).isEmpty {
+            // What the charger drew on its own before our first decision (as reported to
+            // this one): the setpoint "in force" for measurements older than that decision.
+            s.setpointChanges = [SetpointChange(time: .distantPast, current: terminalCurrents?.max() ?? 0)]
+        }
+        if setpoint != session.setpoint || s.setpointChanges?.count == 1 {
+            s.setpointChanges = recordChange(s.setpointChanges, current: setpoint, now: now, keep: cp.chargerTimeout)
         }
         s.setpoint = setpoint
         return s

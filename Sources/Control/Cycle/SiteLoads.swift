@@ -16,8 +16,15 @@ struct SiteLoads {
     var nodeFresh: [Bool]
     /// Per node: current not drawn by charge points, per grid phase, A (negative = export).
     var base: [PhaseCurrents]
-    /// Per node: power not drawn by charge points, W (negative = export).
+    /// Per node: power not drawn by charge points, W (negative = export). Conservative
+    /// (from `credited`), for node power limits.
     var basePower: [Double]
+    /// Per node: the household's power for the quarter-hour budget, W: meter minus the
+    /// chargers' reports as they are. The budget is energy over 15 minutes and smooths
+    /// this estimate over minutes, so a report that lags a setpoint change by a second
+    /// costs nothing there; the conservative figure would read every car that just
+    /// started as household load and pause it for the budget.
+    var householdPower: [Double]
     /// Per charge point: what it draws now on each grid phase, A (0 when not measured).
     var draw: [PhaseCurrents]
     /// Per charge point: the part of `draw` that may be subtracted from a meter reading,
@@ -25,7 +32,8 @@ struct SiteLoads {
     /// lowered a setpoint, the meter already shows the car drawing less while the report
     /// still says more, and meter − report would hide real load (it overloaded a 32 A
     /// connection by 17 A end to end). So a report is believed only up to the lowest
-    /// setpoint in force since it was taken; the error is then always on the safe side.
+    /// setpoint in force since it (or the meter reading it is subtracted from, whichever
+    /// is older) was taken; the error is then always on the safe side.
     var credited: [PhaseCurrents]
     /// Per charge point: set when it runs on its safe current this cycle.
     var fallback: [Fallback?]
@@ -41,7 +49,7 @@ struct SiteLoads {
     ) -> SiteLoads {
         let cpCount = model.chargePoints.count
         var loads = SiteLoads(
-            nodeFresh: [], base: [], basePower: [], draw: Array(repeating: .zero, count: cpCount),
+            nodeFresh: [], base: [], basePower: [], householdPower: [], draw: Array(repeating: .zero, count: cpCount),
             credited: Array(repeating: .zero, count: cpCount),
             fallback: Array(repeating: nil, count: cpCount), fixed: Array(repeating: .zero, count: cpCount),
             connected: Array(repeating: false, count: cpCount), terminalCurrents: Array(repeating: nil, count: cpCount))
@@ -60,8 +68,16 @@ struct SiteLoads {
             if let terminals = sample.currents {
                 loads.terminalCurrents[i] = terminals
                 loads.draw[i] = cp.rotation.toGrid(terminals)
+                // The meters above it may be older than the report (a decision on the timer,
+                // a slow meter): the draw they saw is bounded from the older of the two times.
+                var since = sample.time
+                for n in cp.ancestors {
+                    if case .device(let device) = model.nodes[n].meter, let meter = measurements.meters[device] {
+                        since = min(since, meter.time)
+                    }
+                }
                 var believed = terminals
-                if let bound = lowestSetpoint(since: sample.time, changes: sessions[i].setpointChanges) {
+                if let bound = lowestSetpoint(since: since, changes: sessions[i].setpointChanges) {
                     for t in 0..<3 { believed[t] = min(believed[t], bound) }
                 }
                 loads.credited[i] = cp.rotation.toGrid(believed)
@@ -74,6 +90,7 @@ struct SiteLoads {
                 loads.nodeFresh.append(true)
                 loads.base.append(.zero)
                 loads.basePower.append(0)
+                loads.householdPower.append(0)
             case .device(let device):
                 guard let sample = measurements.meters[device], let currents = sample.currents,
                     now.timeIntervalSince(sample.time) <= node.meterTimeout
@@ -81,14 +98,20 @@ struct SiteLoads {
                     loads.nodeFresh.append(false)
                     loads.base.append(.zero)
                     loads.basePower.append(0)
+                    loads.householdPower.append(0)
                     continue
                 }
                 var drawn = PhaseCurrents.zero
-                for cp in node.chargePoints { drawn += loads.credited[cp] }
+                var reported = PhaseCurrents.zero
+                for cp in node.chargePoints {
+                    drawn += loads.credited[cp]
+                    reported += loads.draw[cp]
+                }
                 let meterPower = sample.power ?? (currents * model.voltage).sum()
                 loads.nodeFresh.append(true)
                 loads.base.append(currents - drawn)
                 loads.basePower.append(meterPower - (drawn * model.voltage).sum())
+                loads.householdPower.append(meterPower - (reported * model.voltage).sum())
             }
         }
 
@@ -109,9 +132,12 @@ struct SiteLoads {
     /// the setpoint in force then and every one decided since. Nil without history.
     static func lowestSetpoint(since reportTime: Date, changes: [SetpointChange]?) -> Double? {
         guard let changes, !changes.isEmpty else { return nil }
+        // Nothing known from before the measurement: it may have seen the car drawing nothing.
+        guard changes[0].time < reportTime else { return 0 }
         var lowest: Double?
         for change in changes {
-            if change.time <= reportTime {
+            // A change at the very time of a measurement was decided on it, so after it.
+            if change.time < reportTime {
                 lowest = change.current  // the one in force at the report (later ones replace it)
             } else {
                 lowest = min(lowest ?? change.current, change.current)

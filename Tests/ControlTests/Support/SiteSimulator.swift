@@ -28,6 +28,10 @@ struct SiteSimulator {
     /// charger every few seconds while a DSMR 5 meter sends every second.
     var chargerReportInterval: TimeInterval = 0
     private var lastChargerReport: Date?
+    /// Meters send this often, s (0: every step). Control also decides on a timer, so a
+    /// decision can see a meter reading older than the charger reports.
+    var meterReportInterval: TimeInterval = 0
+    private var lastMeterReport: Date?
     /// Meters that stopped sending: their last sample stays in the snapshot and ages.
     var silentMeters: Set<String> = []
     /// The root meter sends 1-0:1.4.0 (older e-MUCS firmware does not).
@@ -105,7 +109,9 @@ struct SiteSimulator {
 
     private mutating func report() {
         let currents = panelCurrents()
-        for (n, node) in model.nodes.enumerated() {
+        let metersDue = lastMeterReport.map { now.timeIntervalSince($0) >= meterReportInterval } ?? true
+        if metersDue { lastMeterReport = now }
+        for (n, node) in model.nodes.enumerated() where metersDue {
             guard case .device(let device) = node.meter, !silentMeters.contains(device) else { continue }
             var sample = MeterSample(time: now, currents: currents[n], power: (currents[n] * model.voltage).sum())
             if n == 0 && sendsQuarterAverage {
