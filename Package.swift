@@ -111,8 +111,8 @@ let package = Package(
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
-        .testTarget(name: "P1Tests", dependencies: ["P1"], resources: [.copy("Fixtures"), .copy("Scripts")]),
-        .testTarget(name: "TICTests", dependencies: ["TIC"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
+        .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
         .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting"]),
         .testTarget(
