@@ -57,6 +57,14 @@ public struct P1Framer: Sendable {
     /// Bytes of a telegram that has started but not ended yet.
     public var pendingByteCount: Int { buffer.count }
 
+    /// The longest ending after a body: `!`, four CRC digits, a NUL some meters send, CR, LF.
+    static let longestTrailer = 8
+
+    /// A body longer than this could not end within `maximumTelegramBytes`: the limit
+    /// covers the whole telegram, trailer included (the fuzzer found the framer holding
+    /// up to 8 bytes more).
+    private var bodyLimit: Int { configuration.maximumTelegramBytes - Self.longestTrailer }
+
     /// Feeds the next chunk of the stream; returns the telegrams it completed, each
     /// exactly as received (after the optional 7-bit mask), ready for passthrough.
     public mutating func append(_ chunk: [UInt8]) -> [P1RawTelegram] {
@@ -100,7 +108,7 @@ public struct P1Framer: Sendable {
                 } else {
                     for k in from..<i { buffer.append(chunk[k] & mask) }
                 }
-                if buffer.count > configuration.maximumTelegramBytes {
+                if buffer.count > bodyLimit {
                     drop(counting: \.oversizeTelegrams)
                 } else if i < n {
                     consume(chunk[i] & mask, into: &completed)
@@ -133,7 +141,7 @@ public struct P1Framer: Sendable {
             buffer.append(byte)
             if byte == ASCII.bang {
                 state = .checksum(digits: 0, sawNUL: false)
-            } else if buffer.count > configuration.maximumTelegramBytes {
+            } else if buffer.count > bodyLimit {
                 drop(counting: \.oversizeTelegrams)
             }
         case .checksum(let digits, let sawNUL):

@@ -188,5 +188,16 @@ let badFileOutcomes: [String: (framed: Int, accepted: Int)] = [
         var framer = P1Framer()
         for t in framer.append(bytes) { _ = try? P1Parser.parse(t, options: P1ParseOptions(verifyCRC: false), receivedAt: receivedAt) }
         #expect(framer.statistics.telegrams + framer.statistics.discardedBytes + framer.pendingByteCount > 0)
+        // The fuzz target's small-limit framer, fed in its uneven chunks: never holds more than its limit.
+        var small = P1Framer(configuration: .init(maximumTelegramBytes: 512, maskSevenBit: (bytes.first ?? 0) & 1 == 1))
+        var start = 0
+        var chunk = 1
+        while start < bytes.count {
+            let end = min(bytes.count, start + chunk)
+            for telegram in small.append(bytes[start..<end]) { #expect(telegram.bytes.count <= 512, "\(path)") }
+            #expect(small.pendingByteCount <= 512, "\(path)")
+            start = end
+            chunk = chunk * 3 % 61 + 1
+        }
     }
 }
