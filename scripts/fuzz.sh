@@ -4,6 +4,7 @@
 #
 #   scripts/fuzz.sh            # ~20 s per target (what the test command runs)
 #   scripts/fuzz.sh 3600       # long run: one hour per target
+#   PHASOR_FUZZ_SEED=1 scripts/fuzz.sh 10   # a fixed seed (0, the default, is random)
 #
 # The targets are compiled straight from the sources (swiftc -sanitize=fuzzer,address):
 # PhasorCore's vocabulary and time files as a library module, then the P1 (or TIC)
@@ -58,7 +59,7 @@ run_target() {
     local log="$out/$name.log"
     set +e
     "$out/$name" "$corpus" -max_total_time="$duration" -max_len=4096 -print_final_stats=1 \
-        -artifact_prefix="$artifacts/" -timeout=10 -rss_limit_mb=1024 >"$log" 2>&1
+        -seed="${PHASOR_FUZZ_SEED:-0}" -artifact_prefix="$artifacts/" -timeout=10 -rss_limit_mb=1024 >"$log" 2>&1
     local status=$?
     set -e
     local execs
