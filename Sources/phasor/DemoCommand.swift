@@ -34,7 +34,7 @@ struct DemoCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: siteFile) }
         let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-demo-state-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: stateDirectory) }
-        let binaries = Self.executableDirectory()
+        let binaries = BuiltExecutables.directory
         var children: [(String, ChildProcess)] = []
         for name in ["phasor-gateway", "phasor-control", "phasor-bridge"] {
             let path = binaries.appendingPathComponent(name).path
@@ -68,12 +68,6 @@ struct DemoCommand: AsyncParsableCommand {
         for (_, child) in children.reversed() { await child.terminate() }
         await broker.stop()
         print("Phasor demo stopped.")
-    }
-
-    /// The folder of this executable (its siblings are the three services).
-    static func executableDirectory() -> URL {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: path).deletingLastPathComponent()
     }
 
     /// Returns on SIGINT/SIGTERM, after `duration`, or when a service dies.

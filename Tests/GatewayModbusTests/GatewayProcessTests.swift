@@ -7,10 +7,7 @@ import Testing
 
 /// The phasor-gateway executable with the quick-start flags, against the simulator.
 @Suite struct GatewayProcessTests {
-    static let binDirectory: URL = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent()
-    }()
+    static let binDirectory = BuiltExecutables.directory
 
     @Test func quickStartFlagsPollASimulatedMeterAndCharger() async throws {
         let gatewayPath = Self.binDirectory.appendingPathComponent("phasor-gateway").path

@@ -93,12 +93,3 @@ func readValue(_ point: RegisterLayout, port: Int, unit: UInt8) async throws -> 
     return point.value(from: words, honourNotAvailable: false)
 }
 
-/// Polls `condition` (real I/O is happening elsewhere) until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
-}

@@ -6,10 +6,7 @@ import Testing
 
 /// phasor-gateway as a user starts it: `--p1 tcp://…`, no site file.
 @Suite struct GatewayProcessTests {
-    private static let binDirectory: URL = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent()
-    }()
+    private static let binDirectory = BuiltExecutables.directory
 
     @Test func quickStartWithP1FlagPublishesTheDonglesTelegrams() async throws {
         let port = try await SharedBroker.port()

@@ -3,6 +3,7 @@ import Gateway
 import MeterIO
 import Modbus
 import PhasorCore
+import PhasorTesting
 import Testing
 
 /// Telegrams written into one end of a socat pty pair, read by the gateway's
@@ -15,7 +16,7 @@ import Testing
             let h = try await MeterHarness(meter)
             #expect(h.service.settings.serial == .p1DSMR4and5)
             try await h.waitUntilSourceOpen()
-            let line = try LineWriter(path: pty.first)
+            let line = try SerialLineWriter(path: pty.first)
             // Garbage and a partial telegram first, as after plugging the cable in mid-telegram.
             let telegram = try Fixtures.bytes("dsmr5-belgium-fluvius-v171-dsmrparser.txt")
             try line.write(Array("0(000.00*A)\r\n!12".utf8) + Array(telegram[0..<300]))
@@ -44,7 +45,7 @@ import Testing
             let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: pty.second, ticMode: .historique))
             #expect(h.service.settings.serial == .ticHistorique)
             try await h.waitUntilSourceOpen()
-            let line = try LineWriter(path: pty.first)
+            let line = try SerialLineWriter(path: pty.first)
             // A pty passes bit 7 through: send what an 8N1 port sees from a 7E1 line.
             let frame = try Fixtures.bytes("tic-historique-mono-base-teleinfo2mqtt.txt")
             try line.write(frame.map(withEvenParityInBit7))
@@ -64,7 +65,7 @@ import Testing
             let h = try await MeterHarness(MeterConfiguration(id: "tic2", type: .tic, source: pty.second, ticMode: .standard))
             #expect(h.service.settings.serial == .ticStandard)
             try await h.waitUntilSourceOpen()
-            let line = try LineWriter(path: pty.first)
+            let line = try SerialLineWriter(path: pty.first)
             try line.write(try Fixtures.bytes("tic-standard-mono-base-linky-ticdecodecpp.txt"))
             let state = try #require(await h.state())
             #expect(state.number("voltage_l1") != nil)
@@ -88,7 +89,7 @@ import Testing
         let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: link))
         try await h.waitUntilSourceOpen()
         let telegram = try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt")
-        try LineWriter(path: first.first).write(Array(telegram[0..<400]))
+        try SerialLineWriter(path: first.first).write(Array(telegram[0..<400]))
         try await Task.sleep(for: .milliseconds(100))
         await first.stop()
         #expect(await eventually { !h.service.sourceIsOpen }, "the source noticed the device went away")
@@ -97,7 +98,7 @@ import Testing
             try FileManager.default.removeItem(atPath: link)
             try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: second.second)
             try await h.waitUntilSourceOpen()
-            try LineWriter(path: second.first).write(telegram)
+            try SerialLineWriter(path: second.first).write(telegram)
             #expect(await h.state()?.number("power_import") == 433)
             let stats = await h.statistics { ($0["telegrams_ok"] as? Int) == 1 }
             #expect(stats?["other_errors"] as? Int == 1, "the telegram cut by the unplug, never published")

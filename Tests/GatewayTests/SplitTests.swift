@@ -86,7 +86,7 @@ import Glibc
         }
         guard rc == 0 else {
             close(fd)
-            throw LineWriterError(description: "connect to split port \(port): \(String(cString: strerror(errno)))")
+            throw ChildProcessError.notReady("connect to split port \(port): \(String(cString: strerror(errno)))")
         }
         return fd
     }

@@ -155,15 +155,6 @@ final class MeterHarness: Sendable {
     }
 }
 
-/// Polls `condition` (real I/O on other threads) for up to 10 s.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<1000 {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 /// A P1 dongle or ser2net port on loopback: a TCP server streaming what the test
 /// sends to whoever connects (the gateway's TCP source).
 /// Its buffer holds a whole burst, so a gateway reading slower than the test sends is never dropped.
@@ -188,29 +179,6 @@ func withPTYPair<T>(_ body: (SocatPTYPair) async throws -> T) async throws -> T 
         throw error
     }
 }
-
-/// The writing end of a pty pair: what a meter's UART would put on the line.
-final class LineWriter: Sendable {
-    private let fd: Int32
-
-    init(path: String) throws {
-        fd = open(path, O_RDWR | O_NOCTTY)
-        guard fd >= 0 else { throw LineWriterError(description: "open \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    deinit { close(fd) }
-
-    func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw LineWriterError(description: "write: \(String(cString: strerror(errno)))") }
-            offset += n
-        }
-    }
-}
-
-struct LineWriterError: Error, CustomStringConvertible { var description: String }
 
 extension Dictionary where Key == Quantity, Value == MeasuredValue {
     func number(_ name: String) -> Double? { self[Quantity(name)]?.number }

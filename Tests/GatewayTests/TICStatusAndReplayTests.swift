@@ -1,9 +1,10 @@
 import Foundation
-import MQTT
 import Gateway
+import MQTT
 import MeterIO
-import PhasorCore
 import Modbus
+import PhasorCore
+import PhasorTesting
 import Testing
 
 /// The TIC line state on MQTT, and file replay as a source.
@@ -63,7 +64,7 @@ import Testing
             let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: pty.second))
             #expect(h.service.settings.serialAlternatives.map(\.baudRate) == [1200, 9600])
             try await h.waitUntilSourceOpen()
-            let line = try LineWriter(path: pty.first)
+            let line = try SerialLineWriter(path: pty.first)
             // What a 9600 Bd frame looks like read at 1200 Bd: bytes, never an STX…ETX frame.
             let noise = [UInt8](repeating: 0x7F, count: 32)
             // Noise, then 4 s of meter time, until the gateway gives up on 1200 Bd. Repeated

@@ -10,10 +10,7 @@ import Glibc
 /// The persisted counter against `kill -9`: `phasor pulses watch` counts pulses
 /// from a FIFO the test writes to, acknowledging each only after saving it.
 @Suite struct PulseCrashTests {
-    static let phasor: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("phasor").path
-    }()
+    static let phasor = BuiltExecutables.path("phasor")
 
     /// A running `phasor pulses watch` and the write end of its FIFO.
     struct Watcher {

@@ -5,10 +5,7 @@ import PhasorTesting
 import Testing
 
 /// Where the built executables are: beside the test runner.
-let binDirectory: URL = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    return URL(fileURLWithPath: exe).deletingLastPathComponent()
-}()
+let binDirectory = BuiltExecutables.directory
 
 func executable(_ name: String) -> String { binDirectory.appendingPathComponent(name).path }
 

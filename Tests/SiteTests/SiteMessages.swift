@@ -46,12 +46,3 @@ final class SiteMessages: Sendable {
     }
 }
 
-/// Polls `condition` (real I/O runs on other threads and processes) until it holds or `timeout` passes.
-func eventually(timeout: Duration, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
