@@ -74,7 +74,9 @@ import Testing
         func changes(hysteresis: Double) throws -> Int {
             let model = try Sites.single(
                 limit: 16, chargePoints: [Sites.chargePoint("cp1", max: 32)],
-                timing: TimingConfig(minRunSeconds: 0, minPauseSeconds: 0, hysteresisA: hysteresis))
+                timing: TimingConfig(
+                    minRunSeconds: 0, minPauseSeconds: 0, hysteresisA: hysteresis, increaseIntervalSeconds: 0,
+                    breakerMarginA: 0, viewWindowSeconds: 0))
             var sim = SiteSimulator(model)
             sim.cars["cp1"] = SimCar()
             var setpoints: [Double] = []

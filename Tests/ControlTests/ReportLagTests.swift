@@ -14,7 +14,7 @@ import Testing
     func site() throws -> SiteModel {
         try Sites.single(
             limit: 32, chargePoints: [Sites.chargePoint("cp1"), Sites.chargePoint("cp2")],
-            timing: TimingConfig(minRunSeconds: 30, minPauseSeconds: 30, hysteresisA: 0.5))
+            timing: TimingConfig(minRunSeconds: 30, minPauseSeconds: 30, hysteresisA: 0.5, breakerMarginA: 0))
     }
 
     @Test(arguments: [1.0, 3, 5, 10])

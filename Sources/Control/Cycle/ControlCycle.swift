@@ -5,6 +5,21 @@ import Foundation
 ///
 /// The service calls `run` once per cycle (typically each second, after a new
 /// meter telegram) and publishes the decision's setpoints and budget.
+///
+/// Meters and chargers are sampled at different instants and cars take seconds to
+/// follow a new limit, so one cycle sees the house through three views
+/// (`SiteLoads`, `Sequencing`):
+/// - a **lower bound** of the house load (meter − the most every car may draw): a
+///   limit exceeded even there is exceeded for sure, and cars are lowered at once,
+///   stopped if need be;
+/// - the **cautious** view (meter − what each report is believed for): a limit exceeded
+///   there is lowered at once too, but a car is only stopped on it once the view is
+///   settled — a car's own ramp-up seen by the meter before its report must not stop cars;
+/// - for **increases**, the highest settled view of the last seconds: cars are raised
+///   (or started, or re-shared) only on a reading taken after every car below had
+///   followed its last setpoint, at most every `increaseIntervalSeconds`, and only into
+///   room that is free even if the cars lowered in the same breath have not followed yet
+///   (break before make).
 public enum ControlCycle {
     public static func run(state: ControlState, model: SiteModel, measurements: Measurements, now: Date)
         -> (state: ControlState, decision: Decision)
@@ -30,38 +45,40 @@ public enum ControlCycle {
             next.budget, settings: state.settings, householdNow: rootFresh ? loads.householdPower[0] : nil, now: now,
             model: model, meterFresh: rootFresh)
 
-        // The cars the solver may steer, and the limits they share.
-        let plan = Planner(model: model, settings: state.settings, sessions: sessions, loads: loads, now: now)
-        var allocation = plan.allocation(budget: budget)
-        let history = plan.history(allocation)
-        let householdEstimate = budget.householdEstimateW
-        let fixedPower = loads.fixed.reduce(0) { $0 + ($1 * model.voltage).sum() }
-        var notes = allocation.admitAndFill(
-            history: history,
-            timing: AdmissionTiming(now: now, minRun: model.timing.minRunSeconds, minPause: model.timing.minPauseSeconds),
-            surplusCapacity: { a in
-                var used = householdEstimate + fixedPower
-                for c in a.candidates where c.stage != .solar { used += c.current * Double(c.phases) * model.voltage }
-                return max(0, -used)
-            })
-        plan.switchUpIfRoom(&allocation, history: history, notes: &notes)
-        allocation.roundToSteps(steps: allocation.candidates.map { model.chargePoints[$0.chargePoint].currentStep })
-        let previous = allocation.candidates.map { c in
-            sessions[c.chargePoint].phases == c.phases ? sessions[c.chargePoint].setpoint : 0
-        }
-        let held = allocation.applyHysteresis(previous: previous, hysteresis: model.timing.hysteresisA)
+        // The house load increases are decided on: the highest settled view of the last seconds.
+        let (views, raiseBase, raiseBasePower) = Sequencing.recentViews(
+            state.houseViews ?? [:], loads: loads, model: model)
+        next.houseViews = views
+
+        let timing = AdmissionTiming(
+            now: now, minRun: model.timing.minRunSeconds, minPause: model.timing.minPauseSeconds,
+            turn: model.timing.turnSeconds)
+        let margin = model.timing.breakerMarginA
+        let target = solve(
+            Planner(
+                model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
+                base: raiseBase, basePower: raiseBasePower, breakerMargin: margin),
+            budget: budget, loads: loads, timing: timing)
+        var safeTiming = timing
+        safeTiming.turn = 0
+        let safe = solve(
+            Planner(model: model, settings: state.settings, sessions: sessions, loads: loads, now: now, breakerMargin: margin),
+            budget: budget, loads: loads, timing: safeTiming)
+
+        var sequencing = Sequencing(
+            model: model, sessions: sessions, loads: loads, now: now, raiseBase: raiseBase,
+            raiseBasePower: raiseBasePower)
+        let chosen = sequencing.choose(target: target, safe: safe)
 
         // Setpoints, in configuration order.
         var setpoints: [Setpoint] = []
         var allocated = [PhaseCurrents](repeating: .zero, count: model.chargePoints.count)
-        var candidateOf = [Int?](repeating: nil, count: model.chargePoints.count)
-        for (k, c) in allocation.candidates.enumerated() { candidateOf[c.chargePoint] = k }
-        var carPower = fixedPower
+        var carPower = loads.fixed.reduce(0) { $0 + ($1 * model.voltage).sum() }
         for (i, cp) in model.chargePoints.enumerated() {
             var current = 0.0
             var phases = sessions[i].detectedPhases ?? sessions[i].phases
             let reason: SetpointReason
-            var note: SetpointReason?
+            var switched = false
             if let fallback = loads.fallback[i] {
                 current = cp.safeCurrent
                 switch fallback {
@@ -70,22 +87,13 @@ public enum ControlCycle {
                     phases = cp.phases  // budgeted on every wired phase: its car is unknown
                 case .meterStale(let node): reason = .meterStale(node: model.nodes[node].id)
                 }
-            } else if let k = candidateOf[i] {
-                let c = allocation.candidates[k]
-                current = c.current
-                phases = c.phases
-                allocated[i] = c.mask * c.current
-                carPower += c.current * Double(c.phases) * model.voltage
-                note = notes[k]
-                if let note {
-                    reason = note
-                } else if held[k] {
-                    reason = .holding
-                } else if current == 0 {
-                    reason = .waitingForPower(c.boundBy ?? .budget)
-                } else {
-                    reason = c.boundBy.map { .limitedBy($0) } ?? .atMaximum
-                }
+            } else if let choice = chosen[i] {
+                current = choice.current
+                phases = choice.phases
+                reason = choice.reason
+                switched = choice.switchedPhases
+                allocated[i] = model.chargePoints[i].rotation.gridMask(phases: phases) * current
+                carPower += current * Double(phases) * model.voltage
             } else {
                 reason = loads.connected[i] ? .modeOff : .noCar
             }
@@ -93,15 +101,18 @@ public enum ControlCycle {
                 Setpoint(
                     chargePoint: cp.id, current: current, phases: phases, reason: reason,
                     power: current * Double(phases) * model.voltage))
-            var switched = false
-            if case .switchingPhases = note { switched = true }
-            next.sessions[cp.id] = SessionUpdate.after(
+            var session = SessionUpdate.after(
                 sessions[i], chargePoint: cp, setpoint: current, phases: phases, connected: loads.connected[i],
                 terminalCurrents: loads.terminalCurrents[i], switchedPhases: switched, now: now)
+            if loads.connected[i] {
+                if current > sessions[i].setpoint { session.lastIncrease = now }
+                session.waitingSince = chosen[i] != nil && current == 0 ? (sessions[i].waitingSince ?? now) : nil
+            }
+            next.sessions[cp.id] = session
         }
 
         budget.forecastW = QuarterHourBudget.forecast(
-            budget, energySoFar: next.budget.quarterEnergy, importPower: householdEstimate + carPower, now: now)
+            budget, energySoFar: next.budget.quarterEnergy, importPower: budget.householdEstimateW + carPower, now: now)
         let nodes = model.nodes.enumerated().map { n, node in
             var below = PhaseCurrents.zero
             for cp in node.chargePoints { below += allocated[cp] + loads.fixed[cp] }
@@ -109,6 +120,47 @@ public enum ControlCycle {
                 node: node.id, meterFresh: loads.nodeFresh[n], limit: node.limit, uncontrolled: loads.base[n],
                 chargePoints: below)
         }
+        next.stats = ControlStatistics.update(
+            state.stats, previous: sessions, setpoints: setpoints, target: target, chosen: chosen, model: model,
+            measurements: measurements, now: now)
         return (next, Decision(setpoints: setpoints, budget: budget, nodes: nodes))
+    }
+
+    /// One allocation: admission, water-filling, 1p→3p switching and rounding to the chargers' steps.
+    static func solve(_ plan: Planner, budget: BudgetFigures, loads: SiteLoads, timing: AdmissionTiming) -> Solution {
+        let model = plan.model
+        var allocation = plan.allocation(budget: budget)
+        let history = plan.history(allocation)
+        let householdEstimate = budget.householdEstimateW
+        let fixedPower = loads.fixed.reduce(0) { $0 + ($1 * model.voltage).sum() }
+        var notes = allocation.admitAndFill(
+            history: history, timing: timing,
+            surplusCapacity: { a in
+                var used = householdEstimate + fixedPower
+                for c in a.candidates where c.stage != .solar { used += c.current * Double(c.phases) * model.voltage }
+                return max(0, -used)
+            })
+        plan.switchUpIfRoom(&allocation, history: history, notes: &notes)
+        allocation.roundToSteps(steps: allocation.candidates.map { model.chargePoints[$0.chargePoint].currentStep })
+        return Solution(allocation: allocation, notes: notes)
+    }
+}
+
+/// An allocation and the notes admission left on it.
+struct Solution {
+    var allocation: Allocation
+    var notes: [SetpointReason?]
+
+    /// The candidate index of a charge point, if it is steered this cycle.
+    func candidate(of chargePoint: Int) -> Int? {
+        allocation.candidates.firstIndex { $0.chargePoint == chargePoint }
+    }
+
+    /// Why candidate `k` got its current.
+    func reason(_ k: Int) -> SetpointReason {
+        let c = allocation.candidates[k]
+        if let note = notes[k] { return note }
+        if c.current == 0 { return .waitingForPower(c.boundBy ?? .budget) }
+        return c.boundBy.map { .limitedBy($0) } ?? .atMaximum
     }
 }

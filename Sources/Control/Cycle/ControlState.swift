@@ -8,6 +8,11 @@ public struct ControlState: Sendable, Equatable, Codable {
     public var budget: BudgetState
     /// Per charge point id.
     public var sessions: [String: ChargePointSession]
+    /// Per node id: the house load of recent settled views (`TimingConfig.viewWindowSeconds`).
+    /// Optional so state files saved before it existed still load.
+    public var houseViews: [String: [HouseView]]?
+    /// What users read about how well control does (setpoint changes, time over a limit, room used).
+    public var stats: ControlStats?
 
     /// The state before the first cycle: settings from the configuration, nothing measured yet.
     public init(model: SiteModel) {
@@ -61,8 +66,53 @@ public struct ChargePointSession: Sendable, Equatable, Codable {
     /// what the report may be believed for (`SiteLoads`). Optional so state files
     /// saved before it existed still load.
     public var setpointChanges: [SetpointChange]?
+    /// When the current was last raised (increases are spaced by `increaseIntervalSeconds`).
+    public var lastIncrease: Date?
+    /// Since when a plugged-in car has been waiting without a current (taking turns).
+    public var waitingSince: Date?
 
     public init(phases: Int) { self.phases = phases }
+}
+
+/// The load a node's meter saw that control does not steer, from a settled view
+/// (every car below it had followed its last setpoint when meter and reports were taken).
+public struct HouseView: Sendable, Equatable, Codable {
+    /// The meter reading's time.
+    public var time: Date
+    public var currents: PhaseCurrents
+    public var power: Double
+
+    public init(time: Date, currents: PhaseCurrents, power: Double) {
+        self.time = time
+        self.currents = currents
+        self.power = power
+    }
+}
+
+/// Running figures of control's own behaviour, kept with the state.
+public struct ControlStats: Sendable, Equatable, Codable {
+    /// Per charge point: times of the setpoint changes of the last hour.
+    public var changes: [String: [Date]] = [:]
+    /// Per charge point: setpoint changes since the statistics started.
+    public var totalChanges: [String: Int] = [:]
+    /// Per node: seconds a fresh meter reading showed a phase above the node's limit.
+    public var overLimitSeconds: [String: Double] = [:]
+    /// Per node: the time of the last meter reading counted.
+    public var lastMeterTime: [String: Date] = [:]
+    /// ∫ what the cars were given (A × phases × s) and ∫ what the solver found room for.
+    public var usedAmpereSeconds: Double = 0
+    public var availableAmpereSeconds: Double = 0
+    /// The last decision's time, to weigh the room figures by time.
+    public var lastDecision: Date?
+    public var since: Date?
+
+    public init() {}
+
+    /// The share of the available room the cars were given, 0…1 (`nil` before any room was available).
+    public var roomShare: Double? { availableAmpereSeconds > 0 ? min(1, usedAmpereSeconds / availableAmpereSeconds) : nil }
+
+    /// Setpoint changes of one charge point over the last hour.
+    public func changesLastHour(_ chargePoint: String) -> Int { changes[chargePoint]?.count ?? 0 }
 }
 
 /// One decided change of a charge point's current.

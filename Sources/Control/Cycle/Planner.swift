@@ -9,6 +9,25 @@ struct Planner {
     let sessions: [ChargePointSession]
     let loads: SiteLoads
     let now: Date
+    /// Per node: the load the plan assumes control does not steer, A per grid phase, and W.
+    var base: [PhaseCurrents]
+    var basePower: [Double]
+    /// Kept free below breaker limits, A per phase.
+    var breakerMargin: Double = 0
+
+    init(
+        model: SiteModel, settings: ControlSettings, sessions: [ChargePointSession], loads: SiteLoads, now: Date,
+        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, breakerMargin: Double = 0
+    ) {
+        self.model = model
+        self.settings = settings
+        self.sessions = sessions
+        self.loads = loads
+        self.now = now
+        self.base = base ?? loads.base
+        self.basePower = basePower ?? loads.basePower
+        self.breakerMargin = breakerMargin
+    }
 
     func stage(of cp: SiteModel.ChargePoint) -> Stage? {
         switch settings.modes[cp.id] ?? cp.mode {
@@ -42,7 +61,8 @@ struct Planner {
             candidateOf[i] = candidates.count
             candidates.append(
                 Candidate(
-                    chargePoint: i, stage: stage, rank: rankOf[i], phases: phases,
+                    chargePoint: i, stage: stage, rank: rankOf[i],
+                    priority: settings.priorities[cp.id] ?? cp.priority, phases: phases,
                     mask: cp.rotation.gridMask(phases: phases), onePhaseMask: cp.rotation.gridMask(phases: 1),
                     threePhaseMask: cp.rotation.gridMask(phases: 3), minimum: cp.minCurrent,
                     startMinimum: min(cp.minCurrent + cp.startBuffer, maximum), maximum: maximum))
@@ -57,14 +77,15 @@ struct Planner {
             for p in 0..<3 {
                 constraints.append(
                     Constraint(
-                        limit: .breaker(node: node.id, phase: p + 1), capacity: node.limit[p] - loads.base[n][p] - fixed[p],
+                        limit: .breaker(node: node.id, phase: p + 1),
+                        capacity: node.limit[p] - breakerMargin - base[n][p] - fixed[p],
                         phase: p, members: members))
             }
             if let powerLimit = node.powerLimitW {
                 constraints.append(
                     Constraint(
                         limit: .power(node: node.id),
-                        capacity: powerLimit - loads.basePower[n] - (fixed * model.voltage).sum(), phase: nil,
+                        capacity: powerLimit - basePower[n] - (fixed * model.voltage).sum(), phase: nil,
                         members: members))
             }
         }
@@ -96,6 +117,7 @@ struct Planner {
             let switchDue = session.lastPhaseSwitch.map { now.timeIntervalSince($0) >= model.timing.phaseSwitchSeconds } ?? true
             return CarHistory(
                 running: session.setpoint > 0, runningSince: session.runningSince, pausedSince: session.pausedSince,
+                waitingSince: session.waitingSince,
                 maySwitchPhases: cp.phaseSwitching && session.detectedPhases == nil && switchDue)
         }
     }

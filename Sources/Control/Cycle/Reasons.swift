@@ -52,6 +52,14 @@ public enum SetpointReason: Sendable, Equatable {
     case keptAtMinimum(Limit, until: Date)
     /// An increase smaller than the hysteresis was not worth a change.
     case holding
+    /// An increase waits until the cars lowered in the same decision are seen lower (break before make).
+    case waitingForOthers
+    /// An increase waits for a reading taken after every car below followed its last setpoint.
+    case settling
+    /// An increase waits for the minimum interval between two increases of one car.
+    case spacingIncreases(until: Date)
+    /// Stopped so that a car that waited gets its turn.
+    case givingWay
     /// The charger switches phases; it restarts on the new phase count.
     case switchingPhases(to: Int)
 
@@ -69,6 +77,10 @@ public enum SetpointReason: Sendable, Equatable {
         case .keptAtMinimum(let limit, let until):
             "kept at minimum despite \(limit.description) until \(Self.time(until)) (minimum run time)"
         case .holding: "holding: increase below the hysteresis"
+        case .waitingForOthers: "holding: waiting for the cars lowered to follow before raising"
+        case .settling: "holding: waiting for a reading taken after the cars followed"
+        case .spacingIncreases(let until): "holding: next increase not before \(Self.time(until))"
+        case .givingWay: "stopped: giving way to a car that waited (taking turns)"
         case .switchingPhases(let phases): "switching to \(phases) phase\(phases == 1 ? "" : "s")"
         }
     }

@@ -43,6 +43,19 @@ struct SiteLoads {
     var connected: [Bool]
     /// Per charge point: terminal currents when measured (for phase detection).
     var terminalCurrents: [PhaseCurrents?]
+    /// Per charge point: the most it may draw now on each grid phase, A — the highest limit
+    /// it was given within the EV response time, unless a report since showed it followed
+    /// the lower one (`CarResponse.allowance`). Safe currents for fallbacks.
+    var allowance: [PhaseCurrents]
+    /// Per node: the house load's lower bound, meter − the most every car below may have
+    /// drawn when it was taken. A limit exceeded even by this is exceeded for sure.
+    var baseLow: [PhaseCurrents]
+    var basePowerLow: [Double]
+    /// Per node: every car below it had followed its last setpoint when the meter reading
+    /// and its report were taken, so meter − reports is the house load (virtual meters: always).
+    var settled: [Bool]
+    /// Per node: the meter reading's time (nil for virtual or stale meters).
+    var meterTime: [Date?]
 
     static func account(
         model: SiteModel, measurements: Measurements, sessions: [ChargePointSession], now: Date
@@ -52,7 +65,9 @@ struct SiteLoads {
             nodeFresh: [], base: [], basePower: [], householdPower: [], draw: Array(repeating: .zero, count: cpCount),
             credited: Array(repeating: .zero, count: cpCount),
             fallback: Array(repeating: nil, count: cpCount), fixed: Array(repeating: .zero, count: cpCount),
-            connected: Array(repeating: false, count: cpCount), terminalCurrents: Array(repeating: nil, count: cpCount))
+            connected: Array(repeating: false, count: cpCount), terminalCurrents: Array(repeating: nil, count: cpCount),
+            allowance: Array(repeating: .zero, count: cpCount), baseLow: [], basePowerLow: [], settled: [], meterTime: [])
+        let response = model.timing.evResponseSeconds
 
         for (i, cp) in model.chargePoints.enumerated() {
             guard let sample = measurements.chargers[cp.device], sample.online,
@@ -62,9 +77,15 @@ struct SiteLoads {
                 // it draws, so the worst case is budgeted on every phase it is wired for.
                 loads.fallback[i] = .chargerOffline
                 loads.fixed[i] = cp.rotation.gridMask(phases: cp.phases) * cp.safeCurrent
+                loads.allowance[i] = loads.fixed[i]
                 continue
             }
             loads.connected[i] = sample.connected
+            let phases = sessions[i].detectedPhases ?? sessions[i].phases
+            let allowed = CarResponse.allowance(
+                at: now, changes: sessions[i].setpointChanges, setpoint: sessions[i].setpoint, report: sample,
+                response: response)
+            loads.allowance[i] = cp.rotation.gridMask(phases: max(phases, sample.currents.map(CarResponse.usedTerminals) ?? 0)) * allowed
             if let terminals = sample.currents {
                 loads.terminalCurrents[i] = terminals
                 loads.draw[i] = cp.rotation.toGrid(terminals)
@@ -91,6 +112,10 @@ struct SiteLoads {
                 loads.base.append(.zero)
                 loads.basePower.append(0)
                 loads.householdPower.append(0)
+                loads.baseLow.append(.zero)
+                loads.basePowerLow.append(0)
+                loads.settled.append(true)
+                loads.meterTime.append(nil)
             case .device(let device):
                 guard let sample = measurements.meters[device], let currents = sample.currents,
                     now.timeIntervalSince(sample.time) <= node.meterTimeout
@@ -99,19 +124,46 @@ struct SiteLoads {
                     loads.base.append(.zero)
                     loads.basePower.append(0)
                     loads.householdPower.append(0)
+                    loads.baseLow.append(.zero)
+                    loads.basePowerLow.append(0)
+                    loads.settled.append(false)
+                    loads.meterTime.append(nil)
                     continue
                 }
                 var drawn = PhaseCurrents.zero
                 var reported = PhaseCurrents.zero
+                var most = PhaseCurrents.zero
+                var settled = true
                 for cp in node.chargePoints {
                     drawn += loads.credited[cp]
                     reported += loads.draw[cp]
+                    if loads.fallback[cp] != nil {
+                        most += loads.allowance[cp]
+                        continue
+                    }
+                    let chargePoint = model.chargePoints[cp]
+                    let report = measurements.chargers[chargePoint.device]
+                    let allowedThen = CarResponse.allowance(
+                        at: sample.time, changes: sessions[cp].setpointChanges, setpoint: sessions[cp].setpoint,
+                        report: report, response: response)
+                    let phases = sessions[cp].detectedPhases ?? sessions[cp].phases
+                    let used = max(phases, report?.currents.map(CarResponse.usedTerminals) ?? 0)
+                    most += chargePoint.rotation.gridMask(phases: used) * max(allowedThen, report?.currents?.max() ?? 0)
+                    if !CarResponse.settled(
+                        meterTime: sample.time, changes: sessions[cp].setpointChanges, report: report, response: response)
+                    {
+                        settled = false
+                    }
                 }
                 let meterPower = sample.power ?? (currents * model.voltage).sum()
                 loads.nodeFresh.append(true)
                 loads.base.append(currents - drawn)
                 loads.basePower.append(meterPower - (drawn * model.voltage).sum())
                 loads.householdPower.append(meterPower - (reported * model.voltage).sum())
+                loads.baseLow.append(currents - most)
+                loads.basePowerLow.append(meterPower - (most * model.voltage).sum())
+                loads.settled.append(settled)
+                loads.meterTime.append(sample.time)
             }
         }
 
@@ -123,6 +175,7 @@ struct SiteLoads {
             if loads.connected[i] {
                 let phases = sessions[i].detectedPhases ?? cp.phases
                 loads.fixed[i] = cp.rotation.gridMask(phases: phases) * cp.safeCurrent
+                loads.allowance[i] = loads.fixed[i]
             }
         }
         return loads
@@ -144,5 +197,73 @@ struct SiteLoads {
             }
         }
         return lowest
+    }
+}
+
+/// How far a car may be from its setpoint: cars take up to the EV response time to
+/// follow a new limit (IEC 61851-1: 5 s for a lower one), and rise with a ramp.
+enum CarResponse {
+    /// A report within this of the setpoint (or below a lowered one) shows the car followed, A.
+    static let followTolerance = 1.0
+
+    /// Terminals that carry a current in a report (a car uses terminals 1, 1-2 or 1-2-3).
+    static func usedTerminals(_ terminals: PhaseCurrents) -> Int {
+        let strongest = terminals.max()
+        guard strongest >= SessionUpdate.detectionCurrent else { return 0 }
+        return (0..<3).last(where: { terminals[$0] >= strongest * SessionUpdate.detectionShare }).map { $0 + 1 } ?? 0
+    }
+
+    /// The most the car may draw at `time`, A per phase: the highest setpoint in force within
+    /// `response` before it — except those a report taken after a lower setpoint showed the
+    /// car to be below already — and never less than a report taken after the last change shows.
+    static func allowance(
+        at time: Date, changes: [SetpointChange]?, setpoint: Double, report: ChargerSample?, response: TimeInterval
+    ) -> Double {
+        guard let changes, !changes.isEmpty else { return max(setpoint, reportedMax(report, after: nil)) }
+        let windowStart = time.addingTimeInterval(-response)
+        // The change in force at the start of the window, and everything decided after it (up to `time`).
+        var first = changes.lastIndex(where: { $0.time <= windowStart }) ?? 0
+        // A report after a change that shows the car at or below it: the car follows that one.
+        if let report, let drawn = report.currents?.max(), report.time <= time,
+            let before = changes.lastIndex(where: { $0.time < report.time }), before > first,
+            drawn <= changes[before].current + followTolerance
+        {
+            first = before
+        }
+        var most = 0.0
+        for change in changes[first...] where change.time <= time { most = max(most, change.current) }
+        let last = changes.last(where: { $0.time <= time })
+        return max(most, reportedMax(report, after: last?.time))
+    }
+
+    /// A report taken after `after` (and not older than a few seconds) shows what the car draws.
+    private static func reportedMax(_ report: ChargerSample?, after: Date?) -> Double {
+        guard let report, let currents = report.currents, report.connected else { return 0 }
+        if let after, report.time <= after { return 0 }
+        return currents.max()
+    }
+
+    /// The car had followed its last setpoint when a meter reading taken at `meterTime` was:
+    /// the response time had passed, or a report taken after the change (and not after the
+    /// meter reading) showed it at its setpoint.
+    static func settled(meterTime: Date, changes: [SetpointChange]?, report: ChargerSample?, response: TimeInterval)
+        -> Bool
+    {
+        // A change decided at or after the reading: the reading saw the car before it.
+        guard let last = changes?.last, last.time > .distantPast else { return true }
+        if meterTime.timeIntervalSince(last.time) >= response { return true }
+        guard let report, report.time > last.time, report.time <= meterTime else { return false }
+        guard let drawn = report.currents?.max() else { return false }
+        if !report.connected { return last.current == 0 || drawn < followTolerance }
+        return followed(drawn: drawn, setpoint: last.current, before: changes.flatMap { $0.dropLast().last?.current })
+    }
+
+    /// A report shows the car at its new setpoint: within the tolerance of it, and nearer
+    /// to it than to the one before (a small change is not confirmed by a car that has not moved).
+    static func followed(drawn: Double, setpoint: Double, before: Double?) -> Bool {
+        if setpoint < 6 { return drawn < followTolerance }
+        guard abs(drawn - setpoint) <= followTolerance else { return false }
+        guard let before else { return true }
+        return abs(drawn - setpoint) < abs(drawn - min(before, 32)) || abs(before - setpoint) < 1e-9
     }
 }

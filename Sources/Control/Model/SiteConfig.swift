@@ -114,7 +114,8 @@ public struct BudgetConfig: Sendable, Equatable, Decodable {
     }
 }
 
-/// Anti-flap timing: how long a car must run or pause before its state may change again.
+/// Anti-flap and sequencing timing: how long a car must run or pause before its
+/// state may change again, and how control waits for cars to follow.
 public struct TimingConfig: Sendable, Equatable, Decodable {
     /// A started car is not stopped for budget or solar reasons before this, s (limits still stop it).
     public var minRunSeconds: Double
@@ -124,30 +125,63 @@ public struct TimingConfig: Sendable, Equatable, Decodable {
     public var hysteresisA: Double
     /// Minimum time between two 1p/3p switches of one charge point, s.
     public var phaseSwitchSeconds: Double
+    /// How long a car may take to follow a new limit, s. IEC 61851-1 gives an EV 5 s to
+    /// follow a lower one. Until a charger report shows that a car followed (or this time
+    /// has passed), control counts it at the higher of its old and new limit: another car
+    /// is raised only into room that is free even if the lowered car has not followed yet
+    /// ("break before make"), and no increase is decided on a view taken mid-change.
+    public var evResponseSeconds: Double
+    /// Minimum time between two increases of one car, s. Decreases are never delayed.
+    public var increaseIntervalSeconds: Double
+    /// Kept free below every breaker limit when raising cars, A per phase. A breaker
+    /// limit is only enforced (cars lowered) when it is exceeded, so measurement noise
+    /// inside this band moves no setpoint.
+    public var breakerMarginA: Double
+    /// How long a recent settled view of the house load is remembered, s: an increase
+    /// uses the highest house load seen over this window, so a car's own drop seen by
+    /// the meter before its charger's report is not handed to the others.
+    public var viewWindowSeconds: Double
+    /// When not every waiting car's minimum fits, a running car that has charged this
+    /// long gives way to one that has waited at least its minimum pause, s (0: never).
+    public var turnSeconds: Double
 
     public init(
         minRunSeconds: Double = 300, minPauseSeconds: Double = 120, hysteresisA: Double = 1,
-        phaseSwitchSeconds: Double = 600
+        phaseSwitchSeconds: Double = 600, evResponseSeconds: Double = 5, increaseIntervalSeconds: Double = 10,
+        breakerMarginA: Double = 0.5, viewWindowSeconds: Double = 3, turnSeconds: Double = 1800
     ) {
         self.minRunSeconds = minRunSeconds
         self.minPauseSeconds = minPauseSeconds
         self.hysteresisA = hysteresisA
         self.phaseSwitchSeconds = phaseSwitchSeconds
+        self.evResponseSeconds = evResponseSeconds
+        self.increaseIntervalSeconds = increaseIntervalSeconds
+        self.breakerMarginA = breakerMarginA
+        self.viewWindowSeconds = viewWindowSeconds
+        self.turnSeconds = turnSeconds
     }
 
     enum CodingKeys: String, CodingKey {
-        case minRunSeconds, minPauseSeconds, hysteresisA = "hysteresisA", phaseSwitchSeconds
+        case minRunSeconds, minPauseSeconds, hysteresisA = "hysteresisA", phaseSwitchSeconds, evResponseSeconds,
+            increaseIntervalSeconds, breakerMarginA = "breakerMarginA", viewWindowSeconds, turnSeconds
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TimingConfig()
+        func value(_ key: CodingKeys, _ fallback: Double) throws -> Double {
+            try c.decodeIfPresent(Double.self, forKey: key) ?? fallback
+        }
         self.init(
-            minRunSeconds: try c.decodeIfPresent(Double.self, forKey: .minRunSeconds) ?? d.minRunSeconds,
-            minPauseSeconds: try c.decodeIfPresent(Double.self, forKey: .minPauseSeconds) ?? d.minPauseSeconds,
-            hysteresisA: try c.decodeIfPresent(Double.self, forKey: .hysteresisA) ?? d.hysteresisA,
-            phaseSwitchSeconds: try c.decodeIfPresent(Double.self, forKey: .phaseSwitchSeconds)
-                ?? d.phaseSwitchSeconds)
+            minRunSeconds: try value(.minRunSeconds, d.minRunSeconds),
+            minPauseSeconds: try value(.minPauseSeconds, d.minPauseSeconds),
+            hysteresisA: try value(.hysteresisA, d.hysteresisA),
+            phaseSwitchSeconds: try value(.phaseSwitchSeconds, d.phaseSwitchSeconds),
+            evResponseSeconds: try value(.evResponseSeconds, d.evResponseSeconds),
+            increaseIntervalSeconds: try value(.increaseIntervalSeconds, d.increaseIntervalSeconds),
+            breakerMarginA: try value(.breakerMarginA, d.breakerMarginA),
+            viewWindowSeconds: try value(.viewWindowSeconds, d.viewWindowSeconds),
+            turnSeconds: try value(.turnSeconds, d.turnSeconds))
     }
 }
 

@@ -83,6 +83,15 @@ enum SiteConfigValidation {
             if !(t.minPauseSeconds >= 0) { fail(["timing", "min_pause_seconds"], "must be 0 or more") }
             if !(t.hysteresisA >= 0) { fail(["timing", "hysteresis_a"], "must be 0 or more") }
             if !(t.phaseSwitchSeconds >= 0) { fail(["timing", "phase_switch_seconds"], "must be 0 or more") }
+            if !(t.evResponseSeconds >= 0 && t.evResponseSeconds <= 60) {
+                fail(["timing", "ev_response_seconds"], "must be between 0 and 60")
+            }
+            if !(t.increaseIntervalSeconds >= 0) { fail(["timing", "increase_interval_seconds"], "must be 0 or more") }
+            if !(t.breakerMarginA >= 0 && t.breakerMarginA <= 10) { fail(["timing", "breaker_margin_a"], "must be between 0 and 10") }
+            if !(t.viewWindowSeconds >= 0 && t.viewWindowSeconds <= 60) {
+                fail(["timing", "view_window_seconds"], "must be between 0 and 60")
+            }
+            if !(t.turnSeconds >= 0) { fail(["timing", "turn_seconds"], "must be 0 or more") }
         }
 
         mutating func claim(_ id: String, at path: [String]) {

@@ -6,6 +6,8 @@ struct CarHistory {
     var running: Bool
     var runningSince: Date?
     var pausedSince: Date?
+    /// A plugged-in car without current since then.
+    var waitingSince: Date?
     /// The charger can switch 1p/3p and its last switch is long enough ago.
     var maySwitchPhases: Bool
 }
@@ -14,6 +16,8 @@ struct AdmissionTiming {
     var now: Date
     var minRun: TimeInterval
     var minPause: TimeInterval
+    /// A car that ran this long gives way to one waiting for its minimum (0: never).
+    var turn: TimeInterval = 0
 }
 
 /// Which cars charge at all, then how much: cars are admitted at their minimum
@@ -50,7 +54,7 @@ extension Allocation {
 
         // C. New cars, manual and automatic ones first.
         for k in order where !history[k].running && candidates[k].stage != .solar {
-            admitNew(k, history: history[k], timing: timing, under: economic, notes: &notes)
+            admitNew(k, history: history, timing: timing, under: economic, notes: &notes)
         }
         fill(.manual)
         fill(.automatic)
@@ -61,7 +65,7 @@ extension Allocation {
         }
         shed(.surplus, stages: [.solar], order: order, history: history, timing: timing, notes: &notes)
         for k in order where !history[k].running && candidates[k].stage == .solar {
-            admitNew(k, history: history[k], timing: timing, under: { _ in true }, notes: &notes)
+            admitNew(k, history: history, timing: timing, under: { _ in true }, notes: &notes)
         }
         fill(.solar)
         coupleSurplusToEveryCar()
@@ -132,9 +136,10 @@ extension Allocation {
     }
 
     private mutating func admitNew(
-        _ k: Int, history: CarHistory, timing: AdmissionTiming, under include: (Limit) -> Bool,
+        _ k: Int, history histories: [CarHistory], timing: AdmissionTiming, under include: (Limit) -> Bool,
         notes: inout [SetpointReason?]
     ) {
+        let history = histories[k]
         if let paused = history.pausedSince, timing.now.timeIntervalSince(paused) < timing.minPause {
             notes[k] = .pausing(until: paused.addingTimeInterval(timing.minPause))
             return
@@ -144,6 +149,9 @@ extension Allocation {
             if switchToOnePhase(k, history, at: start, under: include) {
                 candidates[k].current = candidates[k].minimum
                 notes[k] = .switchingPhases(to: 1)
+            } else if let gaveWay = takeTurn(k, history: histories, timing: timing, under: include, notes: notes) {
+                candidates[k].current = candidates[k].minimum
+                notes[gaveWay] = .givingWay
             } else {
                 notes[k] = .waitingForPower(blocked)
             }
@@ -151,6 +159,31 @@ extension Allocation {
         }
         // The start buffer was only the entry test; filling decides the real share.
         candidates[k].current = candidates[k].minimum
+    }
+
+    /// When a waiting car's minimum does not fit, the running car of equal or lower priority
+    /// (same stage) that has charged longest, at least `turn` seconds, gives way to it — if
+    /// that makes room. Returns the car stopped. The waiting car must have waited its
+    /// minimum pause, so two cars swap at most once per turn and neither waits forever.
+    private mutating func takeTurn(
+        _ k: Int, history: [CarHistory], timing: AdmissionTiming, under include: (Limit) -> Bool,
+        notes: [SetpointReason?]
+    ) -> Int? {
+        guard timing.turn > 0, let waiting = history[k].waitingSince,
+            timing.now.timeIntervalSince(waiting) >= timing.minPause
+        else { return nil }
+        let longest = candidates.indices.filter { j in
+            j != k && candidates[j].current > 0 && candidates[j].stage == candidates[k].stage
+                && candidates[j].priority <= candidates[k].priority && notes[j] == nil
+                && (history[j].runningSince.map { timing.now.timeIntervalSince($0) >= timing.turn } ?? false)
+        }.sorted { (history[$0].runningSince ?? timing.now) < (history[$1].runningSince ?? timing.now) }
+        for j in longest {
+            let current = candidates[j].current
+            candidates[j].current = 0
+            if tryAdmit(k, at: candidates[k].startMinimum, under: include) == nil { return j }
+            candidates[j].current = current
+        }
+        return nil
     }
 
     /// A three-phase car on a switching charger may still fit on one phase.

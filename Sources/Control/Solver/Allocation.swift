@@ -16,6 +16,8 @@ struct Candidate {
     let stage: Stage
     /// Configuration order and priority, for admission order and tie-breaking.
     let rank: Int
+    /// The operator's priority (higher first); cars take turns only with equal or lower ones.
+    let priority: Int
     var phases: Int
     /// 1 on each grid phase the car loads (phase rotation applied).
     var mask: PhaseCurrents

@@ -6,9 +6,8 @@ import Foundation
 ///   exceed a limit); the steps freed by rounding are handed out again one at a
 ///   time starting from the first-ranked point ("remaining power is redistributed
 ///   starting again at point 1").
-/// - A running car's current is only raised when the rise reaches the hysteresis:
-///   measurement noise would otherwise move it up and down every cycle. Decreases
-///   are applied at once, since they are what keeps a limit.
+/// - When a changed setpoint is worth a write (hysteresis, spacing of increases,
+///   break before make) is decided in `Sequencing`.
 /// - Minimum run and pause times are applied in admission (`shed`, `admitNew`).
 extension Allocation {
     mutating func roundToSteps(steps: [Double]) {
@@ -43,19 +42,5 @@ extension Allocation {
                 gaveAStep = true
             }
         }
-    }
-
-    /// Keeps the previous setpoint when the new one is higher by less than `hysteresis`.
-    /// Returns the candidates that were held.
-    mutating func applyHysteresis(previous: [Double], hysteresis: Double) -> [Bool] {
-        var held = [Bool](repeating: false, count: candidates.count)
-        for k in candidates.indices {
-            let old = previous[k]
-            let new = candidates[k].current
-            guard old > 0, new > old, new - old < hysteresis - Self.tolerance, old >= candidates[k].minimum else { continue }
-            candidates[k].current = old
-            held[k] = true
-        }
-        return held
     }
 }

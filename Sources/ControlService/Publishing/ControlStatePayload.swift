@@ -71,8 +71,33 @@ enum ControlStatePayload {
             w.endObject()
         }
         w.endArray()
+        writeStats(&w, engine.state.stats, model: engine.model)
         w.endObject()
         return w.bytes
+    }
+
+    /// How control itself behaves: setpoint changes per point over the last hour (a steady
+    /// site has none), seconds a meter showed a panel above its limit (should stay 0), and
+    /// the share of the room the solver found that the cars were given.
+    private static func writeStats(_ w: inout JSONWriter, _ stats: ControlStats?, model: SiteModel) {
+        let s = stats ?? ControlStats()
+        w.key("stats")
+        w.beginObject()
+        w.key("since"); w.optional(s.since.map { ISO8601.format($0, utcOffsetSeconds: 0) })
+        w.key("room_used"); w.optional(s.roomShare.map { (($0 * 1000).rounded()) / 1000 })
+        w.key("over_limit_seconds")
+        w.beginObject()
+        for node in model.nodes { w.key(node.id); w.value(((s.overLimitSeconds[node.id] ?? 0) * 10).rounded() / 10) }
+        w.endObject()
+        w.key("setpoint_changes_last_hour")
+        w.beginObject()
+        for cp in model.chargePoints { w.key(cp.id); w.value(s.changesLastHour(cp.id)) }
+        w.endObject()
+        w.key("setpoint_changes_total")
+        w.beginObject()
+        for cp in model.chargePoints { w.key(cp.id); w.value(s.totalChanges[cp.id] ?? 0) }
+        w.endObject()
+        w.endObject()
     }
 
     private static func kW(_ watts: Double) -> Double { rounded(watts / 1000) }

@@ -3,7 +3,9 @@
 /// Builders for the small sites the scenarios use.
 enum Sites {
     /// No anti-flap delays, so a scenario sees the distribution rules alone.
-    static let immediate = TimingConfig(minRunSeconds: 0, minPauseSeconds: 0, hysteresisA: 0)
+    static let immediate = TimingConfig(
+        minRunSeconds: 0, minPauseSeconds: 0, hysteresisA: 0, increaseIntervalSeconds: 0, breakerMarginA: 0,
+        turnSeconds: 0)
 
     static func chargePoint(
         _ id: String, rotation: PhaseRotation = .l1l2l3, phases: Int = 3, max: Double = 16,

@@ -1,0 +1,210 @@
+import Foundation
+
+/// What one steered charge point gets this cycle.
+struct Choice {
+    var current: Double
+    var phases: Int
+    var reason: SetpointReason
+    var switchedPhases: Bool
+}
+
+/// Turns the cycle's allocations into setpoint changes that hold still on a steady
+/// site, lower at once when a limit is exceeded, and raise only into room that is
+/// measured free (see `ControlCycle`).
+struct Sequencing {
+    let model: SiteModel
+    let sessions: [ChargePointSession]
+    let loads: SiteLoads
+    let now: Date
+    /// Per node: the house load increases are decided on, A per grid phase, and W.
+    let raiseBase: [PhaseCurrents]
+    let raiseBasePower: [Double]
+
+    private static let tolerance = 1e-6
+
+    /// Remembers the settled views of the last `viewWindowSeconds` per real meter and
+    /// returns, per node, the highest house load among them and the cautious view now.
+    /// A car's own drop seen by the meter before its charger reports it makes one view
+    /// look lighter than the house is; the older views of the window still show the truth.
+    static func recentViews(_ stored: [String: [HouseView]], loads: SiteLoads, model: SiteModel)
+        -> (views: [String: [HouseView]], base: [PhaseCurrents], basePower: [Double])
+    {
+        var views: [String: [HouseView]] = [:]
+        var base = loads.base
+        var basePower = loads.basePower
+        let window = model.timing.viewWindowSeconds
+        for (n, node) in model.nodes.enumerated() {
+            guard case .device = node.meter, loads.nodeFresh[n], let time = loads.meterTime[n] else { continue }
+            var kept = (stored[node.id] ?? []).filter { $0.time <= time && time.timeIntervalSince($0.time) <= window }
+            if loads.settled[n], kept.last.map({ $0.time < time }) ?? true {
+                kept.append(HouseView(time: time, currents: loads.base[n], power: loads.basePower[n]))
+            }
+            for view in kept {
+                base[n] = pointwiseMax(base[n], view.currents)
+                basePower[n] = max(basePower[n], view.power)
+            }
+            views[node.id] = kept
+        }
+        return (views, base, basePower)
+    }
+
+    /// Every real meter above the charge point gave a settled view.
+    private func settled(_ i: Int) -> Bool { model.chargePoints[i].ancestors.allSatisfy { loads.settled[$0] } }
+
+    /// Nodes whose limits the previous setpoints would exceed with the house load `base`.
+    private func overloaded(base: [PhaseCurrents], basePower: [Double], previous: [Double], phases: [Int]) -> [Bool] {
+        model.nodes.enumerated().map { n, node in
+            guard loads.nodeFresh[n] else { return false }
+            var load = base[n]
+            for i in node.chargePoints {
+                if loads.fallback[i] != nil {
+                    load += loads.fixed[i]
+                } else {
+                    load += model.chargePoints[i].rotation.gridMask(phases: phases[i]) * previous[i]
+                }
+            }
+            for p in 0..<3 where load[p] > node.limit[p] + Self.tolerance { return true }
+            if let powerLimit = node.powerLimitW, basePower[n] + (load - base[n]).sum() * model.voltage > powerLimit {
+                return true
+            }
+            return false
+        }
+    }
+
+    mutating func choose(target: Solution, safe: Solution) -> [Choice?] {
+        let timing = model.timing
+        var chosen = [Choice?](repeating: nil, count: model.chargePoints.count)
+        // What each car had, on the phases it had them.
+        var previous = [Double](repeating: 0, count: model.chargePoints.count)
+        var previousPhases = [Int](repeating: 0, count: model.chargePoints.count)
+        for i in model.chargePoints.indices {
+            previous[i] = sessions[i].setpoint
+            previousPhases[i] = sessions[i].detectedPhases ?? sessions[i].phases
+        }
+        let certain = overloaded(
+            base: loads.baseLow, basePower: loads.basePowerLow, previous: previous, phases: previousPhases)
+        let probable = overloaded(base: loads.base, basePower: loads.basePower, previous: previous, phases: previousPhases)
+
+        var raises: [(rank: Int, i: Int, k: Int)] = []
+        for (k, c) in target.allocation.candidates.enumerated() {
+            let i = c.chargePoint
+            let cp = model.chargePoints[i]
+            guard let s = safe.candidate(of: i) else { continue }
+            let safeCandidate = safe.allocation.candidates[s]
+            let samePhases = c.phases == previousPhases[i]
+            let prev = samePhases ? previous[i] : 0
+            let hold = Choice(current: prev, phases: previousPhases[i], reason: .holding, switchedPhases: false)
+
+            // A limit is exceeded: lower now. For sure when even the lower bound exceeds it; on
+            // the cautious view only once it is settled — while a car ramps up, the meter sees
+            // it before its report does, and the house only looks heavier.
+            if cp.ancestors.contains(where: { certain[$0] || (probable[$0] && loads.settled[$0]) }) {
+                let current = safeCandidate.current
+                if safeCandidate.phases == previousPhases[i] && current >= prev - Self.tolerance {
+                    chosen[i] = Choice(current: prev, phases: previousPhases[i], reason: safe.reason(s), switchedPhases: false)
+                } else {
+                    chosen[i] = Choice(
+                        current: current, phases: safeCandidate.phases, reason: safe.reason(s),
+                        switchedPhases: safeCandidate.phases != previousPhases[i])
+                }
+                continue
+            }
+            let wanted = c.current
+            let reason = target.reason(k)
+            let switched = !samePhases
+            if switched {
+                // A 1p/3p switch restarts the car: handled as a start on the new phase count.
+                raises.append((c.rank, i, k))
+                continue
+            }
+            guard settled(i) else {
+                chosen[i] = prev == wanted ? Choice(current: prev, phases: c.phases, reason: reason, switchedPhases: false)
+                    : Choice(current: prev, phases: previousPhases[i], reason: .settling, switchedPhases: false)
+                continue
+            }
+            if wanted < prev - Self.tolerance {
+                // A planned decrease (re-sharing, the budget, a stop): worth it from the hysteresis up.
+                if wanted == 0 || prev - wanted >= timing.hysteresisA - Self.tolerance {
+                    chosen[i] = Choice(current: wanted, phases: c.phases, reason: reason, switchedPhases: false)
+                } else {
+                    chosen[i] = hold
+                }
+            } else if wanted > prev + Self.tolerance {
+                if prev > 0 && wanted - prev < timing.hysteresisA - Self.tolerance {
+                    chosen[i] = hold
+                } else if let last = sessions[i].lastIncrease, prev > 0,
+                    now.timeIntervalSince(last) < timing.increaseIntervalSeconds
+                {
+                    chosen[i] = Choice(
+                        current: prev, phases: previousPhases[i],
+                        reason: .spacingIncreases(until: last.addingTimeInterval(timing.increaseIntervalSeconds)),
+                        switchedPhases: false)
+                } else {
+                    raises.append((c.rank, i, k))
+                }
+            } else {
+                chosen[i] = Choice(current: prev, phases: c.phases, reason: reason, switchedPhases: false)
+            }
+        }
+
+        // Break before make: raise in rank order, each into the room left with every other
+        // car counted at the most it may still draw (a lowered car until it is seen lower).
+        var counted = [PhaseCurrents](repeating: .zero, count: model.chargePoints.count)
+        for i in model.chargePoints.indices {
+            var decided = PhaseCurrents.zero
+            if let choice = chosen[i] {
+                decided = model.chargePoints[i].rotation.gridMask(phases: choice.phases) * choice.current
+            }
+            counted[i] = pointwiseMax(loads.allowance[i], decided)
+        }
+        for (_, i, k) in raises.sorted(by: { $0.rank < $1.rank }) {
+            let c = target.allocation.candidates[k]
+            let cp = model.chargePoints[i]
+            let prev = c.phases == previousPhases[i] ? previous[i] : 0
+            let room = roomFor(i, mask: c.mask, phases: c.phases, counted: counted)
+            let step = cp.currentStep
+            let fits = ((room + Self.tolerance) / step).rounded(.down) * step
+            var current = min(c.current, fits)
+            var reason = target.reason(k)
+            if prev == 0 {
+                if current < c.startMinimum - Self.tolerance && current < c.current - Self.tolerance {
+                    current = 0
+                    reason = .waitingForOthers
+                } else {
+                    current = max(current, min(c.minimum, c.current))
+                }
+            } else if current < prev + timing.hysteresisA - Self.tolerance && current < c.current - Self.tolerance {
+                current = prev
+                reason = .waitingForOthers
+            } else if current < prev {
+                current = prev
+            }
+            let phases = current == 0 && prev == 0 ? previousPhases[i] : c.phases
+            chosen[i] = Choice(
+                current: current, phases: phases, reason: reason,
+                switchedPhases: current > 0 && c.phases != previousPhases[i])
+            counted[i] = pointwiseMax(counted[i], cp.rotation.gridMask(phases: phases) * current)
+        }
+        return chosen
+    }
+
+    /// The most charge point `i` may be given (A per phase) with every other car of its
+    /// panels counted at `counted`, under the breaker (minus the margin) and power limits.
+    private func roomFor(_ i: Int, mask: PhaseCurrents, phases: Int, counted: [PhaseCurrents]) -> Double {
+        var room = Double.greatestFiniteMagnitude
+        for n in model.chargePoints[i].ancestors where loads.nodeFresh[n] {
+            let node = model.nodes[n]
+            var others = PhaseCurrents.zero
+            for j in node.chargePoints where j != i { others += counted[j] }
+            let used = raiseBase[n] + others
+            for p in 0..<3 where mask[p] > 0 {
+                room = min(room, (node.limit[p] - model.timing.breakerMarginA - used[p]) / mask[p])
+            }
+            if let powerLimit = node.powerLimitW {
+                let usedW = raiseBasePower[n] + others.sum() * model.voltage
+                room = min(room, (powerLimit - usedW) / (Double(phases) * model.voltage))
+            }
+        }
+        return max(0, room)
+    }
+}
