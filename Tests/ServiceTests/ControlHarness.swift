@@ -20,8 +20,13 @@ final class ControlHarness: Sendable {
 
     /// A site tree with one 20 A main connection metered by `grid` and two
     /// three-phase 16 A charge points; slider high enough that breakers decide.
+    /// The harness publishes a meter that shows the house alone and charger states without
+    /// currents, so nothing could show a car following a setpoint: its cars are taken to
+    /// follow at once (no EV response time, no spacing of increases, no breaker margin).
+    /// Sequencing on real timing is tested in ControlTests (`TimedSite`) and SiteTests.
     static let siteYAML = """
         budget: {slider_kw: 20}
+        timing: {ev_response_seconds: 0, increase_interval_seconds: 0, breaker_margin_a: 0}
         site:
           id: main
           current_limit: 20

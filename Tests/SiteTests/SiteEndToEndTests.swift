@@ -21,8 +21,9 @@ import Glibc
 
             // Low house load: the cars share what the 32 A main connection leaves.
             // Telegrams continue until the gateway reports the cars drawing their setpoints.
-            // (The gateway polls a charger every second: a deadline of 20 s leaves room for load.)
-            let rampDeadline = ContinuousClock.now + .seconds(20)
+            // Telegrams come once a second; control starts the cars once their chargers report,
+            // and raises them at most every increase interval (10 s) on settled readings.
+            let rampDeadline = ContinuousClock.now + .seconds(45)
             while !(rig.chargers.allSatisfy { ($0.setpoint ?? 0) >= 14 } && rig.reportsMatchTheChargers) {
                 try #require(ContinuousClock.now < rampDeadline,
                              "no high setpoint at low house load: \(rig.chargers.map(\.setpoint)); \(rig.logs())")
@@ -52,7 +53,7 @@ import Glibc
             // visible in the meter, control cannot tell the cars' pending drop from house load
             // and may stop them (safe; see docs/control-service.md, charger reports lag).
             var checked = 0
-            let checkDeadline = ContinuousClock.now + .seconds(20)
+            let checkDeadline = ContinuousClock.now + .seconds(30)
             while checked < 10 || !rig.reportsMatchTheChargers {
                 try #require(ContinuousClock.now < checkDeadline, "the gateway never reported the lowered currents; \(rig.logs())")
                 guard try await rig.sendTelegram(house: Self.highHouse) else { continue }

@@ -119,11 +119,15 @@ final class SiteRig: Sendable {
     /// Waits until control has decided on it, so telegrams never queue up.
     @discardableResult
     func sendTelegram(house: [Double]) async throws -> Bool {
-        let measured = phaseLoads(house: house)
         let time = meterTime.withLock { time in
             time += 1
             return time
         }
+        // A real meter sends once a second: control's timing (cars settling, spacing of
+        // increases) runs on the same clock as the meter, so the telegram waits for its second.
+        let wait = time.timeIntervalSinceNow
+        if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+        let measured = phaseLoads(house: house)
         try line.write(meter.telegram(time: time, currents: measured))
         // The telegram carries whole seconds; control reports the reading's time.
         let decided = await eventually(timeout: .seconds(5)) {

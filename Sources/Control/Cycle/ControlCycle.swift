@@ -101,9 +101,22 @@ public enum ControlCycle {
                 Setpoint(
                     chargePoint: cp.id, current: current, phases: phases, reason: reason,
                     power: current * Double(phases) * model.voltage))
-            var session = SessionUpdate.after(
-                sessions[i], chargePoint: cp, setpoint: current, phases: phases, connected: loads.connected[i],
-                terminalCurrents: loads.terminalCurrents[i], switchedPhases: switched, now: now)
+            var session: ChargePointSession
+            if loads.fallback[i] == .chargerOffline {
+                // Unknown, not unplugged: the charger applies its safe current on its own, and
+                // that is what it may draw when it answers again (before our next setpoint reaches it).
+                session = sessions[i]
+                if session.setpoint != current || (session.setpointChanges ?? []).isEmpty {
+                    session.setpointChanges = SessionUpdate.recordChange(
+                        session.setpointChanges, current: current, now: now, keep: cp.chargerTimeout)
+                }
+                session.setpoint = current
+                session.phases = phases
+            } else {
+                session = SessionUpdate.after(
+                    sessions[i], chargePoint: cp, setpoint: current, phases: phases, connected: loads.connected[i],
+                    terminalCurrents: loads.terminalCurrents[i], switchedPhases: switched, now: now)
+            }
             if loads.connected[i] {
                 if current > sessions[i].setpoint { session.lastIncrease = now }
                 session.waitingSince = chosen[i] != nil && current == 0 ? (sessions[i].waitingSince ?? now) : nil

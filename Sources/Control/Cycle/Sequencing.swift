@@ -123,8 +123,11 @@ struct Sequencing {
                 continue
             }
             if wanted < prev - Self.tolerance {
-                // A planned decrease (re-sharing, the budget, a stop): worth it from the hysteresis up.
-                if wanted == 0 || prev - wanted >= timing.hysteresisA - Self.tolerance {
+                // A planned decrease (re-sharing, the budget, a stop): worth it from the hysteresis
+                // up, or when the car's maximum went down (an operator's manual current).
+                if wanted == 0 || prev - wanted >= timing.hysteresisA - Self.tolerance
+                    || wanted >= c.maximum - Self.tolerance
+                {
                     chosen[i] = Choice(current: wanted, phases: c.phases, reason: reason, switchedPhases: false)
                 } else {
                     chosen[i] = hold
