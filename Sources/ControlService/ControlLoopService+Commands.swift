@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import PhasorCore
 import PhasorService
 
 extension ControlLoopService {
@@ -9,8 +10,7 @@ extension ControlLoopService {
         let now = clock.now()
         if message.retain {
             // A retained command would be re-applied at every restart, over the saved settings.
-            refuse(CommandError(topic: message.topic, field: "topic", reason: "retained commands are ignored: publish without retain",
-                                payload: message.string), now: now)
+            refuse(.retained(topic: message.topic, payload: message.payload), now: now)
             return
         }
         switch ControlCommand.parse(topic: message.topic, payload: message.payload, topics: topics, model: model) {
@@ -18,7 +18,7 @@ extension ControlLoopService {
             refuse(error, now: now)
         case .success(let command):
             engine.withLock { $0.apply(command) }
-            logger.notice("command accepted", metadata: ["topic": "\(message.topic)", "value": "\(message.string)"])
+            logger.notice("command accepted", metadata: ["topic": "\(message.topic)", "value": "\(Excerpt.of(message.payload))"])
             if ready.withLock({ $0 }) { runCycle() }
         }
     }

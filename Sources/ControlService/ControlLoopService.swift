@@ -85,9 +85,8 @@ public final class ControlLoopService: Service, Sendable {
         let chargers = try await client.subscribe("\(root)/chargepoint/+/state", qos: .atLeastOnce)
         let applied = try await client.subscribe("\(root)/chargepoint/+/applied", qos: .atLeastOnce)
         // Commands are `…/control/<path>/set`; `control/state` (ours) is filtered out below.
-        // Retain-as-published shows a command published retained even when it arrives live.
-        let commands = try await client.subscribe(
-            "\(root)/control/#", options: .init(qos: .atLeastOnce, retainAsPublished: true))
+        // Retained commands are refused (see `MQTTSubscribeOptions.commands`).
+        let commands = try await client.subscribe("\(root)/control/#", options: .commands)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { for await m in meters { self.handleMeter(m) } }
             group.addTask { for await m in chargers { self.handleCharger(m) } }

@@ -84,7 +84,7 @@ public struct ChargePointService: Service {
         case .success(let setpoint) where state.controlOnline == false:
             // A stale retained setpoint of a stopped control must not undo the fallback.
             refuse(CommandError(topic: message.topic, field: "current", reason: "control is offline: holding the safe current",
-                                payload: message.string), setpoint: setpoint)
+                                payload: message.payload), setpoint: setpoint)
         case .success(let setpoint):
             await write(setpoint)
         }
