@@ -6,13 +6,16 @@ import PhasorService
 extension ControlLoopService {
     /// `…/control/…/set`: validated; refused with a reason on `…/error/control`, or
     /// applied and answered by a new decision (setpoints and state) right away.
-    func handleCommand(_ message: MQTTMessage) {
-        let now = clock.now()
-        if message.retain {
-            // A retained command would be re-applied at every restart, over the saved settings.
-            refuse(.retained(topic: message.topic, payload: message.payload), now: now)
+    func handleCommand(_ message: MQTTMessage) async {
+        // A retained command would be re-applied at every restart, over the saved settings.
+        switch await RetainedCommands.check(message, client: client) {
+        case .apply: break
+        case .ignore: return
+        case .refuse(let error):
+            refuse(error, now: clock.now())
             return
         }
+        let now = clock.now()
         switch ControlCommand.parse(topic: message.topic, payload: message.payload, topics: topics, model: model) {
         case .failure(let error):
             refuse(error, now: now)

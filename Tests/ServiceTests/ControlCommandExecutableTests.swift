@@ -80,16 +80,24 @@ import Glibc
         await running.stop()
     }
 
-    /// Defect 10 on MQTT 5: a command published retained while control runs is refused
-    /// at once (retain-as-published), not only at the next start.
-    @Test func aCommandPublishedRetainedLiveIsRefusedOnMQTT5() async throws {
-        let running = try await Self.start(version: "5")
+    /// Defect 10: a command published retained while control runs is refused at once
+    /// and not applied: on MQTT 5 by retain-as-published; on MQTT 3.1.1 (where the
+    /// broker delivers it live without the flag) by asking the broker for its stored copy.
+    @Test(arguments: ["5", "3.1.1"])
+    func aCommandPublishedRetainedLiveIsRefused(version: String) async throws {
+        let running = try await Self.start(version: version)
         try running.send("slider", "5", retain: true)
         _ = try await expectRefusal(running.errors, field: "retain", reason: "retained commands are refused")
+        // Clearing it is no command (no refusal); a live command then applies, and the
+        // slider never was 5.
         try running.send("slider", [], retain: true)
         try running.send("slider", "7.5")
         let applied = try #require(await running.states.nextState { $0.sliderKW != 20 })
         #expect(applied.sliderKW == 7.5)
+        // A live command on 3.1.1 is not mistaken for a retained one, also right after.
+        try running.send("chargepoint/cp1/priority", "3")
+        #expect(await running.states.nextState { $0.point("cp1")?["priority"] as? Int == 3 } != nil)
+        #expect(await running.errors.next(timeout: .milliseconds(300)) == nil, "a refusal too many")
         await running.stop()
     }
 

@@ -36,9 +36,12 @@ public struct RelayService: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await message in commands where !message.payload.isEmpty {
-                        if message.retain {
-                            self.refuse(.retained(topic: message.topic, payload: message.payload))
+                    for await message in commands {
+                        switch await RetainedCommands.check(message, client: self.client) {
+                        case .apply: break
+                        case .ignore: continue
+                        case .refuse(let error):
+                            self.refuse(error)
                             continue
                         }
                         switch RelayCommand.parse(message.payload, topic: message.topic) {
