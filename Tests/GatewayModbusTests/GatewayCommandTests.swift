@@ -156,6 +156,13 @@ import Testing
         }
         let applied = try json(await running.applied.next(where: { $0.string.contains("refused") }))
         #expect((applied["reason"] as? String ?? "").utf8.count < 400)
+        // A valid setpoint with a huge reason is applied; `applied` repeats an excerpt.
+        let reason = String(repeating: "€", count: 350_000)
+        try running.peer.publish(MQTTMessage(topic: running.topics.chargePointSetpoint("io"),
+                                             string: #"{"current": 8, "reason": "\#(reason)"}"#, qos: .atLeastOnce))
+        let written = try json(await running.applied.next(where: { $0.string.contains(#""result":"applied""#) }))
+        let repeated = written["reason"] as? String ?? ""
+        #expect(repeated.utf8.count < 300 && repeated.hasSuffix(" bytes)"), "\(repeated.prefix(80))")
         let log = await running.stop()
         #expect((log.split(separator: "\n").map(\.utf8.count).max() ?? 0) < 2048)
         #expect(log.contains("relay command refused") && log.contains("setpoint refused"))
