@@ -31,6 +31,8 @@ public final class FanOutServer: Sendable {
 
     /// The port actually bound (useful when 0 was asked for).
     public let port: Int
+    /// The IPv4 address listened on, as the kernel reports it (`127.0.0.1`, `0.0.0.0`).
+    public let address: String
     public let perClientBufferBytes: Int
     /// The kernel's send buffer per client, fixed rather than autotuned (which grows
     /// to megabytes): what a stuck client can hold is then known and small.
@@ -88,6 +90,9 @@ public final class FanOutServer: Sendable {
         self.wakeRead = pipeFDs[0]
         self.wakeWrite = pipeFDs[1]
         self.port = Int(UInt16(bigEndian: addr.sin_port))
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        self.address = inet_ntop(AF_INET, &addr.sin_addr, &text, socklen_t(text.count)) != nil
+            ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : bindAddress
         self.perClientBufferBytes = perClientBufferBytes
         self.socketSendBufferBytes = socketSendBufferBytes
         let thread = Thread { [self] in serve() }
