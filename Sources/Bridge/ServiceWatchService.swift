@@ -39,7 +39,7 @@ public final class ServiceWatchService: Service, Sendable {
         else { return }
         let status = message.string
         guard status == "online" || status == "offline" else {
-            logger.warning("unknown service status", metadata: ["topic": "\(message.topic)", "payload": "\(status)"])
+            logger.warning("unknown service status", metadata: ["topic": "\(message.topic)", "payload": "\(Excerpt.of(status))"])
             return
         }
         let previous = lastStatus.withLock { statuses in

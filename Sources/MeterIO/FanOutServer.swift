@@ -31,6 +31,8 @@ public final class FanOutServer: Sendable {
 
     /// The port actually bound (useful when 0 was asked for).
     public let port: Int
+    /// The IPv4 address listened on, as the kernel reports it (`127.0.0.1`, `0.0.0.0`).
+    public let address: String
     public let perClientBufferBytes: Int
     /// The kernel's send buffer per client, fixed rather than autotuned (which grows
     /// to megabytes): what a stuck client can hold is then known and small.
@@ -42,7 +44,17 @@ public final class FanOutServer: Sendable {
     private let finished = Locked(false)
 
     /// Binds and listens at once, so a port in use is reported when the service starts.
-    public init(port: Int, bindAddress: String = "0.0.0.0", perClientBufferBytes: Int = 256 * 1024,
+    /// This machine only: the default address (a meter's readings are private).
+    public static let loopback = "127.0.0.1"
+
+    /// Whether `text` is a dotted IPv4 address (`inet_pton`; `inet_addr` would take
+    /// `1` or `255.255.255.255` and bind to something unexpected).
+    public static func isIPv4Address(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    public init(port: Int, bindAddress: String = loopback, perClientBufferBytes: Int = 256 * 1024,
                 socketSendBufferBytes: Int32 = 64 * 1024) throws(ByteChannelError) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .posix("socket") }
@@ -50,7 +62,10 @@ public final class FanOutServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr(bindAddress)
+        guard inet_pton(AF_INET, bindAddress, &addr.sin_addr) == 1 else {
+            _ = Glibc.close(fd)
+            throw .posix("listen on \(bindAddress):\(port): not an IPv4 address", EINVAL)
+        }
         addr.sin_port = UInt16(port).bigEndian
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -75,6 +90,9 @@ public final class FanOutServer: Sendable {
         self.wakeRead = pipeFDs[0]
         self.wakeWrite = pipeFDs[1]
         self.port = Int(UInt16(bigEndian: addr.sin_port))
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        self.address = inet_ntop(AF_INET, &addr.sin_addr, &text, socklen_t(text.count)) != nil
+            ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : bindAddress
         self.perClientBufferBytes = perClientBufferBytes
         self.socketSendBufferBytes = socketSendBufferBytes
         let thread = Thread { [self] in serve() }

@@ -22,13 +22,18 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let port = Loopback.isListening(port: self.port) ? Loopback.freePort() : self.port
-        var secured: SecuredBroker?
-        if let aclFile { secured = try await SecuredBroker.start(aclFile: aclFile, port: port) }
+        let secured: SecuredBroker? = if let aclFile { try await SecuredBroker.start(aclFile: aclFile, port: port) } else { nil }
         let broker: MosquittoBroker
         if let secured { broker = secured.broker } else {
             broker = try await MosquittoBroker.start(options: .init(persistence: false), port: port)
         }
-        let devices = try DemoSite()
+        // Stops the broker and removes the demo's credentials with it.
+        let stopBroker = { if let secured { await secured.stop() } else { await broker.stop() } }
+        let devices: DemoSite
+        do { devices = try DemoSite() } catch {
+            await stopBroker()
+            throw error
+        }
         let siteFile = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-demo-\(UUID().uuidString.prefix(8)).yaml")
         try devices.siteYAML(site: site).write(to: siteFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: siteFile) }
@@ -39,7 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
         for name in ["phasor-gateway", "phasor-control", "phasor-bridge"] {
             let path = binaries.appendingPathComponent(name).path
             guard FileManager.default.isExecutableFile(atPath: path) else {
-                await broker.stop()
+                await stopBroker()
                 throw ValidationError("\(path) not found: build all products first (swift build)")
             }
             var arguments = ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", logLevel,
@@ -66,7 +71,7 @@ struct DemoCommand: AsyncParsableCommand {
         await Self.waitForStop(duration: duration, children: children) { devices.updateGridMeter(at: Date()) }
         devices.simulator.stop()
         for (_, child) in children.reversed() { await child.terminate() }
-        await broker.stop()
+        await stopBroker()
         print("Phasor demo stopped.")
     }
 

@@ -66,6 +66,8 @@ import Testing
         (MeterConfiguration(id: "p1", type: .p1, source: "ttyUSB0"), "use /dev/…, tcp://host:port or file:///path"),
         (MeterConfiguration(id: "p 1", type: .p1, source: "/dev/ttyUSB0"), "id: use letters"),
         (MeterConfiguration(id: "t", type: .tic, source: "/dev/ttyAMA0", splitPort: 2000), "split_port: only for type p1"),
+        (MeterConfiguration(id: "p1", type: .p1, source: "/dev/ttyUSB0", splitPort: 2000, splitBind: "my-laptop"), "split_bind 'my-laptop': use an IPv4 address"),
+        (MeterConfiguration(id: "p1", type: .p1, source: "/dev/ttyUSB0", splitBind: "0.0.0.0"), "split_bind: only with split_port"),
         (MeterConfiguration(id: "p1", type: .p1, source: "/dev/ttyUSB0", serial: SerialOverrides(baud: 1234)), "baud 1234"),
         (MeterConfiguration(id: "p1", type: .p1, source: "/dev/ttyUSB0", smartyKey: "00ff"), "32 hex digits"),
         (MeterConfiguration(id: "p1", type: .p1, source: "/dev/ttyUSB0", meterLostPeriods: 1), "use 2 or more"),

@@ -43,6 +43,21 @@ import Glibc
         await h.stop()
     }
 
+    /// The split streams a household's readings without authentication: it listens on
+    /// this machine only unless `split_bind` opens it (the address is the kernel's,
+    /// read back with getsockname).
+    @Test func theSplitListensOnLoopbackUnlessSplitBindSaysOtherwise() async throws {
+        let dongle = try makeDongle()
+        for bind in [nil, "0.0.0.0"] as [String?] {
+            var config = meter(dongle: dongle, splitPort: Loopback.freePort())
+            config.splitBind = bind
+            let h = try await MeterHarness(config)
+            #expect(h.service.split?.address == bind ?? "127.0.0.1")
+            await h.stop()
+        }
+        dongle.stop()
+    }
+
     @Test func aClientThatNeverReadsIsDroppedAndDoesNotDelayPublishing() async throws {
         let dongle = try makeDongle()
         let splitPort = Loopback.freePort()

@@ -31,6 +31,26 @@ import Testing
         #expect(await device.health.availability == (profile.registers.isEmpty ? .unknown : .online))
     }
 
+    /// A simulated meter is physically consistent: |S| ≥ |P| and S² = P² + Q², also
+    /// when the power is pinned (the demo adds the cars to the household this way).
+    @Test func aSimulatedMetersApparentPowerGoesWithItsRealPower() async throws {
+        let profile = try Fixtures.profile("eastron_sdm630")
+        let (simulator, device) = try Fixtures.tcpDevice(profile)
+        defer { simulator.stop() }
+        for power in [7400.0, -2500, 0, 450] {
+            simulator.override(unitID: Fixtures.unit(of: profile), .power, power)
+            let reading = try await device.poll(groups: Set(profile.pollIntervals.keys))
+            let p = try #require(reading.number(.power))
+            let s = try #require(reading.number(.apparentPower))
+            let q = try #require(reading.number(.reactivePower))
+            let pf = try #require(reading.number(.powerFactor))
+            #expect(abs(p - power) < 0.01)
+            #expect(s >= abs(p) - 0.01, "S \(s) below |P| \(p)")
+            #expect(abs(s * s - (p * p + q * q)) <= max(1, s * s * 1e-6), "S² ≠ P² + Q²: \(s), \(p), \(q)")
+            #expect(abs(pf - (s > 0 ? abs(p) / s : 1)) < 0.001)
+        }
+    }
+
     @Test func signsAreNormalisedToImportAndDischargePositive() async throws {
         // Huawei reports grid power export-positive and battery power charge-positive.
         let profile = try Fixtures.profile("huawei_sun2000")

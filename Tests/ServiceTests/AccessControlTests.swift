@@ -23,7 +23,7 @@ import Testing
 
     @Test func anonymousClientsAreRefused() async throws {
         let secured = try await SecuredBroker.start(aclFile: Self.aclFile)
-        defer { Task { await secured.broker.stop() } }
+        defer { Task { await secured.stop() } }
         let anonymous = try client(secured, user: nil)
         await #expect(throws: MQTTError.self) { try await anonymous.connect(timeout: .seconds(5)) }
         await anonymous.shutdown()
@@ -34,7 +34,7 @@ import Testing
     /// the marker without the forbidden message proves the broker dropped it.
     @Test func eachUserPublishesOnlyItsOwnTopics() async throws {
         let secured = try await SecuredBroker.start(aclFile: Self.aclFile)
-        defer { Task { await secured.broker.stop() } }
+        defer { Task { await secured.stop() } }
         let root = "phasor/acl"
         let op = try client(secured, user: "operator")
         try await op.connect()
@@ -74,7 +74,7 @@ import Testing
 
     @Test func servicesRunWithTheirOwnCredentials() async throws {
         let secured = try await SecuredBroker.start(aclFile: Self.aclFile)
-        defer { Task { await secured.broker.stop() } }
+        defer { Task { await secured.stop() } }
         let site = uniqueSite()
         let op = try client(secured, user: "operator")
         try await op.connect()

@@ -26,6 +26,10 @@ import Testing
         #expect(try parse("chargepoint/cp2/mode", "{\"value\": \"manual\"}").get() == .mode(chargePoint: "cp2", .manual))
         #expect(try parse("chargepoint/cp2/current", "20").get() == .manualCurrent(chargePoint: "cp2", amperes: 20))
         #expect(try parse("chargepoint/cp1/priority", "{\"value\": 3}").get() == .priority(chargePoint: "cp1", 3))
+        // 0 and 1 are numbers (Foundation on Linux also reads them as Bool).
+        #expect(try parse("chargepoint/cp1/priority", "{\"value\": 0}").get() == .priority(chargePoint: "cp1", 0))
+        #expect(try parse("chargepoint/cp1/priority", "{\"value\": 1}").get() == .priority(chargePoint: "cp1", 1))
+        #expect(try parse("slider", "{\"value\": 10}").get() == .slider(kW: 10))
     }
 
     @Test(arguments: [
@@ -40,6 +44,10 @@ import Testing
         ("chargepoint/cp1/colour", "red", "topic", "unknown command topic"),
         ("chargepoint/cp1", "1", "topic", "unknown command topic"),
         ("slider", "1", "slider", "outside 2.5…1000 kW"),
+        ("slider", "{\"value\": 1}", "slider", "outside 2.5…1000 kW"),
+        ("slider", "{\"value\": true}", "slider", "'value' must be a number"),
+        ("chargepoint/cp1/priority", "{\"value\": false}", "priority", "'value' must be a number"),
+        ("chargepoint/cp1/mode", "{\"value\": \"solar\", \"x\": 1}", "mode", "unknown field: 'x'"),
     ])
     func refusesWithTheFieldAndAReason(path: String, payload: String, field: String, reason: String) {
         switch parse(path, payload) {

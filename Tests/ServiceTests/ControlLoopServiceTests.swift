@@ -157,7 +157,7 @@ import Testing
             ("chargepoint/cp1/current", "32", false, "current", "outside 6…16 A"),
             ("chargepoint/cp1/priority", "2.5", false, "priority", "whole number"),
             ("slider", "0.5", false, "slider", "outside"),
-            ("chargepoint/cp1/mode", "solar", true, "topic", "retained commands are ignored"),
+            ("chargepoint/cp1/mode", "solar", true, "retain", "retained commands are refused"),
         ] {
             try h.command(path, payload, retain: retain)
             refusals.append(try await expectRefusal(errors, field: field, reason: reason))

@@ -20,23 +20,7 @@ import Testing
             outputFile: out)
         defer { demo.terminateBlocking() }
 
-        // The banner names the operator's password.
-        var password: String?
-        let deadline = ContinuousClock.now + .seconds(30)
-        while password == nil, ContinuousClock.now < deadline {
-            let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-            password = text.components(separatedBy: " -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
-            if password == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let operatorPassword = try #require(password, "no banner: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
-
-        var logger = Logger(label: "demo-test")
-        logger.logLevel = .critical
-        let client = try MQTTClient(
-            configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: "demo-test", username: "operator",
-                                             password: operatorPassword),
-            logger: logger)
-        try await client.connect()
+        let client = try await demoOperatorClient(port: port, banner: out)
         let states = try await client.subscribe("phasor/demo/chargepoint/+/state", qos: .atLeastOnce)
         // For the failure message: the last reason control gave per point.
         let setpoints = try await client.subscribe("phasor/demo/chargepoint/+/setpoint", qos: .atLeastOnce)

@@ -52,3 +52,24 @@ func expectRefusal(
     #expect(!error.retain, sourceLocation: sourceLocation)
     return error.payload
 }
+
+/// A client logged in as `phasor demo`'s operator, with the password its banner
+/// (written to `banner`) names; waits up to 30 s for the banner.
+func demoOperatorClient(port: Int, banner: String) async throws -> MQTTClient {
+    var password: String?
+    let deadline = ContinuousClock.now + .seconds(30)
+    while password == nil, ContinuousClock.now < deadline {
+        let text = (try? String(contentsOfFile: banner, encoding: .utf8)) ?? ""
+        password = text.components(separatedBy: " -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
+        if password == nil { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    let operatorPassword = try #require(password, "no banner: \((try? String(contentsOfFile: banner, encoding: .utf8)) ?? "")")
+    var logger = Logger(label: "demo-test")
+    logger.logLevel = .critical
+    let client = try MQTTClient(
+        configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: "demo-\(UUID().uuidString.prefix(8))",
+                                         username: "operator", password: operatorPassword),
+        logger: logger)
+    try await client.connect()
+    return client
+}

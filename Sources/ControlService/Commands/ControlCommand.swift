@@ -24,7 +24,7 @@ enum ControlCommand: Sendable, Equatable {
         -> Result<ControlCommand, CommandError>
     {
         func refuse(_ field: String, _ reason: String) -> Result<ControlCommand, CommandError> {
-            .failure(CommandError(topic: topic, field: field, reason: reason, payload: String(decoding: payload, as: UTF8.self)))
+            .failure(CommandError(topic: topic, field: field, reason: reason, payload: payload))
         }
         let prefix = topics.root + "/control/"
         guard topic.hasPrefix(prefix), topic.hasSuffix("/set") else { return refuse("topic", "unknown command topic") }
@@ -38,7 +38,7 @@ enum ControlCommand: Sendable, Equatable {
         let id = String(path[1])
         guard let index = model.chargePointIndex(id: id) else {
             let known = model.chargePoints.map(\.id).joined(separator: ", ")
-            return refuse("chargepoint", "unknown charge point '\(id)' (known: \(known))")
+            return refuse("chargepoint", "unknown charge point '\(Excerpt.of(id))' (known: \(known))")
         }
         let point = model.chargePoints[index]
         switch path[2] {

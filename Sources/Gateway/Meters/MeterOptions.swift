@@ -12,6 +12,9 @@ public struct MeterOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("p1-split-port"), help: "Stream every raw P1 telegram to TCP clients on this port.")
     public var p1SplitPort: Int?
 
+    @Option(name: .customLong("p1-split-bind"), help: "Address the P1 split listens on (default 127.0.0.1; 0.0.0.0 = every interface).")
+    public var p1SplitBind: String?
+
     @Option(name: .long, help: "TIC meter (id tic1): /dev/ttyAMA0, tcp://host:port or file:///path.")
     public var tic: String?
 
@@ -38,6 +41,7 @@ public struct MeterOptions: ParsableArguments, Sendable {
             meter.source = source
             if kind == .tic, let mode { meter.ticMode = mode }
             if kind == .p1, let port = p1SplitPort { meter.splitPort = port }
+            if kind == .p1, let bind = p1SplitBind { meter.splitBind = bind }
             meters.removeAll { $0.id == id }
             meters.append(meter)
         }
@@ -45,6 +49,7 @@ public struct MeterOptions: ParsableArguments, Sendable {
         apply("tic1", .tic, tic)
         apply("tic2", .tic, tic2)
         if p1SplitPort != nil, p1 == nil { throw ValidationError("--p1-split-port needs --p1") }
+        if p1SplitBind != nil, p1SplitPort == nil { throw ValidationError("--p1-split-bind needs --p1-split-port") }
         return meters
     }
 }

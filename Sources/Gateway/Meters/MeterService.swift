@@ -31,7 +31,7 @@ public final class MeterService: Service, Sendable {
         let source = source ?? ReconnectingByteSource.make(
             url: settings.source, serial: settings.serialAlternatives, replayBytesPerSecond: settings.replayBytesPerSecond)
         self.source = source
-        self.split = try settings.splitPort.map { try FanOutServer(port: $0) }
+        self.split = try settings.splitPort.map { try FanOutServer(port: $0, bindAddress: settings.splitBind) }
         let decoder: any MeterDecoder
         switch settings.kind {
         case .p1:

@@ -17,6 +17,8 @@ public struct MeterSettings: Sendable {
     /// Luxembourg Smarty AES-128 key; nil for plain telegrams.
     public var smartyKey: [UInt8]?
     public var splitPort: Int?
+    /// The address the split listens on (`split_bind`, default 127.0.0.1).
+    public var splitBind: String
     public var policy: PublishPolicy
     /// "Meter lost" after this many nominal periods without a valid telegram.
     public var meterLostPeriods: Double
@@ -61,6 +63,13 @@ public struct MeterSettings: Sendable {
             guard (1...65535).contains(port) else { throw MeterSettingsError(meter: c.id, "split_port \(port): use 1…65535") }
         }
         splitPort = c.splitPort
+        splitBind = c.splitBind ?? FanOutServer.loopback
+        if c.splitBind != nil {
+            guard c.type == .p1, c.splitPort != nil else { throw MeterSettingsError(meter: c.id, "split_bind: only with split_port") }
+            guard FanOutServer.isIPv4Address(splitBind) else {
+                throw MeterSettingsError(meter: c.id, "split_bind '\(splitBind)': use an IPv4 address (127.0.0.1, 0.0.0.0 for every interface)")
+            }
+        }
         do { policy = try PublishPolicy(c.publish) } catch { throw MeterSettingsError(meter: c.id, "publish: \(error)") }
         meterLostPeriods = c.meterLostPeriods ?? Self.defaultMeterLostPeriods
         guard meterLostPeriods >= 2 else {

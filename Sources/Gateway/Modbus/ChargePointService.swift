@@ -73,6 +73,9 @@ public struct ChargePointService: Service {
 
     // MARK: Setpoints
 
+    /// What `applied` repeats of a setpoint's reason, in bytes (control's are short).
+    static let reasonLimit = 256
+
     func handleSetpoint(_ message: MQTTMessage) async {
         // An empty retained message clears the topic; it is not a command.
         if message.payload.isEmpty { return }
@@ -84,7 +87,7 @@ public struct ChargePointService: Service {
         case .success(let setpoint) where state.controlOnline == false:
             // A stale retained setpoint of a stopped control must not undo the fallback.
             refuse(CommandError(topic: message.topic, field: "current", reason: "control is offline: holding the safe current",
-                                payload: message.string), setpoint: setpoint)
+                                payload: message.payload), setpoint: setpoint)
         case .success(let setpoint):
             await write(setpoint)
         }
@@ -95,7 +98,8 @@ public struct ChargePointService: Service {
             if let phases = setpoint.phases, driver.limits.canSwitchPhases { try await driver.setPhases(phases) }
             try await driver.setCurrentLimit(setpoint.current)
             publishApplied(AppliedPayload(time: clock.now(), result: .applied, current: setpoint.current,
-                                          phases: setpoint.phases, sequence: setpoint.sequence, reason: setpoint.reason))
+                                          phases: setpoint.phases, sequence: setpoint.sequence,
+                                          reason: setpoint.reason.map { Excerpt.of($0, maxBytes: Self.reasonLimit) }))
             logger.debug("setpoint applied", metadata: ["chargepoint": "\(id)", "current": "\(setpoint.current)"])
         } catch {
             logger.warning("setpoint not written", metadata: ["chargepoint": "\(id)", "error": "\(error)"])

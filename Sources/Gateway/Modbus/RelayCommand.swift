@@ -13,7 +13,7 @@ enum RelayCommand {
         default: break
         }
         func fail(_ reason: String) -> Result<RelayConfig.State, CommandError> {
-            .failure(CommandError(topic: topic, field: "on", reason: reason, payload: text))
+            .failure(CommandError(topic: topic, field: "on", reason: reason, payload: payload))
         }
         do {
             let object = try JSONObject(payload)

@@ -28,13 +28,22 @@ public struct RelayService: Service {
     }
 
     public func run() async throws {
-        let commands = try await client.subscribe(topics.relayCommand(config.id), qos: .atLeastOnce)
+        // Relay commands are never retained (the retained truth is `relay/<id>/state`):
+        // a retained `on` would replay over the default at every start.
+        let commands = try await client.subscribe(topics.relayCommand(config.id), options: .commands)
         let controlStatus = try await client.subscribe(topics.status(.control), qos: .atLeastOnce)
         await set(config.defaultState, source: "default")
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await message in commands where !message.payload.isEmpty {
+                    for await message in commands {
+                        switch await RetainedCommands.check(message, client: self.client) {
+                        case .apply: break
+                        case .ignore: continue
+                        case .refuse(let error):
+                            self.refuse(error)
+                            continue
+                        }
                         switch RelayCommand.parse(message.payload, topic: message.topic) {
                         case .success(let state): await self.set(state, source: "command")
                         case .failure(let error): self.refuse(error)

@@ -16,9 +16,8 @@ struct SetpointValidator {
     }
 
     func validate(_ payload: [UInt8], topic: String, deviceOnline: Bool) -> Result<SetpointPayload, Refusal> {
-        let text = String(decoding: payload, as: UTF8.self)
         func refuse(_ field: String, _ reason: String, _ setpoint: SetpointPayload? = nil) -> Result<SetpointPayload, Refusal> {
-            .failure(Refusal(error: CommandError(topic: topic, field: field, reason: reason, payload: text), setpoint: setpoint))
+            .failure(Refusal(error: CommandError(topic: topic, field: field, reason: reason, payload: payload), setpoint: setpoint))
         }
         let setpoint: SetpointPayload
         do {

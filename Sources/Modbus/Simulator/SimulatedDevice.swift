@@ -61,6 +61,7 @@ final class SimulatedDevice {
             v = SiteModel.meterValues(at: now)
         }
         v.merge(overrides) { $1 }
+        if charger == nil, profile.kind != .inverter { SiteModel.completePowerTriangle(&v, pinned: overrides) }
         return v
     }
 

@@ -40,7 +40,6 @@ public enum SiteModel {
         let split = [0.5, 0.3, 0.2]
         var v: [Quantity: Double] = [
             .power: p, .voltage: 230.4, .current: p / 230.4, .currentNeutral: 0.12, .frequency: 50.01,
-            .powerFactor: 0.97, .reactivePower: p * 0.25, .apparentPower: abs(p) / 0.97,
             .energyImport: counter(at: date, averageWatts: 700, start: 1234.5), .energyExport: 321.25,
             .pvPower: pv(at: date), .pvEnergy: counter(at: date, averageWatts: 600, start: 100),
         ]
@@ -51,6 +50,19 @@ public enum SiteModel {
             v[Quantity.current.phase(phase)] = p * split[phase - 1] / voltage
         }
         return v
+    }
+
+    /// Reactive power, apparent power and power factor that go with the real power
+    /// `v[.power]` (a household's inductive load at a power factor of about 0.97):
+    /// |S| ≥ |P| and S² = P² + Q², also when a test or the demo pins the power.
+    /// Quantities pinned in `pinned` are kept as they are.
+    static func completePowerTriangle(_ v: inout [Quantity: Double], pinned: [Quantity: Double]) {
+        guard let p = v[.power] else { return }
+        let q = pinned[.reactivePower] ?? abs(p) * 0.25
+        let s = pinned[.apparentPower] ?? (p * p + q * q).squareRoot()
+        v[.reactivePower] = q
+        v[.apparentPower] = s
+        v[.powerFactor] = pinned[.powerFactor] ?? (s > 0 ? abs(p) / s : 1)
     }
 
     /// Values a hybrid inverter with a battery and a grid sensor reports.

@@ -8,6 +8,7 @@
 ///     type: p1
 ///     source: /dev/ttyUSB0          # or tcp://dongle:8088, file:///var/lib/capture.txt
 ///     split_port: 2000
+///     split_bind: 0.0.0.0           # default 127.0.0.1
 ///     publish: {min_interval: 5, max_interval: 300, deadband: {power: 10, voltage_l1: 1}}
 ///   - id: tic1
 ///     type: tic
@@ -33,6 +34,9 @@ public struct MeterConfiguration: Decodable, Sendable, Hashable {
     public var smartyKeyFile: String?
     /// P1 only: a TCP port that streams every raw telegram to any number of clients.
     public var splitPort: Int?
+    /// P1 only: the IPv4 address the split listens on; by default 127.0.0.1 (this
+    /// machine only), `0.0.0.0` for every interface.
+    public var splitBind: String?
     public var publish: PublishPolicyConfiguration?
     /// "Meter lost" after this many nominal telegram periods without a valid telegram.
     public var meterLostPeriods: Double?
@@ -41,7 +45,8 @@ public struct MeterConfiguration: Decodable, Sendable, Hashable {
 
     public init(id: String, type: Kind, source: String, serial: SerialOverrides? = nil, ticMode: TICModeSetting? = nil,
                 smartyKey: String? = nil, smartyKeyFile: String? = nil, splitPort: Int? = nil,
-                publish: PublishPolicyConfiguration? = nil, meterLostPeriods: Double? = nil, replayBytesPerSecond: Int? = nil) {
+                publish: PublishPolicyConfiguration? = nil, meterLostPeriods: Double? = nil, replayBytesPerSecond: Int? = nil,
+                splitBind: String? = nil) {
         self.id = id
         self.type = type
         self.source = source
@@ -50,6 +55,7 @@ public struct MeterConfiguration: Decodable, Sendable, Hashable {
         self.smartyKey = smartyKey
         self.smartyKeyFile = smartyKeyFile
         self.splitPort = splitPort
+        self.splitBind = splitBind
         self.publish = publish
         self.meterLostPeriods = meterLostPeriods
         self.replayBytesPerSecond = replayBytesPerSecond

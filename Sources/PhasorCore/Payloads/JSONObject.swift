@@ -28,7 +28,7 @@ public struct JSONObject {
     /// Fails on the first key not in `allowed` (sorted, so the message is stable).
     public func rejectUnknown(allowed: Set<String>) throws(PayloadError) {
         if let unknown = fields.keys.filter({ !allowed.contains($0) }).sorted().first {
-            throw .invalidField(unknown, reason: "unknown field")
+            throw .invalidField(Excerpt.of(unknown), reason: "unknown field")
         }
     }
 

@@ -34,8 +34,20 @@ public struct JSONWriter: Sendable {
 
     public static func format(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
+        let d = withoutNoise(d)
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
         return String(d)
+    }
+
+    /// Arithmetic noise written as the decimal it stands for: 131 × 0.1 is
+    /// 13.100000000000001 in binary and is written `13.1`. Only a value within a
+    /// relative 1e-12 of one with at most 6 decimals is replaced (by that one), so
+    /// a real measurement or setpoint never changes; decimals that came in as text
+    /// are written back exactly as they were.
+    static func withoutNoise(_ d: Double) -> Double {
+        guard abs(d) < 1e9 else { return d }
+        let decimal = (d * 1e6).rounded() / 1e6
+        return abs(decimal - d) <= abs(d) * 1e-12 ? decimal : d
     }
 
     /// The value, or `null`.

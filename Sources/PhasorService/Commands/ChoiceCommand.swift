@@ -1,4 +1,5 @@
 import Foundation
+import PhasorCore
 
 /// Reads a command payload that names one of a fixed set of words: plain
 /// (`solar`), a JSON string (`"solar"`) or `{"value": "solar"}`.
@@ -8,26 +9,22 @@ public enum ChoiceCommand {
     ) -> Result<String, CommandError> {
         let text = String(decoding: payload, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         func fail(_ reason: String) -> Result<String, CommandError> {
-            .failure(CommandError(topic: topic, field: field, reason: reason, payload: text))
+            .failure(CommandError(topic: topic, field: field, reason: reason, payload: payload))
         }
         var word = text
-        if text.hasPrefix("{") || text.hasPrefix("\"") {
-            guard let json = try? JSONSerialization.jsonObject(with: Data(payload), options: .fragmentsAllowed) else {
-                return fail("payload is neither a word nor valid JSON")
+        if text.hasPrefix("{") {
+            switch ValueObject.read(payload, kind: "word", { o throws(PayloadError) in try o.string("value") }) {
+            case .success(let value): word = value
+            case .failure(let refusal): return fail(refusal.reason)
             }
-            if let object = json as? [String: Any] {
-                let unknown = Set(object.keys).subtracting(["value"])
-                if !unknown.isEmpty { return fail("unknown field(s): \(unknown.sorted().joined(separator: ", "))") }
-                guard let value = object["value"] as? String else { return fail("'value' must be a string") }
-                word = value
-            } else if let value = json as? String {
-                word = value
-            } else {
-                return fail("expected one of \(allowed.joined(separator: ", "))")
+        } else if text.hasPrefix("\"") {
+            guard let value = try? JSONSerialization.jsonObject(with: Data(payload), options: .fragmentsAllowed) as? String else {
+                return fail("payload is neither a word nor a JSON string")
             }
+            word = value
         }
         guard allowed.contains(word) else {
-            return fail("'\(word)' is not one of \(allowed.joined(separator: ", "))")
+            return fail("'\(Excerpt.of(word))' is not one of \(allowed.joined(separator: ", "))")
         }
         return .success(word)
     }
