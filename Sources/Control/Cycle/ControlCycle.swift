@@ -154,8 +154,9 @@ public enum ControlCycle {
                 return max(0, -used)
             })
         plan.switchUpIfRoom(&allocation, history: history, notes: &notes)
+        let exact = allocation.candidates.map(\.current)
         allocation.roundToSteps(steps: allocation.candidates.map { model.chargePoints[$0.chargePoint].currentStep })
-        return Solution(allocation: allocation, notes: notes)
+        return Solution(allocation: allocation, notes: notes, exact: exact)
     }
 }
 
@@ -163,6 +164,8 @@ public enum ControlCycle {
 struct Solution {
     var allocation: Allocation
     var notes: [SetpointReason?]
+    /// Per candidate: the share before rounding to the charger's step, A.
+    var exact: [Double]
 
     /// The candidate index of a charge point, if it is steered this cycle.
     func candidate(of chargePoint: Int) -> Int? {

@@ -123,9 +123,10 @@ struct Sequencing {
                 continue
             }
             if wanted < prev - Self.tolerance {
-                // A planned decrease (re-sharing, the budget, a stop): worth it from the hysteresis
-                // up, or when the car's maximum went down (an operator's manual current).
-                if wanted == 0 || prev - wanted >= timing.hysteresisA - Self.tolerance
+                // A planned decrease (re-sharing, the budget, a stop): when the exact share is below
+                // the setpoint by the hysteresis (not merely its rounding: a share hovering at a step
+                // would flip every time), or when the car's maximum went down (a manual current).
+                if wanted == 0 || prev - target.exact[k] >= timing.hysteresisA - Self.tolerance
                     || wanted >= c.maximum - Self.tolerance
                 {
                     chosen[i] = Choice(current: wanted, phases: c.phases, reason: reason, switchedPhases: false)

@@ -12,6 +12,8 @@ struct SlowCar {
     var lowerDelay: TimeInterval = 1
     var riseDelay: TimeInterval = 0.5
     var rampAPerSecond = 5.0
+    /// Below this limit the car pauses, A.
+    var minCurrent = 6.0
     /// The car stopped drawing on its own (battery full) while plugged in.
     var full = false
 }
@@ -59,6 +61,15 @@ struct TimedSite {
     /// Worst excess over any node's limit seen at a tick, A, and seconds spent over one.
     private(set) var worstExcess = 0.0
     private(set) var secondsOver = 0.0
+    /// Overloads that do not follow a rise of house load within `houseStepGrace`: caused
+    /// by control's own decisions. Seconds, and the worst excess, A.
+    private(set) var secondsOverByDecision = 0.0
+    private(set) var worstExcessByDecision = 0.0
+    /// After a house load rises, an overload is the house's for this long, s: the meter's
+    /// period, the decision, the write and the slowest car's response.
+    var houseStepGrace: TimeInterval = 6.5
+    private var lastHouseRise: Date = .distantPast
+    private var lastHousehold: [String: PhaseCurrents] = [:]
     private var lastSetpoint: [String: Double] = [:]
 
     init(_ model: SiteModel, start: Date = t0) {
@@ -121,7 +132,7 @@ struct TimedSite {
         // Cars following their limits.
         for (id, car) in cars {
             let l = limit[id] ?? 0
-            let target = car.full || l < 6 ? 0 : min(l, car.maxCurrent)
+            let target = car.full || l < car.minCurrent - 1e-9 ? 0 : min(l, car.maxCurrent)
             let d = draw[id] ?? 0
             let since = now.timeIntervalSince(targetSince[id] ?? .distantPast)
             if target < d - 1e-9 {
@@ -129,7 +140,7 @@ struct TimedSite {
             } else if target > d + 1e-9 {
                 if since >= car.riseDelay {
                     // A paused car starts at its minimum, then ramps.
-                    draw[id] = min(target, max(d, 6) + (d == 0 ? 0 : car.rampAPerSecond * tick))
+                    draw[id] = min(target, max(d, car.minCurrent) + (d == 0 ? 0 : car.rampAPerSecond * tick))
                 }
             }
         }
@@ -137,12 +148,31 @@ struct TimedSite {
         // The breakers' truth.
         let currents = nodeCurrents()
         var over = 0.0
+        var carsCanHelp = false
         for (n, node) in model.nodes.enumerated() {
-            for p in 0..<3 { over = max(over, currents[n][p] - node.limit[p]) }
+            var cars = PhaseCurrents.zero
+            for i in node.chargePoints {
+                let cp = model.chargePoints[i]
+                cars += cp.rotation.toGrid(terminals(cp.id))
+            }
+            for p in 0..<3 where currents[n][p] - node.limit[p] > 1e-6 {
+                over = max(over, currents[n][p] - node.limit[p])
+                // The house alone above the limit: no decision can help, not control's overload.
+                if currents[n][p] - cars[p] <= node.limit[p] { carsCanHelp = true }
+            }
         }
+        for (id, load) in household {
+            let before = lastHousehold[id] ?? .zero
+            if (0..<3).contains(where: { load[$0] > before[$0] + 1e-9 }) { lastHouseRise = now }
+        }
+        lastHousehold = household
         if over > 1e-6 {
             secondsOver += tick
             worstExcess = max(worstExcess, over)
+            if carsCanHelp && now.timeIntervalSince(lastHouseRise) > houseStepGrace {
+                secondsOverByDecision += tick
+                worstExcessByDecision = max(worstExcessByDecision, over)
+            }
         }
         // Meters, chargers, decisions.
         var meterRead = false
@@ -189,6 +219,8 @@ struct TimedSite {
         stops = [:]
         worstExcess = 0
         secondsOver = 0
+        secondsOverByDecision = 0
+        worstExcessByDecision = 0
     }
 
     var totalChanges: Int { changes.values.reduce(0, +) }
