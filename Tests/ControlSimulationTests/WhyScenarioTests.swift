@@ -1,0 +1,102 @@
+import Control
+import ControlSimulation
+import Foundation
+import Plant
+import Testing
+
+/// The site of issue 10's "Why", closed-loop on the plant: a 32 A main connection metered
+/// every second; one three-phase point on it; a 20 A garage panel on a virtual meter with
+/// a three-phase point and a single-phase point on a rotated phase (L2). Chargers report
+/// every second, half a second after the meter; cars take about a second to lower and
+/// ramp up over about two seconds. A kettle (+10 A on L1) runs from 60 s to 120 s.
+enum WhyScenario {
+    static let minRun: TimeInterval = 20
+
+    static func model() throws -> SiteModel {
+        try SiteModel(
+            config: SiteConfig(
+                preset: .residential, budget: BudgetConfig(sliderKW: 1000, marginKW: 0),
+                timing: TimingConfig(minRunSeconds: minRun, minPauseSeconds: 20, hysteresisA: 1),
+                site: PanelConfig(
+                    id: "main", currentLimit: PhaseLimit(32), meter: .device("grid"),
+                    panels: [
+                        PanelConfig(
+                            id: "garage", currentLimit: PhaseLimit(20), meter: .virtual,
+                            chargePoints: [
+                                ChargePointConfig(id: "cp2", maxCurrent: 16),
+                                ChargePointConfig(id: "cp3", rotation: .l2l3l1, phases: 1, maxCurrent: 16),
+                            ])
+                    ],
+                    chargePoints: [ChargePointConfig(id: "cp1", maxCurrent: 16)])))
+    }
+
+    struct Outcome {
+        var stats: LoopStats
+        /// Setpoint changes in the quiet stretches (15 s after each event until the next).
+        var quietChanges: Int
+        var quietSeconds: Double
+        var shortRuns: [LoopStats.Stop]
+    }
+
+    /// Runs the scenario; `seed` varies the cars' delays (lower 0.8–1.2 s, ramp 1.5–2.5 s).
+    static func run(seed: UInt64, meterResolution: Double = 0.01, seconds: TimeInterval = 180) throws -> Outcome {
+        var rng = SeededGenerator(seed: seed)
+        let model = try model()
+        var config = PlantConfig(model: model)
+        config.meters[0].offset = 0
+        config.meters[0].currentResolution = meterResolution
+        for i in config.chargers.indices {
+            config.chargers[i].reportOffset = 0.5
+            config.chargers[i].writeLatency = 0.1
+        }
+        config.loads = [LoadSpec(panel: 0, base: PhaseAmperes(2, 1.5, 1))]
+        config.explainWindow = 1 + 0.1 + 1.2 + 1
+        var plant = Plant(config: config, start: t0, seed: seed)
+        for i in model.chargePoints.indices {
+            let ramp = rng.double(1.5...2.5)
+            plant.plug(
+                charger: i,
+                car: CarSpec(
+                    phases: model.chargePoints[i].phases, maxCurrent: 16, lowerDelay: rng.double(0.8...1.2),
+                    riseDelay: 0.3, rampRate: 16 / ramp))
+        }
+        var loop = ClosedLoop(model: model, plant: plant)
+        let kettleOn = ScheduledEvent(at: t0 + 60) { $0.setLoad(0, base: PhaseAmperes(12, 1.5, 1)) }
+        let kettleOff = ScheduledEvent(at: t0 + 120) { $0.setLoad(0, base: PhaseAmperes(2, 1.5, 1)) }
+        loop.run(until: t0 + seconds, events: [kettleOn, kettleOff])
+        let quiet = [(t0 + 30, t0 + 60), (t0 + 75, t0 + 120), (t0 + 135, t0 + seconds)]
+        let changes = quiet.reduce(0) { $0 + loop.stats.changes(from: $1.0, to: $1.1).count }
+        let quietSeconds = quiet.reduce(0) { $0 + $1.1.timeIntervalSince($1.0) }
+        return Outcome(
+            stats: loop.stats, quietChanges: changes, quietSeconds: quietSeconds,
+            shortRuns: loop.stats.shortRuns(under: minRun))
+    }
+}
+
+@Suite(.enabled(if: Acceptance.enabled, Acceptance.note))
+struct WhyScenarioTests {
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func holdsStillNeverStartStopsAndNeverOverloadsByItsOwnDecisions(seed: UInt64) throws {
+        let o = try WhyScenario.run(seed: seed)
+        let ledger = o.stats.ledger!
+        let worst = ledger.allEpisodes.filter { !$0.explained }.map(\.peak).max() ?? 0
+        let changes = o.stats.changes.count
+        let figures = "\(changes) setpoint changes in 180 s, \(o.quietChanges) in \(Int(o.quietSeconds)) quiet s; "
+            + "\(o.shortRuns.count) runs shorter than \(Int(WhyScenario.minRun)) s; "
+            + "decision-caused overload \(fmt(ledger.unexplainedSeconds)) s (worst +\(fmt(worst)) A), "
+            + "after the kettle \(fmt(ledger.explainedSeconds)) s; room used \(fmt(o.stats.roomUsed * 100)) %"
+        print("[why seed \(seed)] " + figures)
+        #expect(o.quietChanges == 0, "hunting: \(o.quietChanges) setpoint changes in quiet periods")
+        #expect(o.shortRuns.isEmpty, "start-stop: \(o.shortRuns.map { "cp\($0.point + 1) after \(fmt($0.ranFor)) s" })")
+        #expect(ledger.unexplainedSeconds == 0, "overloads caused by decisions")
+    }
+
+    /// The same with the meter's whole amperes (DSMR): rounding hides up to 0.5 A per phase.
+    @Test func withWholeAmpereMeterReadings() throws {
+        let o = try WhyScenario.run(seed: 1, meterResolution: 1)
+        let ledger = o.stats.ledger!
+        print("[why, DSMR whole amperes] \(o.quietChanges) quiet changes, \(o.shortRuns.count) short runs, decision-caused overload \(fmt(ledger.unexplainedSeconds)) s, worst +\(fmt(ledger.worstExcess)) A")
+        #expect(o.quietChanges == 0)
+        #expect(ledger.unexplainedSeconds == 0)
+    }
+}
