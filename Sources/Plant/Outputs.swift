@@ -54,10 +54,22 @@ public struct OverloadEpisode: Sendable, Equatable {
     public var end: Date
     /// Highest excess over the limit, A.
     public var peak: Double
-    /// At its start the excess was no larger than the rise of uncontrolled load (house, PV)
-    /// below the panel within the plant's explain window: a house step, not a decision.
-    public var explained: Bool
+    public var cause: OverloadCause
+    /// Not caused by a decision: a rise of uncontrolled load, or that load alone over the limit.
+    public var explained: Bool { cause != .unexplained }
     public var duration: TimeInterval { end.timeIntervalSince(start) }
+}
+
+/// Why a panel phase is over its limit, judged at the start of an episode.
+public enum OverloadCause: Sendable, Equatable {
+    /// The excess was no larger than the rise of uncontrolled load (house, PV) below the
+    /// panel within the plant's explain window: a house step the controller must answer.
+    case uncontrolledRise
+    /// Uncontrolled load alone is above the limit: no controller can clear it (episodes of
+    /// this cause are split from the others).
+    case uncontrolledAlone
+    /// Neither: what the cars were allowed to draw caused it.
+    case unexplained
 }
 
 /// Seconds over each limit, split by cause, and the episodes.
@@ -70,6 +82,8 @@ public struct OverloadLedger: Sendable, Equatable {
     public var unexplainedSeconds: Double = 0
     /// Seconds whose excess was explained by such a rise.
     public var explainedSeconds: Double = 0
+    /// Seconds when uncontrolled load alone was above the limit.
+    public var uncontrolledAloneSeconds: Double = 0
     /// Finished episodes (and, through `allEpisodes`, the running ones).
     public var episodes: [OverloadEpisode] = []
     var open: [Int: OverloadEpisode] = [:]
@@ -84,7 +98,10 @@ public struct OverloadLedger: Sendable, Equatable {
     public var totalSecondsOver: Double { secondsOver.reduce(0) { $0 + $1.sum() } }
     public var worstExcess: Double { peakExcess.reduce(0) { max($0, $1.max()) } }
 
-    mutating func record(panel: Int, phase: Int, from: Date, to: Date, excess: Double, rise: Double, tolerance: Double) {
+    mutating func record(
+        panel: Int, phase: Int, from: Date, to: Date, excess: Double, rise: Double, uncontrolledExcess: Double,
+        tolerance: Double
+    ) {
         let key = panel * 3 + phase
         guard excess > tolerance else {
             if let e = open.removeValue(forKey: key) { episodes.append(e) }
@@ -93,14 +110,21 @@ public struct OverloadLedger: Sendable, Equatable {
         let dt = to.timeIntervalSince(from)
         secondsOver[panel][phase] += dt
         peakExcess[panel][phase] = max(peakExcess[panel][phase], excess)
-        let explained = excess <= rise + tolerance
-        if explained { explainedSeconds += dt } else { unexplainedSeconds += dt }
-        if var e = open[key] {
+        let cause: OverloadCause =
+            uncontrolledExcess > tolerance ? .uncontrolledAlone : (excess <= rise + tolerance ? .uncontrolledRise : .unexplained)
+        switch cause {
+        case .uncontrolledAlone: uncontrolledAloneSeconds += dt
+        case .uncontrolledRise: explainedSeconds += dt
+        case .unexplained: unexplainedSeconds += dt
+        }
+        // Uncontrolled load alone over the limit splits an episode: before and after it, the controller's share.
+        if var e = open[key], (e.cause == .uncontrolledAlone) == (cause == .uncontrolledAlone) {
             e.end = to
             e.peak = max(e.peak, excess)
             open[key] = e
         } else {
-            open[key] = OverloadEpisode(panel: panel, phase: phase, start: from, end: to, peak: excess, explained: explained)
+            if let e = open.removeValue(forKey: key) { episodes.append(e) }
+            open[key] = OverloadEpisode(panel: panel, phase: phase, start: from, end: to, peak: excess, cause: cause)
         }
     }
 }

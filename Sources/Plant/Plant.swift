@@ -190,7 +190,7 @@ public struct Plant: Sendable {
                 let rise = unc[p][ph] - windowMin(panel: p, phase: ph)
                 ledger.record(
                     panel: p, phase: ph, from: now, to: until, excess: totals[p][ph] - panel.limit[ph], rise: rise,
-                    tolerance: Self.tolerance)
+                    uncontrolledExcess: unc[p][ph] - panel.limit[ph], tolerance: Self.tolerance)
             }
         }
         for i in meters.indices {

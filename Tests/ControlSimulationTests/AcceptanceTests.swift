@@ -12,7 +12,7 @@ import Testing
 enum Acceptance {
     static let environment = ProcessInfo.processInfo.environment
     static let enabled = environment["PHASOR_ACCEPTANCE"] != nil
-    static let sites = Int(environment["PHASOR_PLANT_SITES"] ?? "") ?? 150
+    static let sites = Int(environment["PHASOR_PLANT_SITES"] ?? "") ?? 100
     static let baseSeed = UInt64(environment["PHASOR_PLANT_SEED"] ?? "") ?? 10_000
     static let note: Comment = "waiting for the control fix (issue 10); PHASOR_ACCEPTANCE=1 runs it"
     /// After the last event the site is given this long to settle…
@@ -49,6 +49,7 @@ struct SiteOutcome: Sendable {
         let steadyFrom = t0 + site.eventsEnd + Acceptance.settle
         let end = steadyFrom + Acceptance.steady
         site.loop.run(until: end, events: site.events)
+        if Acceptance.environment["PHASOR_SITE_TRACE"] == "\(seed)" { trace(site) }
         let stats = site.loop.stats
         let model = site.model
         let ledger = stats.ledger!
@@ -56,7 +57,7 @@ struct SiteOutcome: Sendable {
         // Meter period + delay, then the decision on the next main reading or the 1 s timer,
         // the write, and the car's lower delay; one plant step of slack.
         let houseBound = site.slowestMeter + 1 + site.slowestWrite + site.slowestLower + 0.1
-        let slow = ledger.allEpisodes.filter { $0.explained && $0.duration > houseBound }
+        let slow = ledger.allEpisodes.filter { $0.cause == .uncontrolledRise && $0.duration > houseBound }
         let plugged = model.chargePoints.indices.filter { site.loop.plant.isPlugged(charger: $0) }
         var fairnessGap: Double?
         let d = site.loop.decision!
@@ -81,6 +82,22 @@ struct SiteOutcome: Sendable {
             longestWait: stats.longestWaitWhileFitting.max() ?? 0, waitBound: model.timing.minPauseSeconds + 10,
             fairnessGap: fairnessGap, fairnessTolerance: model.timing.hysteresisA + step + 2 * site.noise + 0.1,
             roomUsed: stats.roomUsed, shortRuns: stats.shortRuns(under: model.timing.minRunSeconds).count)
+    }
+
+    /// Prints a site's tree, its changes and its overload episodes (PHASOR_SITE_TRACE=<seed>).
+    static func trace(_ site: RandomPlantSite) {
+        for (n, node) in site.model.nodes.enumerated() {
+            print("node \(n) \(node.id) level \(node.level) parent \(node.parent.map(String.init) ?? "-") limit \(node.limit) meter \(node.meter)")
+        }
+        for (i, cp) in site.model.chargePoints.enumerated() {
+            print("cp \(i) \(cp.id) node \(cp.node) \(cp.phases)p \(cp.rotation.rawValue) max \(cp.maxCurrent) car \(site.loop.plant.car(charger: i).map { "\($0)" } ?? "-")")
+        }
+        for c in site.loop.stats.changes {
+            print("  \(fmt(c.time.timeIntervalSince(t0))) cp \(c.point) \(fmt(c.from)) → \(fmt(c.to)) (\(c.reason.description))")
+        }
+        for e in site.loop.stats.ledger!.allEpisodes {
+            print("  over: node \(e.panel) L\(e.phase + 1) \(fmt(e.start.timeIntervalSince(t0)))–\(fmt(e.end.timeIntervalSince(t0))) +\(fmt(e.peak)) A \(e.cause)")
+        }
     }
 
     /// Every site of the run, computed once for all the tests of the suite.

@@ -98,6 +98,9 @@ struct RandomPlantSite {
         config.explainWindow = slowestMeter + 1 + slowestWrite + slowestLower
         let plant = Plant(config: config, start: t0, seed: rng.next())
         loop = ClosedLoop(model: model, plant: plant)
+        // Control starts once every meter has sent (a running site; a cold start without
+        // readings falls back to safe currents, which is another question).
+        loop.startupDelay = slowestMeter + 0.5
         eventsEnd = Self.eventsEnd
 
         // The history: most cars plugged in early, then random events.
