@@ -28,28 +28,31 @@ struct Outcome {
 
 @main
 enum SimulatedYear {
-    static func main() throws {
-        var days = 365
-        var sliderKW = 4.0
-        var seed: UInt64 = 2025
+    static func main() async throws {
+        var daysArgument = 365
+        var sliderArgument = 5.0
+        var seedArgument: UInt64 = 2025
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let a = arguments.next() {
             switch a {
-            case "--days": days = Int(arguments.next() ?? "") ?? days
-            case "--slider": sliderKW = Double(arguments.next() ?? "") ?? sliderKW
-            case "--seed": seed = UInt64(arguments.next() ?? "") ?? seed
+            case "--days": daysArgument = Int(arguments.next() ?? "") ?? daysArgument
+            case "--slider": sliderArgument = Double(arguments.next() ?? "") ?? sliderArgument
+            case "--seed": seedArgument = UInt64(arguments.next() ?? "") ?? seedArgument
             default:
                 print("usage: phasor-bench-year [--days N] [--slider KW] [--seed S]")
                 exit(2)
             }
         }
 
+        let days = daysArgument
+        let sliderKW = sliderArgument
+        let seed = seedArgument
         let start = Date(timeIntervalSince1970: 1_735_686_000)  // 2025-01-01 00:00 Brussels
         let end = start.addingTimeInterval(Double(days) * 86_400)
         let profiles = Profiles(seed: seed, pvPeakW: 5000, yearlyKWh: 3500)
         let sessions = profiles.sessions(from: start, days: days)
         let fuse = 32.0
-        let car = { (wanted: Double) in
+        let car: @Sendable (Double) -> CarSpec = { wanted in
             CarSpec(phases: 3, maxCurrent: 16, lowerDelay: 1, riseDelay: 1, rampRate: 8, energyWantedWh: wanted, taperWh: 1000)
         }
 
@@ -60,7 +63,7 @@ enum SimulatedYear {
                     id: "main", currentLimit: PhaseLimit(fuse), meter: .device("grid"),
                     chargePoints: [ChargePointConfig(id: "cp1", phases: 3, maxCurrent: 16)])))
 
-        func plantConfig() -> PlantConfig {
+        @Sendable func plantConfig() -> PlantConfig {
             var config = PlantConfig(model: model, step: 1, explainWindow: 1 + 0.1 + 1 + 1 + 0.1)
             config.meters = [.dsmr5(device: "grid", panel: 0)]
             config.chargers[0].writeLatency = 0.1
@@ -71,12 +74,10 @@ enum SimulatedYear {
             return config
         }
 
-
-        var brussels = Calendar(identifier: .gregorian)
-        brussels.timeZone = TimeZone(identifier: "Europe/Brussels")!
-
-        func monthPeaks(_ register: EnergyRegister) -> [(String, Double)] {
+        @Sendable func monthPeaks(_ register: EnergyRegister) -> [(String, Double)] {
             var peaks: [String: Double] = [:]
+            var brussels = Calendar(identifier: .gregorian)
+            brussels.timeZone = TimeZone(identifier: "Europe/Brussels")!
             for q in register.closedQuarters {
                 let c = brussels.dateComponents([.year, .month], from: q.start)
                 let key = String(format: "%04d-%02d", c.year!, c.month!)
@@ -86,7 +87,7 @@ enum SimulatedYear {
         }
 
         /// Phasor: the control library closed-loop on the plant, with the service's timing.
-        func runPhasor() -> Outcome {
+        @Sendable func runPhasor() -> Outcome {
             let clock = ContinuousClock.now
             var loop = ClosedLoop(model: model, plant: Plant(config: plantConfig(), start: start, seed: seed))
             loop.idleInterval = 10
@@ -113,7 +114,7 @@ enum SimulatedYear {
         /// The reactive limiter: on every meter reading, the EV gets what keeps the instant grid
         /// power under `maxPower` and every phase under the fuse, given what the charger last
         /// reported; whole amperes, 6 A minimum (below: paused), no hysteresis, no timers.
-        func runReactive() -> Outcome {
+        @Sendable func runReactive() -> Outcome {
             let clock = ContinuousClock.now
             var plant = Plant(config: plantConfig(), start: start, seed: seed)
             let maxPower = sliderKW * 1000
@@ -175,12 +176,15 @@ enum SimulatedYear {
             t = t.addingTimeInterval(60)
         }
 
-        let results = [runPhasor(), runReactive()]
+        // The two runs are independent: one per core.
+        async let phasor = runPhasor()
+        async let reactive = runReactive()
+        let results = await [phasor, reactive]
 
         func kw(_ w: Double) -> String { String(format: "%.2f", w / 1000) }
         func kwh(_ wh: Double) -> String { String(format: "%.0f", wh / 1000) }
         func row(_ label: String, _ values: [String]) {
-            print(label.padding(toLength: 34, withPad: " ", startingAt: 0) + values.map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined())
+            print(label.padding(toLength: 40, withPad: " ", startingAt: 0) + values.map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined())
         }
 
         let wanted = sessions.filter { $0.arrival < end }.reduce(0) { $0 + $1.wantedWh }

@@ -103,7 +103,7 @@ public struct Plant: Sendable {
     public func uncontrolled() -> [PhaseAmperes] {
         var totals = [PhaseAmperes](repeating: .zero, count: config.panels.count)
         for l in loads {
-            let own = l.current(at: now)
+            let own = l.current
             for n in chains[l.spec.panel] { totals[n] += own }
         }
         return totals
@@ -202,6 +202,7 @@ public struct Plant: Sendable {
 
     /// Writes arriving, pilots followed, samples taken, noise redrawn: everything due at `now`.
     private mutating func applyEvents() {
+        for i in loads.indices { loads[i].profileNow = loads[i].spec.profile?(now) ?? .zero }
         for i in loads.indices where loads[i].spec.noise > 0 && loads[i].nextNoise <= now {
             let n = loads[i].spec.noise
             loads[i].noise = PhaseAmperes(rng.double(-n...n), rng.double(-n...n), rng.double(-n...n))
@@ -264,7 +265,9 @@ struct LoadState: Sendable {
     var spec: LoadSpec
     var noise: PhaseAmperes = .zero
     var nextNoise: Date
-    func current(at t: Date) -> PhaseAmperes { spec.base + noise + (spec.profile?(t) ?? .zero) }
+    /// The profile's value at the plant's current time (profiles may be costly: evaluated once per step).
+    var profileNow: PhaseAmperes = .zero
+    var current: PhaseAmperes { spec.base + noise + profileNow }
 }
 
 struct CarState: Sendable {
@@ -369,6 +372,10 @@ struct ChargerState: Sendable {
 }
 
 struct MeterState: Sendable {
+    /// Built once: a name is a string, and building it per reading showed in profiles.
+    static let currents = (1...3).map { Quantity.current.phase($0) }
+    static let imports = (1...3).map { Quantity.powerImport.phase($0) }
+    static let exports = (1...3).map { Quantity.powerExport.phase($0) }
     var spec: MeterSpec
     var nextSample: Date
     var register: EnergyRegister
@@ -387,9 +394,9 @@ struct MeterState: Sendable {
         let r = spec.currentResolution
         for p in 0..<3 {
             let power = currents[p] * voltage
-            reading.set(Quantity.current.phase(p + 1), (abs(currents[p]) / r).rounded() * r)
-            reading.set(Quantity.powerImport.phase(p + 1), max(0, power).rounded())
-            reading.set(Quantity.powerExport.phase(p + 1), max(0, -power).rounded())
+            reading.set(Self.currents[p], (abs(currents[p]) / r).rounded() * r)
+            reading.set(Self.imports[p], max(0, power).rounded())
+            reading.set(Self.exports[p], max(0, -power).rounded())
             imp += max(0, power)
             exp += max(0, -power)
         }
