@@ -109,14 +109,14 @@ struct SiteOutcome: Sendable {
 @Suite(.enabled(if: Acceptance.enabled, Acceptance.note), .serialized)
 struct AcceptanceTests {
     func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
-        let seeds = failing.prefix(8).map { "\($0.seed)" }.joined(separator: ", ")
+        let seeds = failing.prefix(8).map { "\($0.seed)" }.joined(separator: ", ")  // the worst first
         print("[acceptance] \(name): \(failing.count) of \(SiteOutcome.all.count) sites fail; \(figure); seeds \(seeds)")
     }
 
     @Test func zeroOverloadsCausedByADecision() {
         let all = SiteOutcome.all
         #expect(all.count == Acceptance.sites, "every random site builds")
-        let failing = all.filter { $0.decisionSeconds > 0 }
+        let failing = all.filter { $0.decisionSeconds > 0 }.sorted { $0.decisionPeak > $1.decisionPeak }
         let seconds = all.reduce(0) { $0 + $1.decisionSeconds }
         let peak = all.map(\.decisionPeak).max() ?? 0
         report("decision-caused overloads", failing, "total \(fmt(seconds)) s over, worst +\(fmt(peak)) A")
@@ -133,7 +133,7 @@ struct AcceptanceTests {
 
     @Test func noSetpointChangesOnceSteady() {
         let all = SiteOutcome.all
-        let failing = all.filter { $0.steadyChanges > 0 }
+        let failing = all.filter { $0.steadyChanges > 0 }.sorted { $0.steadyChanges > $1.steadyChanges }
         let total = all.reduce(0) { $0 + $1.steadyChanges }
         let worst = all.map(\.steadyChanges).max() ?? 0
         report(
@@ -144,7 +144,9 @@ struct AcceptanceTests {
 
     @Test func everyCarWhoseMinimumFitsChargesWithinMinimumPausePlusTenSeconds() {
         let all = SiteOutcome.all
-        let failing = all.filter { $0.longestWait > $0.waitBound }
+        let failing = all.filter { $0.longestWait > $0.waitBound }.sorted {
+            $0.longestWait - $0.waitBound > $1.longestWait - $1.waitBound
+        }
         let worst = all.map { $0.longestWait - $0.waitBound }.max() ?? 0
         report("cars waiting while their minimum fits", failing, "worst \(fmt(worst)) s beyond the bound")
         #expect(failing.isEmpty)

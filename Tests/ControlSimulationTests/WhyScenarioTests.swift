@@ -77,6 +77,10 @@ enum WhyScenario {
             for c in loop.stats.changes {
                 print("  \(fmt(c.time.timeIntervalSince(t0))) cp\(c.point + 1) \(fmt(c.from)) → \(fmt(c.to)) (\(c.reason.description))")
             }
+            for e in loop.plant.ledger.allEpisodes {
+                let span = "\(fmt(e.start.timeIntervalSince(t0)))–\(fmt(e.end.timeIntervalSince(t0)))"
+                print("  over: \(model.nodes[e.panel].id) L\(e.phase + 1) \(span) +\(fmt(e.peak)) A \(e.cause)")
+            }
         }
         // Quiet: from `settle` after each event to the next one.
         let quiet = [(t0 + 5 + settle, t0 + 60), (t0 + 60 + settle, t0 + 120), (t0 + 120 + settle, t0 + seconds)]
