@@ -209,8 +209,13 @@ public struct Plant: Sendable {
             loads[i].nextNoise = now.addingTimeInterval(loads[i].spec.noiseHold)
         }
         for i in chargers.indices { chargers[i].react(at: now) }
-        refreshWindows()
-        let currents = panelCurrents()
+        let unc = uncontrolled()
+        refreshWindows(unc)
+        var currents = unc
+        for c in chargers {
+            let grid = c.spec.wiring.toGrid(c.terminalDraw)
+            for n in chains[c.spec.panel] { currents[n] += grid }
+        }
         for i in meters.indices where meters[i].nextSample <= now {
             let reading = meters[i].sample(currents[meters[i].spec.panel], voltage: config.voltage, at: now)
             outbox.append(Delivery(time: now.addingTimeInterval(meters[i].spec.delay), output: .meter(reading)))
@@ -229,8 +234,8 @@ public struct Plant: Sendable {
     }
 
     /// Pushes the current uncontrolled load of every panel into its explain window.
-    private mutating func refreshWindows() {
-        let unc = uncontrolled()
+    private mutating func refreshWindows(_ unc: [PhaseAmperes]? = nil) {
+        let unc = unc ?? uncontrolled()
         let horizon = now.addingTimeInterval(-config.explainWindow)
         for p in windows.indices {
             for ph in 0..<3 {
@@ -388,25 +393,27 @@ struct MeterState: Sendable {
 
     mutating func sample(_ currents: PhaseAmperes, voltage: Double, at now: Date) -> Reading {
         nextSample = ChargerSpec.nextInstant(after: now, period: spec.period, offset: spec.offset)
-        var reading = Reading(device: spec.device, time: MeterTimestamp(date: now, utcOffsetSeconds: 0))
+        var values: [(Quantity, MeasuredValue)] = []
+        values.reserveCapacity(12)
         var imp = 0.0
         var exp = 0.0
         let r = spec.currentResolution
         for p in 0..<3 {
             let power = currents[p] * voltage
-            reading.set(Self.currents[p], (abs(currents[p]) / r).rounded() * r)
-            reading.set(Self.imports[p], max(0, power).rounded())
-            reading.set(Self.exports[p], max(0, -power).rounded())
+            values.append((Self.currents[p], .number((abs(currents[p]) / r).rounded() * r)))
+            values.append((Self.imports[p], .number(max(0, power).rounded())))
+            values.append((Self.exports[p], .number(max(0, -power).rounded())))
             imp += max(0, power)
             exp += max(0, -power)
         }
         let net = imp - exp
-        reading.set(.powerImport, max(0, net).rounded())
-        reading.set(.powerExport, max(0, -net).rounded())
+        values.append((.powerImport, .number(max(0, net).rounded())))
+        values.append((.powerExport, .number(max(0, -net).rounded())))
         if spec.quarterAverage {
-            reading.set(.powerImportQuarterHourAverage, (register.quarterImportWs / EnergyRegister.quarter).rounded())
+            values.append(
+                (.powerImportQuarterHourAverage, .number((register.quarterImportWs / EnergyRegister.quarter).rounded())))
         }
-        return reading
+        return Reading(device: spec.device, time: MeterTimestamp(date: now, utcOffsetSeconds: 0), values: values)
     }
 }
 
