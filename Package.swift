@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "PhasorCore", targets: ["PhasorCore"]),
         .library(name: "PhasorTesting", targets: ["PhasorTesting"]),
+        .library(name: "Plant", targets: ["Plant"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -70,6 +70,13 @@ public struct LoopStats: Sendable {
         changes.filter { $0.time >= from && $0.time < to }
     }
 
+    /// Per charge point (configuration order): changes at or after `from` (and before `to`).
+    public func changesPerPoint(from: Date = .distantPast, to: Date = .distantFuture) -> [Int] {
+        var counts = [Int](repeating: 0, count: model.chargePoints.count)
+        for c in changes where c.time >= from && c.time < to { counts[c.point] += 1 }
+        return counts
+    }
+
     /// Stops that ended a run shorter than `seconds`, the car still plugged in.
     public func shortRuns(under seconds: TimeInterval) -> [Stop] {
         stops.filter { $0.ranFor < seconds && $0.reason != .noCar && $0.reason != .modeOff }

@@ -72,6 +72,9 @@ struct SiteOutcome: Sendable {
             }
             let fair = FairShare.allocate(cars: cars, room: room)
             fairnessGap = zip(wanting, fair).map { i, f in abs(d.setpoints[i].current - f) }.max()
+            if Acceptance.environment["PHASOR_SITE_TRACE"] == "\(seed)" {
+                print("uncontrolled \(unc); fair \(zip(wanting, fair).map { "cp \($0): \(fmt($1))" }); decided \(wanting.map { "cp \($0): \(fmt(d.setpoints[$0].current)) (\(d.setpoints[$0].reason.description))" })")
+            }
         }
         let step = model.chargePoints.map(\.currentStep).max() ?? 0.1
         return SiteOutcome(
