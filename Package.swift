@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "PhasorCore", targets: ["PhasorCore"]),
         .library(name: "PhasorTesting", targets: ["PhasorTesting"]),
+        .library(name: "Plant", targets: ["Plant"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -107,6 +108,22 @@ let package = Package(
             name: "phasor-bench-reaction",
             dependencies: ["Modbus", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ReactionLatency"),
+
+        // MARK: Plant simulator and closed loop (issue 10): a physical site on injected
+        // time, control run against it, and the simulated-year benchmark.
+        /// A physical site: breakers, loads, chargers, cars, meters. Pure: time and seed are passed in.
+        .target(name: "Plant", dependencies: ["PhasorCore"]),
+        /// Control run against the plant with the service's timing, and what it did.
+        .target(name: "ControlSimulation", dependencies: ["Control", "Plant", "PhasorCore"]),
+        .executableTarget(
+            name: "phasor-bench-year", dependencies: ["ControlSimulation", "Control", "Plant", "PhasorCore"],
+            path: "Benchmarks/SimulatedYear"),
+        .testTarget(
+            name: "ControlSimulationTests",
+            dependencies: [
+                "ControlSimulation", "Control", "Plant", "PhasorCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),

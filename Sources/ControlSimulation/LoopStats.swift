@@ -1,0 +1,171 @@
+import Control
+import Foundation
+import Plant
+
+/// What the closed loop did, measured on the plant's truth.
+public struct LoopStats: Sendable {
+    public struct Change: Sendable, Equatable {
+        public var time: Date
+        public var point: Int
+        public var from: Double
+        public var to: Double
+        public var reason: SetpointReason
+    }
+
+    public struct Stop: Sendable, Equatable {
+        public var time: Date
+        public var point: Int
+        /// Seconds since the start it ends.
+        public var ranFor: TimeInterval
+        public var reason: SetpointReason
+    }
+
+    /// Every change of a decided current (phases included), in time order.
+    public private(set) var changes: [Change] = []
+    public private(set) var starts: [(time: Date, point: Int)] = []
+    public private(set) var stops: [Stop] = []
+    public private(set) var decisions = 0
+    /// ∫ what wanting cars drew, A·s summed over grid phases.
+    public private(set) var usedAmpereSeconds = 0.0
+    /// ∫ what the max-min fair oracle could have given them on the true loads, A·s.
+    public private(set) var availableAmpereSeconds = 0.0
+    /// Per point: seconds it waited (plugged, wanting, automatic, setpoint 0) while its
+    /// minimum fitted beside every running car at its minimum, on the true loads.
+    public private(set) var waitedWhileFitting: [Double]
+    /// Per point: the longest such wait in one stretch, s.
+    public private(set) var longestWaitWhileFitting: [Double]
+    /// The plant's overload ledger at the end of the run.
+    public private(set) var ledger: OverloadLedger?
+
+    private let model: SiteModel
+    private let start: Date
+    private var last: Date
+    private var setpoints: [Double]
+    private var phases: [Int]
+    private var runningSince: [Date?]
+    private var waitStart: [Date?]
+    private var fitting: [Bool]
+    private var used = 0.0
+    private var available = 0.0
+
+    init(model: SiteModel, start: Date) {
+        self.model = model
+        self.start = start
+        self.last = start
+        let n = model.chargePoints.count
+        setpoints = Array(repeating: 0, count: n)
+        phases = model.chargePoints.map(\.phases)
+        runningSince = Array(repeating: nil, count: n)
+        waitStart = Array(repeating: nil, count: n)
+        fitting = Array(repeating: false, count: n)
+        waitedWhileFitting = Array(repeating: 0, count: n)
+        longestWaitWhileFitting = Array(repeating: 0, count: n)
+    }
+
+    /// The share of the room the fair oracle saw that the cars used (1 = all of it).
+    public var roomUsed: Double { availableAmpereSeconds > 0 ? usedAmpereSeconds / availableAmpereSeconds : 1 }
+
+    /// Changes at or after `from` (and before `to`).
+    public func changes(from: Date, to: Date = .distantFuture) -> [Change] {
+        changes.filter { $0.time >= from && $0.time < to }
+    }
+
+    /// Per charge point (configuration order): changes at or after `from` (and before `to`).
+    public func changesPerPoint(from: Date = .distantPast, to: Date = .distantFuture) -> [Int] {
+        var counts = [Int](repeating: 0, count: model.chargePoints.count)
+        for c in changes where c.time >= from && c.time < to { counts[c.point] += 1 }
+        return counts
+    }
+
+    /// Stops that ended a run shorter than `seconds`, the car still plugged in.
+    public func shortRuns(under seconds: TimeInterval) -> [Stop] {
+        stops.filter { $0.ranFor < seconds && $0.reason != .noCar && $0.reason != .modeOff }
+    }
+
+    mutating func record(_ d: Decision, at now: Date, plant: Plant) {
+        decisions += 1
+        integrate(to: now)
+        for (i, sp) in d.setpoints.enumerated() {
+            if sp.current != setpoints[i] || (sp.current > 0 && sp.phases != phases[i]) {
+                changes.append(Change(time: now, point: i, from: setpoints[i], to: sp.current, reason: sp.reason))
+            }
+            if setpoints[i] == 0 && sp.current > 0 {
+                starts.append((now, i))
+                runningSince[i] = now
+            } else if setpoints[i] > 0 && sp.current == 0 {
+                stops.append(Stop(time: now, point: i, ranFor: now.timeIntervalSince(runningSince[i] ?? start), reason: sp.reason))
+                runningSince[i] = nil
+            }
+            setpoints[i] = sp.current
+            phases[i] = sp.phases
+        }
+        snapshot(plant: plant, settings: d)
+    }
+
+    mutating func finish(at now: Date, plant: Plant) {
+        integrate(to: now)
+        ledger = plant.ledger
+    }
+
+    /// Books the rates measured at the last record over the time since.
+    private mutating func integrate(to now: Date) {
+        let dt = now.timeIntervalSince(last)
+        guard dt > 0 else { return }
+        usedAmpereSeconds += used * dt
+        availableAmpereSeconds += available * dt
+        for i in fitting.indices {
+            if fitting[i] {
+                waitedWhileFitting[i] += dt
+                let since = waitStart[i] ?? last
+                waitStart[i] = since
+                longestWaitWhileFitting[i] = max(longestWaitWhileFitting[i], now.timeIntervalSince(since))
+            } else {
+                waitStart[i] = nil
+            }
+        }
+        last = now
+    }
+
+    /// The rates that hold until the next record: what wanting cars draw, what the oracle
+    /// would give them, and which waiting cars' minimums fit.
+    private mutating func snapshot(plant: Plant, settings d: Decision) {
+        let currents = plant.uncontrolled()
+        var room = model.nodes.enumerated().map { n, node in node.limit - currents[n] }
+        var wanting: [Int] = []
+        var cars: [FairShare.Car] = []
+        for (i, cp) in model.chargePoints.enumerated() {
+            // Charge points on safe currents are load nobody steers.
+            if case .chargerOffline = d.setpoints[i].reason {
+                let grid = TerminalWiring(rotation: cp.rotation).toGrid(plant.draw(charger: i))
+                for n in cp.ancestors { room[n] -= grid }
+                continue
+            }
+            guard let car = plant.car(charger: i), !plant.isFull(charger: i) else { continue }
+            let phases = min(car.phases, cp.phases)
+            wanting.append(i)
+            cars.append(
+                FairShare.Car(
+                    chain: cp.ancestors, mask: cp.rotation.gridMask(phases: phases),
+                    maximum: min(cp.maxCurrent, car.maxCurrent)))
+        }
+        let fair = FairShare.allocate(cars: cars, room: room)
+        used = 0
+        available = 0
+        for (k, i) in wanting.enumerated() {
+            used += plant.draw(charger: i).sum()
+            available += fair[k] * cars[k].mask.sum()
+        }
+        // Minimums that fit: every running car at its minimum, plus this one.
+        var atMinimum = room
+        for (k, i) in wanting.enumerated() where setpoints[i] > 0 {
+            for n in cars[k].chain { atMinimum[n] -= cars[k].mask * model.chargePoints[i].minCurrent }
+        }
+        fitting = Array(repeating: false, count: model.chargePoints.count)
+        for (k, i) in wanting.enumerated() where setpoints[i] == 0 {
+            let cp = model.chargePoints[i]
+            guard cp.mode == .automatic || cp.mode == .manual else { continue }
+            let need = cars[k].mask * (cp.minCurrent + cp.startBuffer)
+            fitting[i] = cp.ancestors.allSatisfy { n in (0..<3).allSatisfy { atMinimum[n][$0] >= need[$0] - 1e-9 } }
+        }
+    }
+}
