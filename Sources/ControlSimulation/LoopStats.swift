@@ -164,8 +164,13 @@ public struct LoopStats: Sendable {
         for (k, i) in wanting.enumerated() where setpoints[i] == 0 {
             let cp = model.chargePoints[i]
             guard cp.mode == .automatic || cp.mode == .manual else { continue }
-            let need = cars[k].mask * (cp.minCurrent + cp.startBuffer)
-            fitting[i] = cp.ancestors.allSatisfy { n in (0..<3).allSatisfy { atMinimum[n][$0] >= need[$0] - 1e-9 } }
+            // On the phases control must assume (the charger's, until the car has shown it uses
+            // fewer), with the breaker margin control keeps free.
+            let need = cp.rotation.gridMask(phases: d.setpoints[i].phases) * (cp.minCurrent + cp.startBuffer)
+            let margin = model.timing.breakerMarginA
+            fitting[i] = cp.ancestors.allSatisfy { n in
+                (0..<3).allSatisfy { need[$0] == 0 || atMinimum[n][$0] >= need[$0] + margin - 1e-9 }
+            }
         }
     }
 }

@@ -117,7 +117,8 @@ public enum ControlCycle {
                     sessions[i], chargePoint: cp, setpoint: current, phases: phases, connected: loads.connected[i],
                     terminalCurrents: loads.terminalCurrents[i], switchedPhases: switched, now: now)
             }
-            if loads.connected[i] {
+            if loads.connected[i] && loads.fallback[i] == nil {
+                // Safe currents are the charger's own business: they do not space control's increases.
                 if current > sessions[i].setpoint { session.lastIncrease = now }
                 session.waitingSince = chosen[i] != nil && current == 0 ? (sessions[i].waitingSince ?? now) : nil
             }

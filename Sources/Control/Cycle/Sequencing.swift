@@ -51,10 +51,13 @@ struct Sequencing {
     /// Every real meter above the charge point gave a settled view.
     private func settled(_ i: Int) -> Bool { model.chargePoints[i].ancestors.allSatisfy { loads.settled[$0] } }
 
-    /// Nodes whose limits the previous setpoints would exceed with the house load `base`.
-    private func overloaded(base: [PhaseCurrents], basePower: [Double], previous: [Double], phases: [Int]) -> [Bool] {
+    /// Per node, the limits the previous setpoints would exceed with the house load `base`:
+    /// 1 on each phase over its breaker limit, all three when the node's power limit is.
+    private func overloaded(base: [PhaseCurrents], basePower: [Double], previous: [Double], phases: [Int])
+        -> [PhaseCurrents]
+    {
         model.nodes.enumerated().map { n, node in
-            guard loads.nodeFresh[n] else { return false }
+            guard loads.nodeFresh[n] else { return .zero }
             var load = base[n]
             for i in node.chargePoints {
                 if loads.fallback[i] != nil {
@@ -63,12 +66,18 @@ struct Sequencing {
                     load += model.chargePoints[i].rotation.gridMask(phases: phases[i]) * previous[i]
                 }
             }
-            for p in 0..<3 where load[p] > node.limit[p] + Self.tolerance { return true }
             if let powerLimit = node.powerLimitW, basePower[n] + (load - base[n]).sum() * model.voltage > powerLimit {
-                return true
+                return PhaseCurrents(repeating: 1)
             }
-            return false
+            var over = PhaseCurrents.zero
+            for p in 0..<3 where load[p] > node.limit[p] + Self.tolerance { over[p] = 1 }
+            return over
         }
+    }
+
+    /// A limit over which a car on `mask` adds load.
+    private func loads(_ over: [PhaseCurrents], chargePoint i: Int, mask: PhaseCurrents) -> Bool {
+        model.chargePoints[i].ancestors.contains { (over[$0] * mask).sum() > 0 }
     }
 
     mutating func choose(target: Solution, safe: Solution) -> [Choice?] {
@@ -98,7 +107,9 @@ struct Sequencing {
             // A limit is exceeded: lower now. For sure when even the lower bound exceeds it; on
             // the cautious view only once it is settled — while a car ramps up, the meter sees
             // it before its report does, and the house only looks heavier.
-            if cp.ancestors.contains(where: { certain[$0] || (probable[$0] && loads.settled[$0]) }) {
+            let mask = pointwiseMax(cp.rotation.gridMask(phases: previousPhases[i]), c.mask)
+            let settledProbable = probable.enumerated().map { n, over in loads.settled[n] ? over : .zero }
+            if loads(certain, chargePoint: i, mask: mask) || loads(settledProbable, chargePoint: i, mask: mask) {
                 let current = safeCandidate.current
                 if safeCandidate.phases == previousPhases[i] && current >= prev - Self.tolerance {
                     chosen[i] = Choice(current: prev, phases: previousPhases[i], reason: safe.reason(s), switchedPhases: false)
