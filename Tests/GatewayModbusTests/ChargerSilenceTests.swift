@@ -142,7 +142,8 @@ import Glibc
         let silentSeconds = Self.seconds(ContinuousClock.now - silenceStart)
         print("requests to the silent charger in \(silentSeconds) s: \(requests), of which writes: \(writes)")
         // Before: a setpoint write a second plus the watchdog and every poll, each a timeout.
-        #expect(writes <= 4, "setpoints retried into a charger that does not answer")
+        // Each write is two attempts (one retry); the backoff allows a few before offline.
+        #expect(writes <= 8, "setpoints retried into a charger that does not answer")
         #expect(Double(requests) < silentSeconds / 2, "\(requests) requests in \(silentSeconds) s")
 
         // The neighbour: its state keeps coming (once a second when the bus is free).

@@ -107,7 +107,7 @@ import Testing
             // Proof that the broker handled the connection and what followed: a command
             // from the impostor that control (still connected) answers on its state topic.
             let states = try await viewer.subscribe("\(root)/control/state", qos: .atLeastOnce)
-            let slider = Double.random(in: 3...9).rounded()
+            let slider = Int.random(in: 3...9)
             try await impostor.publishAndWait(MQTTMessage(topic: "\(root)/control/slider/set", string: "\(slider)", qos: .atLeastOnce))
             let answered = await states.next(timeout: .seconds(10)) { $0.string.contains("\"slider_kw\":\(slider)") }
             #expect(answered != nil, "control did not take the command after a connection with id \(id)")
