@@ -25,7 +25,7 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(30)
         while password == nil, ContinuousClock.now < deadline {
             let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-            password = text.components(separatedBy: " -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
+            password = text.components(separatedBy: " -u operator -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
             if password == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         let operatorPassword = try #require(password, "no banner: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
