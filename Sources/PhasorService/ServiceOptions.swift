@@ -44,6 +44,11 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds between heartbeats on …/status/<service>/heartbeat (default 5); others count the service gone after three missed beats.",
+        visibility: .hidden))
+    public var heartbeatInterval: Double?
+
     public init() {}
 
     /// Loads the site file (or the demo site) and applies the flags on top.

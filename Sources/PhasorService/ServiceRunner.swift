@@ -33,7 +33,12 @@ public enum ServiceRunner {
         bootstrapLogging(level: settings.logLevel)
         var logger = Logger(label: "phasor.\(service.rawValue)")
         logger[metadataKey: "site"] = "\(settings.topics.site)"
-        let session = try MQTTSessionService(settings: settings, logger: logger)
+        let beat = options.heartbeatInterval ?? HeartbeatPayload.defaultInterval
+        guard beat.isFinite, beat >= 0.1 else {
+            FileHandle.standardError.write(Data("error: --heartbeat-interval: use seconds ≥ 0.1\n".utf8))
+            exit(64)
+        }
+        let session = try MQTTSessionService(settings: settings, logger: logger, heartbeatInterval: beat)
         let services: [any Service] = [session] + (try makeServices(session, logger))
         let group = ServiceGroup(
             configuration: .init(
