@@ -6,10 +6,6 @@ import PhasorCore
 import PhasorTesting
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Issue 9, defect 7: one failing optional input (an S0 meter's missing GPIO chip,
 /// a busy P1 split port) used to stop the whole gateway (exit 1, a raw
 /// `ServiceGroupError`), and the charger fallback and watchdog with it. Now each
@@ -77,22 +73,9 @@ import Glibc
 
         // The split port frees up: the gateway listens on it within its retry delay.
         squatter.stop()
-        #expect(await eventually(timeout: .seconds(20)) { Self.accepts(port: squatter.port) }, "split retried; log:\n\(logText())")
+        #expect(await eventually(timeout: .seconds(20)) { Loopback.isListening(port: squatter.port) }, "split retried; log:\n\(logText())")
         #expect(gateway.isRunning, "log:\n\(logText())")
         #expect(await gateway.terminate() == 0)
         await watcher.shutdown()
-    }
-
-    /// Whether something accepts TCP connections on loopback `port`.
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }
