@@ -177,6 +177,20 @@ import Glibc
         }
     }
 
+    /// The published schema agrees: what config check refuses in the control section, the schema refuses too.
+    @Test(arguments: [("slider_kw: 0.1", "phases: 3"), ("slider_kw: 1001", "phases: 3"), ("slider_kw: 5", "phases: 2")])
+    func theSchemaRefusesTheSameControlValues(budget: String, phases: String) async throws {
+        let good = "site: h\ncontrol:\n  budget: {slider_kw: 5}\n  site: {id: main, current_limit: 25, meter: grid, charge_points: [{id: cp1, max_current: 16, phases: 3}]}\n"
+        let bad = good.replacingOccurrences(of: "slider_kw: 5", with: budget).replacingOccurrences(of: "phases: 3", with: phases)
+        guard let accepted = try await validate([Array(good.utf8)], against: "config.schema.json", fileExtension: "yaml") else { return }
+        #expect(accepted.status == 0, "\(accepted.output)")
+        let refused = try #require(try await validate([Array(bad.utf8)], against: "config.schema.json", fileExtension: "yaml"))
+        #expect(refused.status != 0, "schema accepts \(budget), \(phases)")
+        let folder = try Folder(bad)
+        defer { folder.remove() }
+        #expect(try await folder.run("phasor", ["config", "check", folder.file]).status == 2)
+    }
+
     @Test func aDirectoryIsNotASiteFile() async throws {
         let folder = try Folder("site: h\n")
         defer { folder.remove() }
