@@ -76,4 +76,23 @@ struct ControlEngine: Sendable {
         }
         return stale
     }
+
+    /// A setpoint's reason in words, with what the library's reason cannot know: how
+    /// old a stale meter's last reading is (a feed one hour behind, as with a wrong
+    /// DST flag, then says "3600 s old").
+    func describe(_ reason: SetpointReason, now: Date) -> String {
+        guard case .meterStale(let nodeID) = reason, let node = model.nodes.first(where: { $0.id == nodeID }),
+            case .device(let meter) = node.meter
+        else { return reason.description }
+        let limit = JSONWriter.format(node.meterTimeout)
+        guard let sample = measurements.meters[meter] else {
+            return "meter '\(meter)' of '\(nodeID)' is stale: no reading yet: safe current"
+        }
+        guard sample.currents != nil else {
+            return "meter '\(meter)' of '\(nodeID)' is stale: its readings carry no phase currents: safe current"
+        }
+        let age = now.timeIntervalSince(sample.time)
+        let ageText = age < 0 ? "\(JSONWriter.format((-age).rounded())) s in the future" : "\(JSONWriter.format(age.rounded())) s old"
+        return "meter '\(meter)' of '\(nodeID)' is stale: its last reading is \(ageText) (limit \(limit) s): safe current"
+    }
 }

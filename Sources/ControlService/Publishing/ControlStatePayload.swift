@@ -54,7 +54,7 @@ enum ControlStatePayload {
             w.key("priority"); w.value(settings.priorities[point.id] ?? point.priority)
             w.key("setpoint"); w.value(setpoint.current)
             w.key("phases"); w.value(setpoint.phases)
-            w.key("reason"); w.value(setpoint.reason.description)
+            w.key("reason"); w.value(engine.describe(setpoint.reason, now: now))
             w.key("online"); w.value(charger?.online ?? false)
             w.key("connected"); w.value(charger?.connected ?? false)
             w.key("applied")
