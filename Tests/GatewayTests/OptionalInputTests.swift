@@ -78,4 +78,45 @@ import Testing
         #expect(await gateway.terminate() == 0)
         await watcher.shutdown()
     }
+
+    /// A pulse counter that cannot be kept (its state folder cannot be created: here a
+    /// path under a regular file; on a box, /var/lib/phasor for a non-root user) is one
+    /// more optional input: offline, retried, the meters still read.
+    @Test func aPulseCounterThatCannotBeKeptFailsAlone() async throws {
+        let port = try await SharedBroker.port()
+        let site = uniqueSite()
+        let topics = TopicBuilder(site: site)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("optional-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let blocker = folder.appendingPathComponent("not-a-folder")
+        try "x".write(to: blocker, atomically: true, encoding: .utf8)
+        let dongle = try makeDongle()
+        defer { dongle.stop() }
+        let file = folder.appendingPathComponent("site.yaml").path
+        try """
+            site: \(site)
+            broker: {url: "mqtt://127.0.0.1:\(port)"}
+            meters:
+              - {id: grid, type: p1, source: "tcp://127.0.0.1:\(dongle.port)"}
+            pulses:
+              state_folder: \(blocker.appendingPathComponent("pulses").path)
+              inputs:
+                - {id: water, gpio: /dev/gpiochip0, line: 3, pulses_per_unit: 1, unit: l}
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let watcher = try await connectedClient(port: port)
+        let inbox = Inbox(try await watcher.subscribe(topics.all, qos: .atLeastOnce))
+        let log = folder.appendingPathComponent("gateway.log").path
+        let gateway = try ChildProcess(BuiltExecutables.path("phasor-gateway"), ["--config", file], outputFile: log)
+        defer { gateway.terminateBlocking() }
+        func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        #expect(await inbox.next(on: topics.deviceAvailability("water"))?.string == "offline", "log:\n\(logText())")
+        #expect(await waitForClients(dongle))
+        dongle.broadcast(try Fixtures.bytes("dsmr5-belgium-fluvius-v171-dsmrparser.txt"))
+        #expect(await inbox.next(on: topics.meterState("grid")) != nil, "log:\n\(logText())")
+        #expect(logText().contains("pulse input offline: its counter cannot be kept"))
+        #expect(await gateway.terminate() == 0, "log:\n\(logText())")
+        await watcher.shutdown()
+    }
 }

@@ -112,10 +112,45 @@ public enum PulseGateway {
         guard let section else { return [] }
         try section.validate()
         let folder = section.stateFolder ?? PulseSection.defaultStateFolder
-        return try section.inputs.map { input in
-            let counter = try PulseCounter(config: input, store: PulseCounterStore(folder: folder, id: input.id))
-            return PulseMeterService(counter: counter, source: GPIOPulseSource(config: input, clock: clock),
-                                     publisher: publisher, clock: clock, logger: logger)
+        return section.inputs.map { input in
+            PulseInputService(input: input, folder: folder, publisher: publisher, clock: clock, logger: logger)
+        }
+    }
+}
+
+/// One S0 input, from its counter file on: a counter that cannot be kept (state folder
+/// not writable, file damaged) leaves this input offline and is retried with a growing
+/// delay, like a missing GPIO line; the other inputs and the rest of the gateway run.
+struct PulseInputService: Service {
+    let input: PulseInputConfig
+    let folder: String
+    let publisher: ReadingPublisher
+    let clock: any WallClock
+    let retry = PulseMeterService.RetryDelays()
+    let logger: Logger
+
+    func run() async throws {
+        // A graceful shutdown ends a retry delay at once.
+        try await cancelWhenGracefulShutdown { try await self.keepTrying() }
+    }
+
+    private func keepTrying() async throws {
+        var delay = retry.first
+        while !Task.isCancelled {
+            do {
+                let counter = try PulseCounter(config: input, store: PulseCounterStore(folder: folder, id: input.id))
+                try await PulseMeterService(counter: counter, source: GPIOPulseSource(config: input, clock: clock),
+                                            publisher: publisher, clock: clock, retry: retry, logger: logger).run()
+                return
+            } catch {
+                publisher.client.publish(
+                    MQTTMessage(topic: publisher.topics.deviceAvailability(input.id), string: "offline", qos: .atLeastOnce, retain: true),
+                    orLog: logger)
+                logger.error("pulse input offline: its counter cannot be kept", metadata: [
+                    "input": "\(input.id)", "error": "\(error)", "retry_in_s": "\(delay.components.seconds)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, retry.longest)
         }
     }
 }
