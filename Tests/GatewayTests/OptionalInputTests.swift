@@ -12,11 +12,7 @@ import Testing
 /// fails alone: reported offline, retried, the rest keeps running.
 @Suite struct OptionalInputTests {
     @Test func aMissingGPIOChipAndABusySplitPortFailAloneAndAreRetried() async throws {
-        let port = try await SharedBroker.port()
-        let site = uniqueSite()
-        let topics = TopicBuilder(site: site)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("optional-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let (port, site, topics, folder) = try await Self.setUp()
         defer { try? FileManager.default.removeItem(at: folder) }
         let dongle = try makeDongle()
         defer { dongle.stop() }
@@ -83,11 +79,7 @@ import Testing
     /// path under a regular file; on a box, /var/lib/phasor for a non-root user) is one
     /// more optional input: offline, retried, the meters still read.
     @Test func aPulseCounterThatCannotBeKeptFailsAlone() async throws {
-        let port = try await SharedBroker.port()
-        let site = uniqueSite()
-        let topics = TopicBuilder(site: site)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("optional-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let (port, site, topics, folder) = try await Self.setUp()
         defer { try? FileManager.default.removeItem(at: folder) }
         let blocker = folder.appendingPathComponent("not-a-folder")
         try "x".write(to: blocker, atomically: true, encoding: .utf8)
@@ -118,5 +110,13 @@ import Testing
         #expect(logText().contains("pulse input offline: its counter cannot be kept"))
         #expect(await gateway.terminate() == 0, "log:\n\(logText())")
         await watcher.shutdown()
+    }
+
+    /// The shared broker's port, a fresh site and its topics, a new folder (the caller removes it).
+    static func setUp(_ name: String = #function) async throws -> (port: Int, site: String, topics: TopicBuilder, folder: URL) {
+        let site = uniqueSite(name)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("optional-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return (try await SharedBroker.port(), site, TopicBuilder(site: site), folder)
     }
 }
