@@ -10,7 +10,7 @@ extension ControlLoopService {
         let now = clock.now()
         engine.withLock { engine in
             let decision = engine.cycle(now: now)
-            publisher.publishSetpoints(decision, sequence: engine.sequence, now: now)
+            publisher.publishSetpoints(decision, sequence: engine.sequence, now: now) { engine.describe($0, now: now) }
             publisher.publishState(ControlStatePayload.encode(engine: engine, decision: decision, now: now))
         }
         lastCycle.withLock { $0 = CycleMark(at: .now, byMeter: byMeter) }

@@ -74,9 +74,21 @@ public final class ControlLoopService: Service, Sendable {
         ready = Locked(false)
     }
 
-    /// The site model control runs on: the site file's `control:` tree, or the demo tree.
-    public static func model(for site: SiteConfiguration) throws -> SiteModel {
-        try SiteModel(config: site.control ?? DemoControlSite.config)
+    /// The site model control runs on: the site file's `control:` tree; without one,
+    /// the demo tree when `demo` was asked for, else a `ConfigError` (control never
+    /// steers chargers on a tree nobody wrote).
+    public static func model(for site: SiteConfiguration, demo: Bool = false, file: String? = nil, logger: Logger? = nil)
+        throws -> SiteModel
+    {
+        if let control = site.control { return try SiteModel(config: control) }
+        guard demo else {
+            throw ConfigError(
+                file: file ?? "command line", line: nil, field: "control",
+                message: "missing: phasor-control needs a control: section in the site file (--config; the site tree, "
+                    + "see docs/control-service.md), or --demo for the demo tree")
+        }
+        logger?.warning("running the DEMO control tree (--demo): main 25 A, cp1 16 A, cp2 32 A on L2; not for a real site")
+        return try SiteModel(config: DemoControlSite.config)
     }
 
     public func run() async throws {

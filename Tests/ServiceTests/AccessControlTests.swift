@@ -132,7 +132,7 @@ import Testing
             children.append(try ChildProcess(executable("phasor-\(service)"), [
                 "--broker", secured.broker.url, "--site", site, "--log-level", "warning",
                 "--username", service, "--password-file", try #require(secured.passwordFiles[service]),
-            ]))
+            ] + (service == "bridge" ? [] : ["--demo"])))
         }
         var online: Set<String> = []
         while online.count < 3, let m = await next(status, where: { $0.string == "online" }) {

@@ -111,6 +111,10 @@ import Glibc
         #expect(details.first?["why"] as? String == "offline")
         #expect((details.first?["age_s"] as? Double ?? 0) >= 2, "the reading's age: \(details)")
         #expect(stale.point("cp1")?["setpoint"] as? Double == 6, "safe current under a stale meter")
+        // The reason says why the meter is stale: its reading (2 s old) is within the limit.
+        let reason = stale.point("cp1")?["reason"] as? String ?? ""
+        #expect(reason.contains("meter 'grid' of ") && reason.contains(" is stale: the gateway reports it offline (its last reading is "),
+                "\(reason)")
         if let result = try await validate([stale.bytes], against: "control-state.schema.json") {
             #expect(result.status == 0, "\(result.output)")
         }

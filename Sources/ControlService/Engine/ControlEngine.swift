@@ -115,4 +115,30 @@ struct ControlEngine: Sendable {
         }
         return stale
     }
+
+    /// A setpoint's reason in words, with what the library's reason cannot know: how
+    /// old a stale meter's last reading is (a feed one hour behind, as with a wrong
+    /// DST flag, then says "3600 s old").
+    func describe(_ reason: SetpointReason, now: Date) -> String {
+        guard case .meterStale(let nodeID) = reason, let node = model.nodes.first(where: { $0.id == nodeID }),
+            case .device(let meter) = node.meter
+        else { return reason.description }
+        let limit = JSONWriter.format(node.meterTimeout)
+        if offlineDevices.contains(meter) {
+            let last = measurements.meters[meter].map { "its last reading is \(Self.ageText(now.timeIntervalSince($0.time)))" }
+            return "meter '\(meter)' of '\(nodeID)' is stale: the gateway reports it offline (\(last ?? "no reading yet")): safe current"
+        }
+        guard let sample = measurements.meters[meter] else {
+            return "meter '\(meter)' of '\(nodeID)' is stale: no reading yet: safe current"
+        }
+        guard sample.currents != nil else {
+            return "meter '\(meter)' of '\(nodeID)' is stale: its readings carry no phase currents: safe current"
+        }
+        return "meter '\(meter)' of '\(nodeID)' is stale: its last reading is \(Self.ageText(now.timeIntervalSince(sample.time))) (limit \(limit) s): safe current"
+    }
+
+    /// "12 s old", or "3 s in the future" for a meter whose clock runs ahead.
+    private static func ageText(_ age: TimeInterval) -> String {
+        age < 0 ? "\(JSONWriter.format((-age).rounded())) s in the future" : "\(JSONWriter.format(age.rounded())) s old"
+    }
 }

@@ -67,7 +67,7 @@ enum ControlStatePayload {
             w.key("priority"); w.value(settings.priorities[point.id] ?? point.priority)
             w.key("setpoint"); w.value(setpoint.current)
             w.key("phases"); w.value(setpoint.phases)
-            w.key("reason"); w.value(setpoint.reason.description)
+            w.key("reason"); w.value(engine.describe(setpoint.reason, now: now))
             // As the decision saw it: reported online and heard from within the charger timeout.
             let online = charger.map { $0.online && now.timeIntervalSince($0.time) <= point.chargerTimeout } ?? false
             w.key("online"); w.value(online)
