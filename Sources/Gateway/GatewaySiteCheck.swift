@@ -27,7 +27,7 @@ public struct GatewaySiteCheck: SiteCheck {
         try site.pulses?.validate(file: document.file)
         try Self.checkTopicsAreNotShared(site, in: document)
         return resolved.compactMap { meter in
-            guard let port = meter.splitPort, !Self.portIsFree(port) else { return nil }
+            guard let port = meter.splitPort, !Self.portIsFree(port, address: meter.splitBind) else { return nil }
             return document.error(
                 "meters.\(meter.id).split_port",
                 "port \(port) is in use now; the gateway reads the meter anyway and retries the split every few seconds")
@@ -51,9 +51,10 @@ public struct GatewaySiteCheck: SiteCheck {
         }
     }
 
-    /// Whether a TCP listener could bind `port` now (on every interface: a listener on
-    /// any one of them makes it busy).
-    static func portIsFree(_ port: Int) -> Bool {
+    /// Whether a TCP listener could bind `port` on `address` now, as the gateway will
+    /// (`split_bind`, 127.0.0.1 by default; on 0.0.0.0 a listener on any interface
+    /// makes it busy).
+    static func portIsFree(_ port: Int, address: String) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return true }
         defer { close(fd) }
@@ -61,7 +62,7 @@ public struct GatewaySiteCheck: SiteCheck {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = INADDR_ANY
+        guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else { return true }
         addr.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
