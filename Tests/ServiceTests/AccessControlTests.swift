@@ -93,7 +93,7 @@ import Testing
         defer { collector.cancel() }
         let control = try ChildProcess(executable("phasor-control"), [
             "--broker", secured.broker.url, "--site", site, "--log-level", "warning",
-            "--username", "control", "--password-file", try #require(secured.passwordFiles["control"]),
+            "--username", "control", "--password-file", try #require(secured.passwordFiles["control"]), "--demo",
         ])
         #expect(await eventually(timeout: .seconds(20)) { heard.withLock { $0.contains("online") } })
         var logger = Logger(label: "impostor")
