@@ -12,6 +12,9 @@ dest="${DESTDIR:-}"
 staging=$([ -n "$dest" ] && echo 1 || echo 0)
 services=(gateway control bridge)
 operator_user=operator
+# Reads only (dashboards): client ids are usernames (phasor.conf), so a dashboard
+# on its own user is not replaced when someone sends a command as `operator`.
+viewer_user=viewer
 
 if [ "$staging" = 0 ] && [ "$(id -u)" -ne 0 ]; then
   echo "run as root (or set DESTDIR to stage the files)" >&2; exit 1
@@ -45,7 +48,7 @@ install -m 0644 "$root/README.md" "$dest/usr/local/share/doc/phasor/README.md"
 passwd_file="$dest/etc/mosquitto/phasor.passwd"
 touch "$passwd_file"
 chmod 0640 "$passwd_file"
-for user in "${services[@]}" "$operator_user"; do
+for user in "${services[@]}" "$operator_user" "$viewer_user"; do
   cred="$dest/etc/phasor/credentials/$user"
   if [ ! -s "$cred" ]; then
     umask 077
@@ -70,5 +73,6 @@ systemctl daemon-reload
 systemctl restart mosquitto
 systemctl enable --now "${services[@]/#/phasor-}"
 echo "Phasor installed. Operator MQTT login: $operator_user / $(head -n 1 /etc/phasor/credentials/$operator_user)"
+echo "Read-only MQTT login (dashboards): $viewer_user / $(head -n 1 /etc/phasor/credentials/$viewer_user)"
 echo "Edit /etc/phasor/site.yaml, check it with 'phasor config check /etc/phasor/site.yaml', then"
 echo "'systemctl restart phasor-gateway phasor-control phasor-bridge'."

@@ -14,7 +14,7 @@ extension ControlLoopService {
             return
         }
         let due = engine.withLock { $0.record(meter: meter.device, meter.sample) }
-        if due && ready.withLock({ $0 }) { runCycle() }
+        if due && ready.withLock({ $0 }) { runCycle(byMeter: true) }
     }
 
     /// `…/chargepoint/<id>/state`: read at the next cycle. A charger never heard of
@@ -26,6 +26,18 @@ extension ControlLoopService {
         } catch {
             logger.warning("unreadable charge point state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
         }
+    }
+
+    /// `…/device/<id>/availability`: a meter or charger the gateway reports offline
+    /// is stale (or offline) from the next decision on, which is taken at once.
+    func handleAvailability(_ message: MQTTMessage) {
+        let levels = message.topic.split(separator: "/")
+        guard levels.count >= 3 else { return }
+        let device = String(levels[levels.count - 2])
+        let changed = engine.withLock { $0.record(availability: message.string, device: device) }
+        guard changed else { return }
+        logger.notice("device availability", metadata: ["device": "\(device)", "availability": "\(message.string)"])
+        if ready.withLock({ $0 }) { runCycle() }
     }
 
     /// `…/chargepoint/<id>/applied`: shown on the state topic, for diagnostics.

@@ -27,7 +27,7 @@ public final class ControlLoopService: Service, Sendable {
     let saver: StateSaver?
     let engine: Locked<ControlEngine>
     /// When the last cycle ran (monotonic): the timer only decides when readings did not.
-    let lastCycle: Locked<ContinuousClock.Instant>
+    let lastCycle: Locked<CycleMark>
     /// False until the startup delay is over: the retained states arrive on several
     /// subscriptions at once, and a decision on the main meter's alone would, for a
     /// moment, treat every charger not yet heard from as offline.
@@ -70,13 +70,25 @@ public final class ControlLoopService: Service, Sendable {
         self.saver = saver
         let firstSequence = UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))
         engine = Locked(ControlEngine(model: model, state: state, firstSequence: firstSequence))
-        lastCycle = Locked(.now)
+        lastCycle = Locked(CycleMark(at: .now, byMeter: false))
         ready = Locked(false)
     }
 
-    /// The site model control runs on: the site file's `control:` tree, or the demo tree.
-    public static func model(for site: SiteConfiguration) throws -> SiteModel {
-        try SiteModel(config: site.control ?? DemoControlSite.config)
+    /// The site model control runs on: the site file's `control:` tree; without one,
+    /// the demo tree when `demo` was asked for, else a `ConfigError` (control never
+    /// steers chargers on a tree nobody wrote).
+    public static func model(for site: SiteConfiguration, demo: Bool = false, file: String? = nil, logger: Logger? = nil)
+        throws -> SiteModel
+    {
+        if let control = site.control { return try SiteModel(config: control) }
+        guard demo else {
+            throw ConfigError(
+                file: file ?? "command line", line: nil, field: "control",
+                message: "missing: phasor-control needs a control: section in the site file (--config; the site tree, "
+                    + "see docs/control-service.md), or --demo for the demo tree")
+        }
+        logger?.warning("running the DEMO control tree (--demo): main 25 A, cp1 16 A, cp2 32 A on L2; not for a real site")
+        return try SiteModel(config: DemoControlSite.config)
     }
 
     public func run() async throws {
@@ -84,6 +96,7 @@ public final class ControlLoopService: Service, Sendable {
         let meters = try await client.subscribe("\(root)/meter/+/state", qos: .atLeastOnce)
         let chargers = try await client.subscribe("\(root)/chargepoint/+/state", qos: .atLeastOnce)
         let applied = try await client.subscribe("\(root)/chargepoint/+/applied", qos: .atLeastOnce)
+        let availability = try await client.subscribe("\(root)/device/+/availability", qos: .atLeastOnce)
         // Commands are `…/control/<path>/set`; `control/state` (ours) is filtered out below.
         // Retained commands are refused (see `RetainedCommands`).
         let commands = try await client.subscribe("\(root)/control/#", options: .commands)
@@ -91,27 +104,29 @@ public final class ControlLoopService: Service, Sendable {
             group.addTask { for await m in meters { self.handleMeter(m) } }
             group.addTask { for await m in chargers { self.handleCharger(m) } }
             group.addTask { for await m in applied { self.handleApplied(m) } }
+            group.addTask { for await m in availability { self.handleAvailability(m) } }
             group.addTask { for await m in commands where m.topic.hasSuffix("/set") { await self.handleCommand(m) } }
             group.addTask { await self.runTimer() }
             group.addTask { await self.runSaver() }
             try? await gracefulShutdown()
-            for subscription in [meters, chargers, applied, commands] { subscription.cancel() }
+            for subscription in [meters, chargers, applied, availability, commands] { subscription.cancel() }
             group.cancelAll()
         }
         // The last word: a restart continues from here.
         saver?.save(engine.withLock { $0.state })
     }
 
-    /// Takes the first decision after the startup delay, then decides at least once
-    /// per interval when no main-meter reading did.
+    /// Takes the first decision after the startup delay, then decides when no
+    /// decision was taken for an interval (one and a half after a main-meter
+    /// reading's: see `CycleMark`), so each meter reading gives one decision.
     private func runTimer() async {
         do { try await Task.sleep(for: startupDelay) } catch { return }
         ready.withLock { $0 = true }
         runCycle()
         while !Task.isCancelled {
-            let due = lastCycle.withLock { $0 } + cycleInterval
+            let due = lastCycle.withLock { $0 }.timerDue(interval: cycleInterval)
             do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
-            if ContinuousClock.now >= lastCycle.withLock({ $0 }) + cycleInterval { runCycle() }
+            if ContinuousClock.now >= lastCycle.withLock({ $0 }).timerDue(interval: cycleInterval) { runCycle() }
         }
     }
 

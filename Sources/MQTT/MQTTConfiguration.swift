@@ -1,5 +1,5 @@
 /// Protocol level spoken to the broker.
-public enum MQTTProtocolVersion: String, Sendable, Hashable, Codable {
+public enum MQTTProtocolVersion: String, Sendable, Hashable, Codable, CaseIterable {
     case v311 = "3.1.1"
     case v5 = "5"
 }
@@ -54,7 +54,7 @@ public struct MQTTReconnectPolicy: Sendable, Hashable {
 
 /// What happens to messages published while the broker is unreachable.
 public struct MQTTOfflineQueuePolicy: Sendable, Hashable {
-    public enum WhenFull: String, Sendable, Hashable, Codable {
+    public enum WhenFull: String, Sendable, Hashable, Codable, CaseIterable {
         /// Drop the oldest queued message to make room (telemetry: the newest matters most).
         case dropOldest = "drop_oldest"
         /// Refuse the new message with `MQTTError.offlineQueueFull`.

@@ -27,27 +27,59 @@ public final class ReconnectingByteSource: ByteSource {
         var stopped = false
     }
 
+    /// When an open channel that sends nothing is given up and reopened: after
+    /// `multiple` times the longest pause seen between two reads with data (about
+    /// the meter's period: a telegram comes as one burst), kept within
+    /// `minimum…maximum`; `assumedPeriod` until a pause was seen. A P1 TCP bridge
+    /// can keep its socket open with nothing behind it; without this the gateway
+    /// waited on it for ever.
+    public struct SilenceLimit: Sendable, Hashable {
+        public var multiple: Double
+        public var minimum: Duration
+        public var maximum: Duration
+        public var assumedPeriod: Duration
+
+        public init(multiple: Double = 3, minimum: Duration = .seconds(5), maximum: Duration = .seconds(60),
+                    assumedPeriod: Duration = .seconds(10)) {
+            self.multiple = multiple
+            self.minimum = minimum
+            self.maximum = max(minimum, maximum)
+            self.assumedPeriod = assumedPeriod
+        }
+
+        /// The limit after seeing `longestPause` (nil: none yet).
+        public func limit(longestPause: Duration?) -> Duration {
+            min(max((longestPause ?? assumedPeriod) * multiple, minimum), maximum)
+        }
+    }
+
     public let description: String
     private let alternatives: [Alternative]
     private let backoff: Backoff
+    /// nil: an open channel may stay silent for ever (serial ports: the line is ours).
+    private let silence: SilenceLimit?
     /// How often a blocked read wakes up to notice cancellation or a switch.
     private let pollMilliseconds: Int32
     private let control = Locked(Control())
 
-    public init(alternatives: [Alternative], backoff: Backoff = Backoff(), pollMilliseconds: Int32 = 100) {
+    public init(alternatives: [Alternative], backoff: Backoff = Backoff(), silence: SilenceLimit? = nil,
+                pollMilliseconds: Int32 = 100) {
         precondition(!alternatives.isEmpty, "a source needs something to open")
         self.description = alternatives.map(\.description).joined(separator: " | ")
         self.alternatives = alternatives
         self.backoff = backoff
+        self.silence = silence
         self.pollMilliseconds = pollMilliseconds
     }
 
     /// The source for a URL. Serial settings apply to serial URLs only (one
     /// alternative each, tried in order on request); the replay rate to file URLs
     /// only (nil: as fast as read).
+    /// TCP sources get a silence limit (`silence`); serial ports and files do not.
     public static func make(url: MeterSourceURL, serial: [SerialSettings], replayBytesPerSecond: Int? = nil,
-                            backoff: Backoff = Backoff()) -> ReconnectingByteSource {
+                            backoff: Backoff = Backoff(), silence: SilenceLimit = SilenceLimit()) -> ReconnectingByteSource {
         let alternatives: [Alternative]
+        var silenceLimit: SilenceLimit? = nil
         switch url {
         case .serial(let path):
             alternatives = serial.map { settings in
@@ -59,12 +91,13 @@ public final class ReconnectingByteSource: ByteSource {
             alternatives = [Alternative(description: url.description) { () throws(ByteChannelError) in
                 try TCPClient.connect(host: host, port: port)
             }]
+            silenceLimit = silence
         case .file(let path):
             alternatives = [Alternative(description: url.description) { () throws(ByteChannelError) in
                 try FileReplayChannel(path: path, bytesPerSecond: replayBytesPerSecond)
             }]
         }
-        return ReconnectingByteSource(alternatives: alternatives, backoff: backoff)
+        return ReconnectingByteSource(alternatives: alternatives, backoff: backoff, silence: silenceLimit)
     }
 
     public func switchToNextAlternative() {
@@ -88,8 +121,15 @@ public final class ReconnectingByteSource: ByteSource {
 
     private var stopped: Bool { control.withLock { $0.stopped } }
 
+    private static func seconds(_ d: Duration) -> String {
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return String(format: "%.1f", s)
+    }
+
     private func readLoop(_ continuation: AsyncStream<ByteSourceEvent>.Continuation) {
         var failures = 0
+        // Across reopenings: the meter's period does not change with the connection.
+        var longestPause: Duration?
         while !stopped {
             let alternative = control.withLock { c in
                 c.switchRequested = false
@@ -102,6 +142,8 @@ public final class ReconnectingByteSource: ByteSource {
                 failures = 0
                 continuation.yield(.opened(description: alternative.description))
                 var reason = "end of stream"
+                var lastData = ContinuousClock.now
+                var sawData = false
                 while !stopped {
                     if control.withLock({ $0.switchRequested }) {
                         switched = true
@@ -110,7 +152,16 @@ public final class ReconnectingByteSource: ByteSource {
                     }
                     do throws(ByteChannelError) {
                         guard let bytes = try channel.read(timeoutMilliseconds: pollMilliseconds) else { break }
-                        if !bytes.isEmpty { continuation.yield(.bytes(bytes)) }
+                        let now = ContinuousClock.now
+                        if !bytes.isEmpty {
+                            if sawData { longestPause = max(longestPause ?? .zero, now - lastData) }
+                            sawData = true
+                            lastData = now
+                            continuation.yield(.bytes(bytes))
+                        } else if let silence, now - lastData >= silence.limit(longestPause: longestPause) {
+                            reason = "silent for \(Self.seconds(now - lastData)) s: reopening"
+                            break
+                        }
                     } catch {
                         reason = error.description
                         break

@@ -8,7 +8,7 @@ import PhasorCore
 /// file, so a quick start needs no file at all:
 /// `phasor-gateway --broker mqtt://127.0.0.1:1883 --site home`.
 public struct ServiceOptions: ParsableArguments, Sendable {
-    @Option(name: .long, help: "Site file (YAML). Without it the service runs the demo site.")
+    @Option(name: .long, help: "Site file (YAML). Without it, flags say what to do (--site and the service's own).")
     public var config: String?
 
     @Option(name: .long, help: "Broker URL: mqtt://host:1883 or mqtts://host:8883.")
@@ -44,27 +44,48 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds between heartbeats on …/status/<service>/heartbeat (default 5); others count the service gone after three missed beats.",
+        visibility: .hidden))
+    public var heartbeatInterval: Double?
+
     public init() {}
 
-    /// Loads the site file (or the demo site) and applies the flags on top.
-    public func resolve(service: ServiceName) throws -> ServiceSettings {
-        let file = try config.map { try SiteConfiguration.load(from: $0) }
-        var site = file ?? .demo
-        if let s = self.site { site.site = s }
-        // Checked by hand: a regular expression would load ICU (~3 MB resident) for one test.
-        let allowed = { (c: UInt8) in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F
+    /// Loads the site file, runs the service's checks on it, and applies the flags on
+    /// top. Without a site file the site id must come from `--site`, unless `demo`
+    /// (the demo site's id is `demo`). Every problem is a `ConfigError` (a site file's
+    /// names file, line and field; a flag's names the flag).
+    public func resolve(service: ServiceName, checks: [any SiteCheck] = [], demo: Bool = false) throws(ConfigError) -> ServiceSettings {
+        var warnings: [ConfigError] = []
+        var site: SiteConfiguration
+        if let config {
+            let checked = try SiteConfiguration.load(from: config, checks: checks)
+            site = checked.site
+            warnings = checked.warnings
+        } else if demo || self.site != nil {
+            site = .demo
+        } else {
+            throw Self.flagError("--site", "no site id: give --site ID or a site file with --config site.yaml")
         }
-        guard !site.site.isEmpty, site.site.utf8.allSatisfy(allowed) else {
-            throw ValidationError("site '\(site.site)': use letters, digits, '-' and '_' only (it becomes a topic level)")
+        if let s = self.site {
+            if let problem = CommonSiteCheck.topicLevelProblem(s) { throw Self.flagError("--site", problem) }
+            site.site = s
+        }
+        if let p = self.prefix, p.split(separator: "/", omittingEmptySubsequences: false)
+            .contains(where: { CommonSiteCheck.topicLevelProblem(String($0)) != nil })
+        {
+            throw Self.flagError("--prefix", "'\(p)': topic levels of letters, digits, '-' and '_', separated by '/'")
         }
         let prefix = self.prefix ?? site.prefix ?? "phasor"
         let b = site.broker
-        let url = try MQTTBrokerURL(parsing: broker ?? b?.url ?? "mqtt://127.0.0.1:1883")
+        let url: MQTTBrokerURL
+        do { url = try MQTTBrokerURL(parsing: broker ?? b?.url ?? "mqtt://127.0.0.1:1883") } catch {
+            throw Self.flagError("--broker", CommonSiteCheck.brokerURLProblem(error))
+        }
         var password = b?.password
         if let path = passwordFile ?? b?.passwordFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read password file '\(path)'")
+                throw Self.flagError("--password-file", "cannot read '\(path)'")
             }
             password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         }
@@ -79,11 +100,11 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         switch mqttVersion ?? b?.protocol?.rawValue ?? "5" {
         case "5", "5.0": version = .v5
         case "3.1.1", "311", "4": version = .v311
-        case let other: throw ValidationError("MQTT version '\(other)': use 5 or 3.1.1")
+        case let other: throw Self.flagError("--mqtt-version", "'\(other)': use 5 or 3.1.1")
         }
         let levelName = logLevel ?? site.logging?.level?.rawValue ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
-            throw ValidationError("log level '\(levelName)': use one of \(LogLevelName.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw Self.flagError("--log-level", "'\(levelName)': use one of \(LogLevelName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let topics = TopicBuilder(prefix: prefix, site: site.site)
         let status = topics.status(service)
@@ -96,7 +117,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             birth: MQTTMessage(topic: status, string: "online", qos: .atLeastOnce, retain: true),
             offlineQueue: MQTTOfflineQueuePolicy(
                 capacity: b?.offlineQueue?.capacity ?? 10_000, whenFull: b?.offlineQueue?.whenFull ?? .dropOldest))
-        return ServiceSettings(service: service, site: site, topics: topics, mqtt: mqtt, logLevel: level)
+        return ServiceSettings(service: service, site: site, topics: topics, mqtt: mqtt, logLevel: level, warnings: warnings)
+    }
+
+    /// A command-line problem, in the site file's one-line form: `command line: --site: …`.
+    static func flagError(_ flag: String, _ message: String) -> ConfigError {
+        ConfigError(file: "command line", line: nil, field: flag, message: message)
     }
 }
 
@@ -107,4 +133,6 @@ public struct ServiceSettings: Sendable {
     public var topics: TopicBuilder
     public var mqtt: MQTTConfiguration
     public var logLevel: Logger.Level
+    /// What the site file's checks found that does not stop the service (logged at start).
+    public var warnings: [ConfigError] = []
 }

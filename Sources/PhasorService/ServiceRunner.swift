@@ -18,28 +18,45 @@ public enum ServiceRunner {
     }
 
     /// Runs `makeServices(session)` beside the MQTT session until a signal arrives.
+    ///
+    /// A problem with the site file or the flags — from `checks` (the service's
+    /// own `SiteCheck`) or thrown by `makeServices` (as a `ConfigError`, or any error
+    /// while building the pieces) — prints one line and exits 2: systemd does not
+    /// restart a service for it (`RestartPreventExitStatus=2`), since nothing changes
+    /// until someone edits the file.
     public static func run(
-        _ service: ServiceName, options: ServiceOptions,
+        _ service: ServiceName, options: ServiceOptions, checks: [any SiteCheck] = [], demo: Bool = false,
         makeServices: (MQTTSessionService, Logger) throws -> [any Service]
     ) async throws {
         let settings: ServiceSettings
         do {
-            settings = try options.resolve(service: service)
-        } catch let error as ConfigError {
-            // One line naming file, line and field; exit non-zero.
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            exit(2)
+            settings = try options.resolve(service: service, checks: checks, demo: demo)
+        } catch {
+            refuse(error)
         }
         bootstrapLogging(level: settings.logLevel)
         var logger = Logger(label: "phasor.\(service.rawValue)")
         logger[metadataKey: "site"] = "\(settings.topics.site)"
-        let session = try MQTTSessionService(settings: settings, logger: logger)
-        let services: [any Service] = [session] + (try makeServices(session, logger))
+        for warning in settings.warnings { logger.warning("site file", metadata: ["warning": "\(warning)"]) }
+        let beat = options.heartbeatInterval ?? HeartbeatPayload.defaultInterval
+        guard beat.isFinite, beat >= 0.1 else {
+            refuse(ServiceOptions.flagError("--heartbeat-interval", "use seconds ≥ 0.1"))
+        }
+        let session = try MQTTSessionService(settings: settings, logger: logger, heartbeatInterval: beat)
+        let own: [any Service]
+        do { own = try makeServices(session, logger) } catch { refuse(error) }
+        let services: [any Service] = [session] + own
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    /// One line on stderr, exit 2.
+    public static func refuse(_ error: any Error) -> Never {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(2)
     }
 }

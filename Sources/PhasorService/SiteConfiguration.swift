@@ -13,8 +13,8 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var prefix: String?
     public var broker: BrokerConfiguration?
     public var logging: LoggingConfiguration?
-    /// Control's site tree, budget and timing (`Control.SiteConfig`); absent on the
-    /// demo site, where control runs its own demo tree (see `DemoControlSite`).
+    /// Control's site tree, budget and timing (`Control.SiteConfig`). phasor-control
+    /// refuses to start without it (its demo tree runs only with `--demo`).
     public var control: SiteConfig?
     /// Modbus devices, profile folder and relays (the gateway's; see docs/modbus.md).
     public var modbus: ModbusSection?
@@ -36,7 +36,7 @@ public struct SiteConfiguration: Decodable, Sendable {
         self.meters = meters
     }
 
-    /// The demo site used when no config file is given.
+    /// The site of `--demo` when no site file is given.
     public static let demo = SiteConfiguration(site: "demo")
 }
 
@@ -70,12 +70,28 @@ public enum LogLevelName: String, Decodable, Sendable, CaseIterable {
 }
 
 extension SiteConfiguration {
-    /// Decodes the site file strictly, then checks what needs more than its shape
-    /// (the Modbus devices against their profiles, pulse inputs). Every problem is a `ConfigError`.
-    public static func load(from path: String) throws -> SiteConfiguration {
-        let site = try ConfigLoader.load(SiteConfiguration.self, from: URL(fileURLWithPath: path))
-        if let modbus = site.modbus { try modbus.validate(profiles: modbus.profileLibrary(), file: path) }
-        try site.pulses?.validate(file: path)
-        return site
+    /// Decodes the site file strictly, then runs `checks` (each service's own, see
+    /// `SiteCheck`). Every problem is a `ConfigError` naming file, line and field.
+    public static func load(from path: String, checks: [any SiteCheck]) throws(ConfigError) -> CheckedSite {
+        let url = URL(fileURLWithPath: path)
+        let decoded: (value: SiteConfiguration, document: ConfigDocument)
+        do {
+            decoded = try ConfigLoader.decodeDocument(SiteConfiguration.self, yaml: try ConfigLoader.read(url), file: path)
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError(file: path, line: nil, field: nil, message: "\(error)")
+        }
+        var warnings: [ConfigError] = []
+        for check in [CommonSiteCheck()] + checks {
+            do {
+                warnings += try check.check(decoded.value, in: decoded.document).map(decoded.document.locate)
+            } catch let error as ConfigError {
+                throw decoded.document.locate(error)
+            } catch {
+                throw ConfigError(file: path, line: nil, field: nil, message: "\(error)")
+            }
+        }
+        return CheckedSite(site: decoded.value, warnings: warnings)
     }
 }

@@ -17,7 +17,9 @@ public struct SecuredBroker: Sendable {
     /// The folder of the credentials.
     public let credentials: URL
 
-    public static let users = ["gateway", "control", "bridge", "operator"]
+    /// The service users, `operator`, and `viewer`: a user the ACL gives no `user`
+    /// block, so it reads only (a dashboard). Client ids are bound to usernames.
+    public static let users = ["gateway", "control", "bridge", "operator", "viewer"]
 
     /// The mosquitto_passwd executable: Debian ships it with mosquitto.
     static var passwdTool: String {
@@ -49,7 +51,9 @@ public struct SecuredBroker: Sendable {
                 }
             }
             let broker = try await MosquittoBroker.start(
-                options: .init(persistence: persistence, extraConfiguration: ["password_file \(passwd)", "acl_file \(aclFile)"],
+                // As deploy/mosquitto/phasor.conf (DeployTests keeps the two in step).
+                options: .init(persistence: persistence,
+                               extraConfiguration: ["use_username_as_clientid true", "password_file \(passwd)", "acl_file \(aclFile)"],
                                allowAnonymous: false),
                 port: port)
             return SecuredBroker(broker: broker, passwordFiles: files, credentials: dir)

@@ -55,6 +55,8 @@ public struct GPIOPulseSource: PulseSource {
         return stream
     }
 
+    public func checkOpens() throws { close(try open()) }
+
     private func open() throws -> Int32 {
         let chip = Glibc.open(config.gpio, O_RDONLY | O_CLOEXEC)
         guard chip >= 0 else {

@@ -35,15 +35,15 @@ public struct PulseSection: Sendable, Hashable, Decodable {
 
 /// One S0 input: which GPIO line, how many pulses make one unit, and what it measures.
 public struct PulseInputConfig: Sendable, Hashable, Decodable {
-    public enum CountedUnit: String, Sendable, Hashable, Decodable {
+    public enum CountedUnit: String, Sendable, Hashable, Decodable, CaseIterable {
         case kwh, m3, l
     }
 
-    public enum Edge: String, Sendable, Hashable, Decodable {
+    public enum Edge: String, Sendable, Hashable, Decodable, CaseIterable {
         case falling, rising
     }
 
-    public enum Bias: String, Sendable, Hashable, Decodable {
+    public enum Bias: String, Sendable, Hashable, Decodable, CaseIterable {
         case none, pullUp = "pull_up", pullDown = "pull_down"
     }
 

@@ -17,6 +17,13 @@ public struct PulseEdge: Sendable, Hashable {
 public protocol PulseSource: Sendable {
     /// The edges, until the source ends or the consumer stops iterating.
     func edges() -> AsyncThrowingStream<PulseEdge, any Error>
+    /// Throws when the source cannot be opened now (no GPIO chip, line taken), so a
+    /// consumer can report it offline and retry; the default opens nothing.
+    func checkOpens() throws
+}
+
+extension PulseSource {
+    public func checkOpens() throws {}
 }
 
 /// Pulses a test gives by hand, with the time it chooses.

@@ -13,8 +13,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup(title: "Modbus quick start") var modbus: ModbusQuickStartOptions
     @OptionGroup var meters: MeterOptions
 
+    @Flag(name: .long, help: "With no meters or devices configured, publish the simulated demo meter 'grid'. Never on a real site.")
+    var demo = false
+
     func run() async throws {
-        try await ServiceRunner.run(.gateway, options: options) { session, logger in
+        try await ServiceRunner.run(.gateway, options: options, checks: [GatewaySiteCheck()], demo: demo) { session, logger in
             let publisher = ReadingPublisher(client: session.client, topics: session.settings.topics)
             let topics = session.settings.topics
             let modbusSection = try modbus.section(arguments: CommandLine.arguments) ?? session.settings.site.modbus
@@ -22,8 +25,16 @@ struct GatewayCommand: AsyncParsableCommand {
                 meters: session.settings.site.meters ?? [], options: meters, publisher: publisher, logger: logger)
                 + ModbusGateway.services(modbusSection, client: session.client, topics: topics, logger: logger)
                 + PulseGateway.services(session.settings.site.pulses, publisher: publisher, logger: logger)
-            // Until the site file (or the command line) declares meters or devices, the gateway runs the demo meter.
-            return services.isEmpty ? [DemoMeterService(publisher: publisher, logger: logger)] : services
+            if !services.isEmpty { return services }
+            // Nothing to read: the demo meter only when asked for; otherwise say what is missing and exit 2.
+            guard demo else {
+                throw ConfigError(
+                    file: options.config ?? "command line", line: nil, field: "meters",
+                    message: "nothing to read: no meters:, modbus: devices or pulses: inputs in the site file and no "
+                        + "--p1, --tic or --modbus flag (--demo publishes a simulated meter instead)")
+            }
+            logger.warning("publishing the DEMO meter (--demo): simulated readings, not for a real site")
+            return [DemoMeterService(publisher: publisher, logger: logger)]
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ControlService
 import Gateway
 import PhasorCore
 import PhasorService
@@ -16,13 +17,11 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let site = try SiteConfiguration.load(from: file)
-                // Values the gateway checks at start (source URLs, keys, ranges): refuse them here too.
-                do { _ = try MeterSettings.resolve(site.meters ?? []) } catch {
-                    throw ConfigError(file: file, line: nil, field: "meters", message: error.description)
-                }
-                print("\(file): ok (site '\(site.site)')")
-            } catch let error as ConfigError {
+                // The checks the services run at start, every service's: what passes here starts.
+                let checked = try SiteConfiguration.load(from: file, checks: [GatewaySiteCheck(), ControlSiteCheck()])
+                for warning in checked.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+                print("\(file): ok (site '\(checked.site.site)')")
+            } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
                 throw ExitCode(2)
             }

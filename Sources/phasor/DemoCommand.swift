@@ -56,15 +56,18 @@ struct DemoCommand: AsyncParsableCommand {
             let child = try ChildProcess(path, arguments, inheritOutput: true)
             children.append((name, child))
         }
-        let login = secured.flatMap { s in s.password("operator").map { " -u operator -P \($0)" } } ?? ""
+        // Client ids are usernames on the secured broker (deploy/mosquitto/phasor.conf):
+        // a second connection as the same user replaces the first, so watching and
+        // commanding use two users.
+        func login(_ user: String) -> String { secured.flatMap { s in s.password(user).map { " -u \(user) -P \($0)" } } ?? "" }
         // Unbuffered: the banner matters most when the output is a file or a pipe.
         FileHandle.standardOutput.write(Data("""
             Phasor demo site '\(site)' running: broker mqtt://127.0.0.1:\(port) (pid \(broker.pid ?? 0))\(secured == nil ? "" : ", users and ACL as deploy/ installs them").
             Devices:       grid meter (SDM630), cp1 (Alfen, three-phase car), cp2 (Alfen, single-phase car on L2),
                            simulated over Modbus TCP on 127.0.0.1:\(devices.port)
-            Watch it:      mosquitto_sub -p \(port)\(login) -t 'phasor/\(site)/#' -v
-            Setpoints:     mosquitto_sub -p \(port)\(login) -t 'phasor/\(site)/chargepoint/+/setpoint' -v
-            Set a slider:  mosquitto_pub -p \(port)\(login) -t 'phasor/\(site)/control/slider/set' -m 4
+            Watch it:      mosquitto_sub -p \(port)\(login("viewer")) -t 'phasor/\(site)/#' -v
+                           (or only the setpoints: -t 'phasor/\(site)/chargepoint/+/setpoint')
+            Set a slider:  mosquitto_pub -p \(port)\(login("operator")) -t 'phasor/\(site)/control/slider/set' -m 4
             Ctrl-C stops everything.
 
             """.utf8))

@@ -22,7 +22,7 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             let section: ModbusSection
             do {
-                let fromFile = try config.map { try SiteConfiguration.load(from: $0) }?.modbus
+                let fromFile = try config.map { try SiteConfiguration.load(from: $0, checks: [GatewaySiteCheck()]) }?.site.modbus
                 guard let found = try modbus.section(arguments: CommandLine.arguments) ?? fromFile else {
                     throw ValidationError("no Modbus devices: give --config site.yaml or --modbus URL --device PROFILE:UNIT")
                 }

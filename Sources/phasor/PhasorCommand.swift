@@ -5,6 +5,7 @@ import ArgumentParser
 struct PhasorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phasor",
-        abstract: "Phasor operator tool: check a site file, run the demo site, test a device, list profiles.",
-        subcommands: [ConfigCommand.self, DemoCommand.self, DeviceCommand.self, ProfilesCommand.self, PulsesCommand.self])
+        abstract: "Phasor operator tool: check a site file, run the demo site, simulate a site file's devices, test a device, list profiles.",
+        subcommands: [ConfigCommand.self, DemoCommand.self, SimulateCommand.self, DeviceCommand.self, ProfilesCommand.self,
+                      PulsesCommand.self])
 }

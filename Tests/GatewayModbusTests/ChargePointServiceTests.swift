@@ -217,4 +217,69 @@ import Testing
         #expect(rig.simulator.charger(unitID: 1)?.appliedLimit(at: rig.clock.now()) == 16)
         await rig.shutdown()
     }
+
+    /// Issue 9, defect 4: control's status still says `online` (retained, left by a
+    /// control that died while the broker was down) but its heartbeat stopped: after
+    /// three missed beats on the gateway's clock the charger gets its safe current
+    /// and setpoints are refused until a fresh beat arrives.
+    @Test func aControlWhoseHeartbeatStopsIsFallenBackFrom() async throws {
+        let rig = try await Rig(setpointTimeout: 300)
+        _ = await rig.states.next()
+        func beat() throws {
+            let beat = HeartbeatPayload(service: "control", started: rig.clock.now(), time: rig.clock.now(), interval: 5)
+            try rig.control.publish(MQTTMessage(topic: rig.topics.heartbeat(.control), payload: beat.encode(), qos: .atLeastOnce))
+        }
+        try rig.control.publish(MQTTMessage(topic: rig.topics.status(.control), string: "online", qos: .atLeastOnce))
+        try beat()
+        var result: AppliedPayload.Result?
+        for _ in 0..<20 where result != .applied {
+            try rig.send(#"{"current": 16}"#)
+            result = try AppliedPayload.decode(try #require(await rig.applied.next()).payload).result
+        }
+        #expect(try await rig.setpointInDevice() == 16)
+        rig.clock.advance(by: 14)
+        // Three beats (15 s) not yet missed: control still counts as alive.
+        try rig.send(#"{"current": 15}"#)
+        #expect(try AppliedPayload.decode(try #require(await rig.applied.next()).payload).result == .applied)
+        rig.clock.advance(by: 2)
+        let fallback = try AppliedPayload.decode(try #require(await rig.applied.next()).payload)
+        #expect(fallback.result == .fallback)
+        #expect(fallback.reason?.contains("control silent") == true, "\(fallback.reason ?? "")")
+        #expect(try await rig.setpointInDevice() == 6)
+        try rig.send(#"{"current": 16}"#)
+        #expect(try AppliedPayload.decode(try #require(await rig.applied.next()).payload).result == .refused)
+        try beat()
+        result = nil
+        for _ in 0..<20 where result != .applied {
+            try rig.send(#"{"current": 12}"#)
+            result = try AppliedPayload.decode(try #require(await rig.applied.next()).payload).result
+        }
+        #expect(try await rig.setpointInDevice() == 12)
+        await rig.shutdown()
+    }
+
+    /// Issue 9, defect 2: a setpoint write the charger does not answer holds the
+    /// next ones back (1 s, then 2 s…) instead of one timeout per setpoint.
+    @Test func aFailedWriteHoldsTheNextOnesBack() async throws {
+        let rig = try await Rig()
+        _ = await rig.states.next()
+        let requests = Locked(0)
+        rig.simulator.observeRequests { unit, _ in if unit == 1 { requests.withLock { $0 += 1 } } }
+        rig.simulator.setResponding(1, false)
+        try rig.send("10")
+        let failed = try AppliedPayload.decode(try #require(await rig.applied.next(timeout: .seconds(20))).payload)
+        #expect(failed.result == .failed)
+        let afterFirst = requests.withLock { $0 }
+        try rig.send("11")
+        let held = try AppliedPayload.decode(try #require(await rig.applied.next()).payload)
+        #expect(held.result == .failed)
+        #expect(held.reason?.contains("next attempt in 1 s") == true, "\(held.reason ?? "")")
+        #expect(requests.withLock { $0 } == afterFirst, "nothing sent to the silent charger meanwhile")
+        rig.simulator.setResponding(1, true)
+        rig.clock.advance(by: 1.1)
+        try rig.send("12")
+        #expect(try AppliedPayload.decode(try #require(await rig.applied.next()).payload).result == .applied)
+        #expect(try await rig.setpointInDevice() == 12)
+        await rig.shutdown()
+    }
 }

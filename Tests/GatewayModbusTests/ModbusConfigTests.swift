@@ -24,7 +24,7 @@ import Testing
                 - {id: boiler, device: garage, coil: 3, default: on}
                 - {id: demo}
             """)
-        let site = try SiteConfiguration.load(from: path)
+        let site = try SiteConfiguration.load(from: path, checks: [GatewaySiteCheck()]).site
         let modbus = try #require(site.modbus)
         #expect(modbus.devices.map(\.id) == ["grid", "garage"])
         #expect(modbus.devices[1].setpointTimeoutS == 45)
@@ -45,7 +45,7 @@ import Testing
     func configErrorsNameTheDevice(devices: String, message: String) throws {
         let path = try siteFile("site: home\nmodbus:\n  devices:\n    \(devices)\n")
         #expect {
-            try SiteConfiguration.load(from: path)
+            try SiteConfiguration.load(from: path, checks: [GatewaySiteCheck()])
         } throws: { error in
             let text = "\(error)"
             return error is ConfigError && text.hasPrefix(path) && text.contains(message)
@@ -56,7 +56,7 @@ import Testing
         let lines = (1...21).map { "    - {id: cp\($0), profile: peblar, host: 192.0.2.\($0)}" }.joined(separator: "\n")
         let path = try siteFile("site: home\nmodbus:\n  devices:\n\(lines)\n")
         #expect {
-            try SiteConfiguration.load(from: path)
+            try SiteConfiguration.load(from: path, checks: [GatewaySiteCheck()])
         } throws: { error in
             "\(error)".contains("21 Modbus TCP connections configured, at most 20 per site: cp1, cp2")
         }

@@ -64,6 +64,6 @@ import Testing
             .write(to: site, atomically: true, encoding: .utf8)
         let result = try await run(["config", "check", site.path])
         #expect(result.status == 2)
-        #expect(result.output.contains("\(site.path): modbus.pv.profile: unknown profile 'fronius_magic'"), "\(result.output)")
+        #expect(result.output.contains("\(site.path):4: modbus.pv.profile: unknown profile 'fronius_magic'"), "\(result.output)")
     }
 }

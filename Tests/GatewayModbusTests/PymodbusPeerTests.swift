@@ -12,16 +12,10 @@ import Testing
 @Suite(.enabled(if: SchemaValidation.pythonAvailable, "needs PHASOR_PYTHON with pymodbus (scripts/test.sh sets it up)"))
 struct PymodbusPeerTests {
     @Test func gatewayReadsAMeterAndAChargerServedByPymodbusAndWritesTheSetpoint() async throws {
-        let python = try #require(ProcessInfo.processInfo.environment["PHASOR_PYTHON"])
-        let script = try #require(Bundle.module.url(forResource: "pymodbus_peer", withExtension: "py", subdirectory: "Scripts"))
-        let port = Loopback.freePort()
-        let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("pymodbus-\(UUID().uuidString).json")
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pymodbus-\(UUID().uuidString).log").path
-        let peer = try ChildProcess(python, [script.path, "\(port)", expectedFile.path], outputFile: log)
-        defer { peer.terminateBlocking() }
-        let listening = await Loopback.waitUntilListening(port: port, timeout: .seconds(20))
-        try #require(listening, "pymodbus did not listen: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        let expected = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: expectedFile)) as? [String: [String: Any]])
+        let peer = try await PymodbusPeer.start()
+        defer { peer.process.terminateBlocking() }
+        let port = peer.port
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: peer.expectedFile)) as? [String: [String: Any]])
 
         let site = uniqueSite()
         let section = ModbusSection(devices: [
@@ -69,5 +63,26 @@ struct PymodbusPeerTests {
         running.stop()
         await gateway.shutdown()
         await observer.shutdown()
+    }
+}
+
+/// Tests/GatewayModbusTests/Scripts/pymodbus_peer.py running: a PAC2200 at unit 1
+/// and an Alfen Eve at unit 2, on a free port; `expectedFile` holds the values served.
+struct PymodbusPeer {
+    let process: ChildProcess
+    let port: Int
+    let expectedFile: URL
+
+    static func start() async throws -> PymodbusPeer {
+        let python = try #require(ProcessInfo.processInfo.environment["PHASOR_PYTHON"])
+        let script = try #require(Bundle.module.url(forResource: "pymodbus_peer", withExtension: "py", subdirectory: "Scripts"))
+        let port = Loopback.freePort()
+        let expectedFile = FileManager.default.temporaryDirectory.appendingPathComponent("pymodbus-\(UUID().uuidString).json")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pymodbus-\(UUID().uuidString).log").path
+        let process = try ChildProcess(python, [script.path, "\(port)", expectedFile.path], outputFile: log)
+        let listening = await Loopback.waitUntilListening(port: port, timeout: .seconds(20))
+        if !listening { process.terminateBlocking() }
+        try #require(listening, "pymodbus did not listen: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        return PymodbusPeer(process: process, port: port, expectedFile: expectedFile)
     }
 }

@@ -39,7 +39,7 @@ import Testing
         try "site: home\nmeters:\n  - {id: p1, type: p1, source: \"tcp://dongle\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(await (try ChildProcess(phasor, ["config", "check", file], outputFile: out)).waitForExit() == 2)
         let lines = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].contains("\(file): meters: meter 'p1': source"), "\(lines)")
+        #expect(lines.count == 1 && lines[0].contains("\(file):3: meters.p1: source 'tcp://dongle'"), "\(lines)")
 
         try "site: home\nmeters:\n  - {id: p1, type: p1, source: \"tcp://dongle:8088\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(await (try ChildProcess(phasor, ["config", "check", file], outputFile: out)).waitForExit() == 0)

@@ -35,6 +35,28 @@ private struct Sample: Decodable, Equatable {
         #expect(s.mode == .fast)
     }
 
+    @Test func aliasesAsValuesStillWork() throws {
+        let yaml = "site: &name home\nbroker:\n  url: *name\nlist: &l [1, 2]\n"
+        let s = try ConfigLoader.decode(Sample.self, yaml: yaml)
+        #expect(s.broker.url == "home")
+    }
+
+    @Test(arguments: [
+        ("site: h\nbroker: {url: x}\na: &k x\ndevices: {*k : 1}\n", 4, "an alias cannot be a mapping key"),
+        ("site: h\nbroker: {url: x}\ndevices: {? [a] : 1}\n", 3, "a list or mapping cannot be a mapping key"),
+    ])
+    func keysThatAreNotPlainTextAreRefusedBeforeComposing(yaml: String, line: Int, message: String) {
+        #expect(throws: ConfigError(file: "a.yaml", line: line, field: nil, message: "YAML error: \(message) (keys are plain text)")) {
+            try ConfigLoader.decode(Sample.self, yaml: yaml, file: "a.yaml")
+        }
+    }
+
+    @Test func infinityIsNotANumberASettingTakes() {
+        #expect(throws: ConfigError(file: "a.yaml", line: 3, field: "list[0]", message: "expected a finite number, found '.inf'")) {
+            try ConfigLoader.decode(Sample.self, yaml: "site: h\nbroker: {url: x}\nlist: [.inf]\n", file: "a.yaml")
+        }
+    }
+
     @Test func unknownFieldNamesFileLineAndField() {
         let yaml = "site: home\nbroker:\n  url: x\n  keepalive: 3\n"
         #expect(throws: ConfigError(file: "a.yaml", line: 4, field: "broker.keepalive", message: "unknown field")) {

@@ -36,7 +36,9 @@ import Testing
         let secured = try await SecuredBroker.start(aclFile: Self.aclFile)
         defer { Task { await secured.stop() } }
         let root = "phasor/acl"
-        let op = try client(secured, user: "operator")
+        // A read-only user watches: with client ids bound to usernames a second
+        // `operator` connection (a case below) would replace this one.
+        let op = try client(secured, user: "viewer")
         try await op.connect()
         let everything = try await op.subscribe("\(root)/#", qos: .atLeastOnce)
         let seen = Locked<[String]>([])
@@ -51,6 +53,8 @@ import Testing
             ("bridge", "\(root)/chargepoint/cp1/setpoint", "\(root)/alert/service_gateway"),
             ("operator", "\(root)/chargepoint/cp1/setpoint", "\(root)/control/slider/set"),
             ("operator", "\(root)/meter/grid/state", "\(root)/control/chargepoint/cp1/mode/set"),
+            ("operator", "\(root)/status/control/heartbeat", "\(root)/control/slider/set"),
+            ("gateway", "\(root)/status/control/heartbeat", "\(root)/status/gateway/heartbeat"),
         ]
         for c in cases {
             let publisher = try client(secured, user: c.user)
@@ -72,6 +76,50 @@ import Testing
         await op.shutdown()
     }
 
+    /// Issue 9, defect 4: an operator who connects with control's client id
+    /// (`phasor-<site>-control`, predictable) used to kick control off the broker
+    /// (its will `offline`, the gateway's fallback). phasor.conf binds client ids
+    /// to usernames: control keeps its connection, and so does the operator.
+    @Test func nobodyCanTakeOverAServiceConnection() async throws {
+        let secured = try await SecuredBroker.start(aclFile: Self.aclFile)
+        defer { Task { await secured.broker.stop() } }
+        let site = uniqueSite()
+        let root = "phasor/\(site)"
+        let viewer = try client(secured, user: "viewer")
+        try await viewer.connect()
+        let status = try await viewer.subscribe("\(root)/status/control", qos: .atLeastOnce)
+        let heard = Locked<[String]>([])
+        let collector = Task { for await m in status { heard.withLock { $0.append(m.string) } } }
+        defer { collector.cancel() }
+        let control = try ChildProcess(executable("phasor-control"), [
+            "--broker", secured.broker.url, "--site", site, "--log-level", "warning",
+            "--username", "control", "--password-file", try #require(secured.passwordFiles["control"]), "--demo",
+        ])
+        #expect(await eventually(timeout: .seconds(20)) { heard.withLock { $0.contains("online") } })
+        var logger = Logger(label: "impostor")
+        logger.logLevel = .critical
+        for id in ["phasor-\(site)-control", "control"] {
+            let impostor = try MQTTClient(
+                configuration: MQTTConfiguration(host: "127.0.0.1", port: secured.broker.port, clientID: id,
+                                                 username: "operator", password: secured.password("operator")),
+                logger: logger)
+            try await impostor.connect()
+            // Proof that the broker handled the connection and what followed: a command
+            // from the impostor that control (still connected) answers on its state topic.
+            let states = try await viewer.subscribe("\(root)/control/state", qos: .atLeastOnce)
+            let slider = Int.random(in: 3...9)
+            try await impostor.publishAndWait(MQTTMessage(topic: "\(root)/control/slider/set", string: "\(slider)", qos: .atLeastOnce))
+            let answered = await states.next(timeout: .seconds(10)) { $0.string.contains("\"slider_kw\":\(slider)") }
+            #expect(answered != nil, "control did not take the command after a connection with id \(id)")
+            states.cancel()
+            #expect(impostor.isConnected, "the operator's own connection was dropped")
+            await impostor.shutdown()
+        }
+        #expect(!heard.withLock { $0.contains("offline") }, "control was kicked off: \(heard.withLock { $0 })")
+        _ = await control.terminate()
+        await viewer.shutdown()
+    }
+
     @Test func servicesRunWithTheirOwnCredentials() async throws {
         let secured = try await SecuredBroker.start(aclFile: Self.aclFile)
         defer { Task { await secured.stop() } }
@@ -84,7 +132,7 @@ import Testing
             children.append(try ChildProcess(executable("phasor-\(service)"), [
                 "--broker", secured.broker.url, "--site", site, "--log-level", "warning",
                 "--username", service, "--password-file", try #require(secured.passwordFiles[service]),
-            ]))
+            ] + (service == "bridge" ? [] : ["--demo"])))
         }
         var online: Set<String> = []
         while online.count < 3, let m = await next(status, where: { $0.string == "online" }) {

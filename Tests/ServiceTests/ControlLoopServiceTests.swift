@@ -88,7 +88,12 @@ import Testing
         h.clock.advance(by: 31)
         let safe = try #require(await setpoints.nextSetpoint("cp1") { $0.reason?.contains("stale") == true })
         #expect(safe.payload.current == 6)
-        #expect(safe.payload.reason == "meter of 'main' is stale: safe current")
+        // The reason says how old the last reading is (a feed one hour behind says so).
+        let reason = safe.payload.reason ?? ""
+        #expect(reason.hasPrefix("meter 'grid' of 'main' is stale: its last reading is ") && reason.hasSuffix(" s old (limit 30 s): safe current"),
+                "\(reason)")
+        let age = Double(reason.dropFirst("meter 'grid' of 'main' is stale: its last reading is ".count).prefix { $0 != " " })
+        #expect((age ?? 0) >= 31, "\(reason)")
         let state = try #require(await states.nextState { !$0.staleMeters.isEmpty })
         #expect(state.staleMeters == ["grid"])
         #expect(state.budget["meter_fresh"] as? Bool == false)

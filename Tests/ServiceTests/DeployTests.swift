@@ -21,6 +21,17 @@ import Testing
         }
     }
 
+    /// The shipped broker config binds client ids to usernames, as the SecuredBroker
+    /// the access-control tests run on does (AccessControlTests proves what it stops).
+    @Test func theShippedBrokerConfigBindsClientIDsToUsernames() throws {
+        let conf = try String(contentsOf: repositoryRoot.appendingPathComponent("deploy/mosquitto/phasor.conf"), encoding: .utf8)
+        let lines = conf.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let listener = try #require(lines.firstIndex { $0.hasPrefix("listener ") })
+        let bound = try #require(lines.firstIndex(of: "use_username_as_clientid true"), "phasor.conf must bind client ids")
+        #expect(bound > listener, "a listener setting: it must follow the listener line")
+        #expect(!lines.contains { $0.hasPrefix("clientid_prefixes") }, "mosquitto forbids it with use_username_as_clientid")
+    }
+
     @Test func installScriptStagesEverythingWithHashedPasswords() async throws {
         let stage = FileManager.default.temporaryDirectory.appendingPathComponent("stage-\(UUID().uuidString.prefix(6))")
         defer { try? FileManager.default.removeItem(at: stage) }

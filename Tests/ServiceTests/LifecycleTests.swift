@@ -20,8 +20,10 @@ import Glibc
         let statuses = try await watcher.subscribe(statusTopic, qos: .atLeastOnce)
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: stateDir) }
+        // Nothing configured: the gateway and control would refuse to start (exit 2); the demo is asked for.
         let args = ["--broker", "mqtt://127.0.0.1:\(port)", "--site", site, "--log-level", "warning"]
-            + (binary == "phasor-control" ? ["--state-dir", stateDir.path] : [])
+            + (binary == "phasor-control" ? ["--state-dir", stateDir.path, "--demo"] : [])
+            + (binary == "phasor-gateway" ? ["--demo"] : [])
 
         let first = try ChildProcess(executable(binary), args)
         #expect(await next(statuses)?.string == "online")

@@ -60,7 +60,7 @@ func demoOperatorClient(port: Int, banner: String) async throws -> MQTTClient {
     let deadline = ContinuousClock.now + .seconds(30)
     while password == nil, ContinuousClock.now < deadline {
         let text = (try? String(contentsOfFile: banner, encoding: .utf8)) ?? ""
-        password = text.components(separatedBy: " -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
+        password = text.components(separatedBy: " -u operator -P ").dropFirst().first?.split(separator: " ").first.map(String.init)
         if password == nil { try await Task.sleep(for: .milliseconds(100)) }
     }
     let operatorPassword = try #require(password, "no banner: \((try? String(contentsOfFile: banner, encoding: .utf8)) ?? "")")

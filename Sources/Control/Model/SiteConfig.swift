@@ -49,7 +49,7 @@ public struct SiteConfig: Sendable, Equatable, Decodable {
 }
 
 /// The datasheet defaults differ between the residential module and the charging hub.
-public enum Preset: String, Sendable, Equatable, Codable {
+public enum Preset: String, Sendable, Equatable, Codable, CaseIterable {
     /// Residential module: 2 A start buffer per phase above the car's minimum.
     case residential
     /// Charging hub: no start buffer.
@@ -60,6 +60,9 @@ public enum Preset: String, Sendable, Equatable, Codable {
 
 /// Quarter-hour (capacity tariff) budget settings.
 public struct BudgetConfig: Sendable, Equatable, Decodable {
+    /// The slider's accepted range, kW, in the site file and on `control/slider/set`:
+    /// the Belgian capacity tariff bills at least 2.5 kW, so a lower target saves nothing.
+    public static let sliderRangeKW: ClosedRange<Double> = 2.5...1000
     /// The energy slider: maximum quarter-hour average import, kW.
     public var sliderKW: Double
     /// Kept free below the target, kW: meters, chargers and cars react late.

@@ -15,7 +15,7 @@ enum ControlCommand: Sendable, Equatable {
 
     /// The slider's accepted range, kW. The Belgian capacity tariff bills at least
     /// 2.5 kW, so a lower target saves nothing.
-    static let sliderRange: ClosedRange<Double> = 2.5...1000
+    static let sliderRange = BudgetConfig.sliderRangeKW
     /// Priorities are small integers; equal ones go by configuration order.
     static let priorityRange: ClosedRange<Double> = -100...100
 

@@ -12,6 +12,10 @@ struct ControlEngine: Sendable {
     let mainMeter: String?
     private(set) var state: ControlState
     private(set) var measurements = Measurements()
+    /// Devices the gateway reports offline (`…/device/<id>/availability`): a meter
+    /// among them is stale and a charger offline at once, whatever their last
+    /// retained state says.
+    private(set) var offlineDevices: Set<String> = []
     /// What the gateway last did with each charge point's setpoint (diagnostics only).
     private(set) var applied: [String: AppliedPayload] = [:]
     /// The sequence number of the last decision published.
@@ -42,6 +46,26 @@ struct ControlEngine: Sendable {
         measurements.chargers[device] = sample
     }
 
+    /// `…/device/<id>/availability`: `offline`, or anything else (online, unknown,
+    /// cleared) that takes the device off the offline list. Returns whether it changed.
+    @discardableResult
+    mutating func record(availability: String, device: String) -> Bool {
+        if availability == "offline" { return offlineDevices.insert(device).inserted }
+        return offlineDevices.remove(device) != nil
+    }
+
+    /// The measurements a decision reads: a meter the gateway reports offline is
+    /// left out (stale), a charger it reports offline counts as offline.
+    var effectiveMeasurements: Measurements {
+        guard !offlineDevices.isEmpty else { return measurements }
+        var effective = measurements
+        for device in offlineDevices {
+            effective.meters[device] = nil
+            effective.chargers[device]?.online = false
+        }
+        return effective
+    }
+
     /// Returns whether the result differs from the last one (worth a log line: the
     /// gateway answers every setpoint, once a second).
     mutating func record(applied payload: AppliedPayload, chargePoint: String) -> Bool {
@@ -57,23 +81,64 @@ struct ControlEngine: Sendable {
 
     /// One decision: runs the library and numbers the result.
     mutating func cycle(now: Date) -> Decision {
-        let (next, decision) = ControlCycle.run(state: state, model: model, measurements: measurements, now: now)
+        let (next, decision) = ControlCycle.run(state: state, model: model, measurements: effectiveMeasurements, now: now)
         state = next
         sequence &+= 1
         lastDecision = decision
         return decision
     }
 
-    /// Meters the model reads whose latest sample is missing or older than their node's timeout.
-    func staleMeters(now: Date) -> [String] {
-        var stale: [String] = []
+    /// A meter control does not decide on, and why.
+    struct StaleMeter: Equatable {
+        enum Why: String { case offline, tooOld = "too_old", noReading = "no_reading", noCurrents = "no_currents" }
+        var device: String
+        /// Age of its last reading (s), nil when none arrived.
+        var age: TimeInterval?
+        var why: Why
+    }
+
+    /// Meters the model reads whose latest sample is missing, older than their node's
+    /// timeout, without per-phase currents, or whose device the gateway reports offline.
+    func staleMeters(now: Date) -> [StaleMeter] {
+        var stale: [StaleMeter] = []
         for node in model.nodes {
-            guard case .device(let id) = node.meter, !stale.contains(id) else { continue }
-            let fresh = measurements.meters[id].map {
-                $0.currents != nil && now.timeIntervalSince($0.time) <= node.meterTimeout
-            }
-            if fresh != true { stale.append(id) }
+            guard case .device(let id) = node.meter, !stale.contains(where: { $0.device == id }) else { continue }
+            let sample = measurements.meters[id]
+            let age = sample.map { now.timeIntervalSince($0.time) }
+            let why: StaleMeter.Why? =
+                if offlineDevices.contains(id) { .offline }
+                else if sample == nil { .noReading }
+                else if let age, age > node.meterTimeout { .tooOld }
+                else if sample?.currents == nil { .noCurrents }
+                else { nil }
+            if let why { stale.append(StaleMeter(device: id, age: age, why: why)) }
         }
         return stale
+    }
+
+    /// A setpoint's reason in words, with what the library's reason cannot know: how
+    /// old a stale meter's last reading is (a feed one hour behind, as with a wrong
+    /// DST flag, then says "3600 s old").
+    func describe(_ reason: SetpointReason, now: Date) -> String {
+        guard case .meterStale(let nodeID) = reason, let node = model.nodes.first(where: { $0.id == nodeID }),
+            case .device(let meter) = node.meter
+        else { return reason.description }
+        let limit = JSONWriter.format(node.meterTimeout)
+        if offlineDevices.contains(meter) {
+            let last = measurements.meters[meter].map { "its last reading is \(Self.ageText(now.timeIntervalSince($0.time)))" }
+            return "meter '\(meter)' of '\(nodeID)' is stale: the gateway reports it offline (\(last ?? "no reading yet")): safe current"
+        }
+        guard let sample = measurements.meters[meter] else {
+            return "meter '\(meter)' of '\(nodeID)' is stale: no reading yet: safe current"
+        }
+        guard sample.currents != nil else {
+            return "meter '\(meter)' of '\(nodeID)' is stale: its readings carry no phase currents: safe current"
+        }
+        return "meter '\(meter)' of '\(nodeID)' is stale: its last reading is \(Self.ageText(now.timeIntervalSince(sample.time))) (limit \(limit) s): safe current"
+    }
+
+    /// "12 s old", or "3 s in the future" for a meter whose clock runs ahead.
+    private static func ageText(_ age: TimeInterval) -> String {
+        age < 0 ? "\(JSONWriter.format((-age).rounded())) s in the future" : "\(JSONWriter.format(age.rounded())) s old"
     }
 }

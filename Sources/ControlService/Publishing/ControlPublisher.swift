@@ -25,11 +25,11 @@ struct ControlPublisher: Sendable {
     /// Every point's setpoint, retained, all carrying this decision's sequence number.
     /// Sent every cycle even when unchanged: the gateway falls back to safe currents
     /// when they stop coming.
-    func publishSetpoints(_ decision: Decision, sequence: UInt64, now: Date) {
+    func publishSetpoints(_ decision: Decision, sequence: UInt64, now: Date, describe: (SetpointReason) -> String) {
         for (index, setpoint) in decision.setpoints.enumerated() {
             let payload = SetpointPayload(
                 current: setpoint.current, phases: sendsPhases[index] ? setpoint.phases : nil, sequence: sequence,
-                time: now, reason: setpoint.reason.description)
+                time: now, reason: describe(setpoint.reason))
             try? client.publish(
                 MQTTMessage(topic: setpointTopics[index], payload: payload.encode(), qos: .atLeastOnce, retain: true,
                             properties: Self.json))

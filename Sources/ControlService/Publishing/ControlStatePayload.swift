@@ -38,15 +38,28 @@ enum ControlStatePayload {
         } else {
             w.null()
         }
+        let stale = engine.staleMeters(now: now)
         w.key("stale_meters")
         w.beginArray()
-        for id in engine.staleMeters(now: now) { w.value(id) }
+        for meter in stale { w.value(meter.device) }
+        w.endArray()
+        // The same meters with the age of their last reading, so "stale" says how stale.
+        w.key("stale_meter_details")
+        w.beginArray()
+        for meter in stale {
+            w.beginObject()
+            w.key("device"); w.value(meter.device)
+            w.key("age_s"); w.optional(meter.age.map { ($0 * 10).rounded() / 10 })
+            w.key("why"); w.value(meter.why.rawValue)
+            w.endObject()
+        }
         w.endArray()
         w.key("charge_points")
         w.beginArray()
         let settings = engine.state.settings
+        let measured = engine.effectiveMeasurements
         for (point, setpoint) in zip(engine.model.chargePoints, decision.setpoints) {
-            let charger = engine.measurements.chargers[point.device]
+            let charger = measured.chargers[point.device]
             w.beginObject()
             w.key("id"); w.value(point.id)
             w.key("mode"); w.value((settings.modes[point.id] ?? point.mode).rawValue)
@@ -54,8 +67,10 @@ enum ControlStatePayload {
             w.key("priority"); w.value(settings.priorities[point.id] ?? point.priority)
             w.key("setpoint"); w.value(setpoint.current)
             w.key("phases"); w.value(setpoint.phases)
-            w.key("reason"); w.value(setpoint.reason.description)
-            w.key("online"); w.value(charger?.online ?? false)
+            w.key("reason"); w.value(engine.describe(setpoint.reason, now: now))
+            // As the decision saw it: reported online and heard from within the charger timeout.
+            let online = charger.map { $0.online && now.timeIntervalSince($0.time) <= point.chargerTimeout } ?? false
+            w.key("online"); w.value(online)
             w.key("connected"); w.value(charger?.connected ?? false)
             w.key("applied")
             if let applied = engine.applied[point.id] {

@@ -24,14 +24,15 @@ final class MeterPipeline: Sendable {
     private let publisher: ReadingPublisher
     private let clock: any WallClock
     private let statsInterval: TimeInterval
-    private let split: FanOutServer?
+    /// The P1 split, when it is listening (it may be retrying a busy port).
+    private let split: @Sendable () -> FanOutServer?
     /// TIC auto mode: the line carries bytes but no frame, try the other baud rate.
     private let switchLineSettings: (@Sendable () -> Void)?
     private let logger: Logger
     private let state: Locked<State>
 
     init(settings: MeterSettings, decoder: any MeterDecoder, publisher: ReadingPublisher, clock: any WallClock,
-         statsInterval: TimeInterval, split: FanOutServer?, switchLineSettings: @escaping @Sendable () -> Void, logger: Logger) {
+         statsInterval: TimeInterval, split: @escaping @Sendable () -> FanOutServer?, switchLineSettings: @escaping @Sendable () -> Void, logger: Logger) {
         id = settings.id
         self.publisher = publisher
         self.clock = clock
@@ -102,7 +103,7 @@ final class MeterPipeline: Sendable {
     private func handle(_ frame: DecodedFrame, now: Date, in s: inout State) {
         // The split passes on every telegram as received, like a P1 OUT port: its
         // clients check the CRC themselves.
-        split?.broadcast(frame.raw)
+        split()?.broadcast(frame.raw)
         s.statistics.badChecksum += frame.droppedGroups
         switch frame.outcome {
         case .rejected(let kind, let reason):
@@ -142,7 +143,7 @@ final class MeterPipeline: Sendable {
     private func publishStatistics(_ s: State, now: Date) {
         let payload = s.statistics.payload(
             device: id, at: now, framingErrors: s.decoder.framingErrors,
-            available: s.liveness.state.map { $0 == .online }, split: split?.statistics)
+            available: s.liveness.state.map { $0 == .online }, split: split()?.statistics)
         publishRetained(publisher.topics.meterStats(id), payload, qos: .atMostOnce, json: true)
     }
 

@@ -108,6 +108,11 @@ public struct MeterSettings: Sendable {
 }
 
 public struct MeterSettingsError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    init(meter: String, _ message: String) { description = "meter '\(meter)': \(message)" }
+    public var meter: String
+    public var message: String
+    public var description: String { "meter '\(meter)': \(message)" }
+    init(meter: String, _ message: String) {
+        self.meter = meter
+        self.message = message
+    }
 }

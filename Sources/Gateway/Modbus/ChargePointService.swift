@@ -13,7 +13,9 @@ import ServiceLifecycle
 ///   writes the rest (`applied` with `applied` or `failed`);
 /// - keeps the charger's watchdog fed (`maintain()`, every tick);
 /// - falls back to the safe current on its own when control's status goes
-///   `offline` or no setpoint came for the setpoint timeout (`applied` with `fallback`).
+///   `offline`, its heartbeat stops (a retained `online` left by a control that
+///   died while the broker was down), or no setpoint came for the setpoint
+///   timeout (`applied` with `fallback`).
 ///
 /// Works on any `ChargerDriver`; `device` (Modbus) adds availability and stats.
 public struct ChargePointService: Service {
@@ -32,10 +34,20 @@ public struct ChargePointService: Service {
 
     /// What the setpoint handler and the poll loop share.
     struct Link {
-        /// nil until control's retained status arrived.
+        /// Control's status and heartbeat as heard.
+        var control = ServiceLiveness()
+        /// The last verdict on control: nil until its retained status arrived.
         var controlOnline: Bool?
         var deviceOnline = true
+        /// Failed setpoint writes in a row, and when the next write may be tried.
+        var failedWrites = 0
+        var nextWriteAllowed: Date?
     }
+
+    /// Pause after a failed setpoint write before the next one goes to the bus:
+    /// 1 s, 2 s, 4 s … 30 s. Control repeats its setpoint every second; without the
+    /// pause a charger that does not answer ties its bus up with two timeouts a second.
+    static let writeBackoff = (initial: 1.0, maximum: 30.0)
 
     public init(id: String, driver: any ChargerDriver, device: ModbusDevice?, client: MQTTClient, topics: TopicBuilder,
                 clock: any WallClock = SystemWallClock(), pollInterval: TimeInterval = 5, tick: Duration = .seconds(1),
@@ -52,8 +64,11 @@ public struct ChargePointService: Service {
     }
 
     public func run() async throws {
-        let setpoints = try await client.subscribe(topics.chargePointSetpoint(id), qos: .atLeastOnce)
+        // Control's status and heartbeat first: the broker then sends their retained
+        // copies before a retained setpoint (see `handleSetpoint`).
         let controlStatus = try await client.subscribe(topics.status(.control), qos: .atLeastOnce)
+        let controlBeat = try await client.subscribe(topics.heartbeat(.control), qos: .atLeastOnce)
+        let setpoints = try await client.subscribe(topics.chargePointSetpoint(id), qos: .atLeastOnce)
         logger.info("charge point ready", metadata: [
             "chargepoint": "\(id)", "setpoint_topic": "\(topics.chargePointSetpoint(id))",
             "limits": "\(driver.limits.minCurrent)…\(driver.limits.maxCurrent) A, safe \(driver.limits.safeCurrent) A",
@@ -62,6 +77,7 @@ public struct ChargePointService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { for await message in setpoints { await self.handleSetpoint(message) } }
                 group.addTask { for await message in controlStatus { await self.handleControlStatus(message.string) } }
+                group.addTask { for await message in controlBeat { await self.handleControlHeartbeat(message.payload) } }
                 group.addTask { await self.pollLoop() }
                 await group.next()
                 group.cancelAll()
@@ -69,6 +85,7 @@ public struct ChargePointService: Service {
         }
         setpoints.cancel()
         controlStatus.cancel()
+        controlBeat.cancel()
     }
 
     // MARK: Setpoints
@@ -79,6 +96,7 @@ public struct ChargePointService: Service {
     func handleSetpoint(_ message: MQTTMessage) async {
         // An empty retained message clears the topic; it is not a command.
         if message.payload.isEmpty { return }
+        if message.retain { await awaitControlVerdict() }
         let state = link.withLock { $0 }
         let validator = SetpointValidator(limits: driver.limits)
         switch validator.validate(message.payload, topic: message.topic, deviceOnline: state.deviceOnline) {
@@ -93,7 +111,29 @@ public struct ChargePointService: Service {
         }
     }
 
+    /// A retained setpoint comes on subscribing, right after control's retained
+    /// status and heartbeat (subscribed first), but on another stream: give those a
+    /// moment to be judged, so the setpoint of a control that is gone is refused.
+    /// Without any status (control never ran) it is taken after half a second.
+    private func awaitControlVerdict() async {
+        for _ in 0..<50 {
+            if link.withLock({ $0.controlOnline != nil }) {
+                // The heartbeat may be a step behind the status: one more turn for it.
+                try? await Task.sleep(for: .milliseconds(20))
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     private func write(_ setpoint: SetpointPayload) async {
+        let now = clock.now()
+        if let next = link.withLock({ $0.nextWriteAllowed }), now < next {
+            publishApplied(AppliedPayload(
+                time: now, result: .failed, current: setpoint.current, phases: setpoint.phases, sequence: setpoint.sequence,
+                reason: "not written: the last write failed; next attempt in \(JSONWriter.format((next.timeIntervalSince(now) * 10).rounded(.up) / 10)) s"))
+            return
+        }
         do throws(ChargerError) {
             if let phases = setpoint.phases, driver.limits.canSwitchPhases { try await driver.setPhases(phases) }
             try await driver.setCurrentLimit(setpoint.current)
@@ -101,8 +141,15 @@ public struct ChargePointService: Service {
                                           phases: setpoint.phases, sequence: setpoint.sequence,
                                           reason: setpoint.reason.map { Excerpt.of($0, maxBytes: Self.reasonLimit) }))
             logger.debug("setpoint applied", metadata: ["chargepoint": "\(id)", "current": "\(setpoint.current)"])
+            link.withLock { $0.failedWrites = 0; $0.nextWriteAllowed = nil }
         } catch {
-            logger.warning("setpoint not written", metadata: ["chargepoint": "\(id)", "error": "\(error)"])
+            let pause = link.withLock { link in
+                link.failedWrites += 1
+                let pause = min(Self.writeBackoff.initial * pow(2, Double(link.failedWrites - 1)), Self.writeBackoff.maximum)
+                link.nextWriteAllowed = clock.now().addingTimeInterval(pause)
+                return pause
+            }
+            logger.warning("setpoint not written", metadata: ["chargepoint": "\(id)", "error": "\(error)", "retry_in_s": "\(pause)"])
             publishApplied(AppliedPayload(time: clock.now(), result: .failed, current: setpoint.current,
                                           phases: setpoint.phases, sequence: setpoint.sequence, reason: "\(error)"))
         }
@@ -120,16 +167,35 @@ public struct ChargePointService: Service {
     // MARK: Fallback
 
     func handleControlStatus(_ status: String) async {
-        let online = status == "online"
         // An empty payload (cleared retained status) says nothing about control.
         guard status == "online" || status == "offline" else { return }
-        let wasOnline = link.withLock { link in
-            defer { link.controlOnline = online }
-            return link.controlOnline
+        link.withLock { $0.control.record(status: status) }
+        await judgeControl()
+    }
+
+    func handleControlHeartbeat(_ payload: [UInt8]) async {
+        let understood = link.withLock { $0.control.record(heartbeat: payload) }
+        if !understood { logger.warning("unreadable control heartbeat", metadata: ["chargepoint": "\(id)"]) }
+        await judgeControl()
+    }
+
+    /// Falls back once when control stops being alive (offline, or its beat too old).
+    func judgeControl() async {
+        let now = clock.now()
+        let (verdict, wasOnline) = link.withLock { link in
+            let verdict = link.control.verdict(now: now)
+            defer { if verdict != .unknown { link.controlOnline = verdict.isAlive } }
+            return (verdict, link.controlOnline)
         }
-        guard !online, wasOnline != false else { return }
-        logger.warning("control offline: falling back to the safe current", metadata: ["chargepoint": "\(id)"])
-        await fallBack(reason: "control offline")
+        guard verdict != .unknown, !verdict.isAlive, wasOnline != false else { return }
+        let reason: String
+        if case .silent(let age) = verdict {
+            reason = "control silent: its last heartbeat is \(Int(age)) s old"
+        } else {
+            reason = "control offline"
+        }
+        logger.warning("\(reason): falling back to the safe current", metadata: ["chargepoint": "\(id)"])
+        await fallBack(reason: reason)
     }
 
     private func fallBack(reason: String) async {
@@ -148,12 +214,18 @@ public struct ChargePointService: Service {
     private func pollLoop() async {
         var reporter = device.map { _ in DeviceReporter(id: id, client: client, topics: topics, logger: logger) }
         var lastPoll: Date?
+        var backoff = OfflinePollBackoff()
         while !Task.isCancelled {
+            await judgeControl()
             let wasInFallback = await driver.isInFallback
-            do throws(ChargerError) {
-                try await driver.maintain()
-            } catch {
-                logger.debug("watchdog not fed", metadata: ["chargepoint": "\(id)", "error": "\(error)"])
+            // Nothing is written to a charger that does not answer (each write would
+            // hold the bus for a timeout); the first poll it answers resumes this.
+            if link.withLock({ $0.deviceOnline }) {
+                do throws(ChargerError) {
+                    try await driver.maintain()
+                } catch {
+                    logger.debug("watchdog not fed", metadata: ["chargepoint": "\(id)", "error": "\(error)"])
+                }
             }
             if !wasInFallback, await driver.isInFallback {
                 logger.warning("no setpoint within the timeout: safe current written", metadata: ["chargepoint": "\(id)"])
@@ -161,9 +233,11 @@ public struct ChargePointService: Service {
                                               reason: "no setpoint within the timeout"))
             }
             let now = clock.now()
-            if lastPoll.map({ now.timeIntervalSince($0) >= pollInterval - 0.001 }) ?? true {
+            let interval = backoff.interval(normal: pollInterval)
+            if lastPoll.map({ now.timeIntervalSince($0) >= interval - 0.001 }) ?? true {
                 lastPoll = now
                 await poll(reporter: &reporter)
+                backoff.record(offline: !link.withLock { $0.deviceOnline })
             }
             try? await Task.sleep(for: tick)
         }

@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// device's availability and statistics.
 ///
 /// Devices on one RTU bus each have their own service; the bus serialises their
-/// requests, so a silent device delays the others by at most its own timeout.
+/// requests, so a silent device delays the others by at most its own timeout, and
+/// less and less often once it is offline (`OfflinePollBackoff`).
 public struct ModbusDeviceService: Service {
     let device: ModbusDevice
     let publisher: ReadingPublisher
@@ -37,9 +38,16 @@ public struct ModbusDeviceService: Service {
         // Groups are polled at different intervals: the published state merges the
         // latest value of every quantity, so it always holds them all.
         var latest = Reading(device: device.id, time: .local(clock.now()))
+        // A device that does not answer is polled less and less often (its timeouts
+        // would hold a shared bus); `dueGroups` alone would poll it at full rate.
+        var backoff = OfflinePollBackoff()
+        let normalInterval = device.profile.pollIntervals.values.min() ?? 1
+        var lastPoll: Date?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let due = await device.dueGroups()
+            let held = lastPoll.map { clock.now().timeIntervalSince($0) < backoff.interval(normal: normalInterval) - 0.001 } ?? false
+            let due = held ? [] : await device.dueGroups()
             if !due.isEmpty {
+                lastPoll = clock.now()
                 do {
                     let reading = try await device.poll(groups: due)
                     latest.time = reading.time
@@ -48,7 +56,8 @@ public struct ModbusDeviceService: Service {
                 } catch {
                     logger.debug("poll failed", metadata: ["device": "\(device.id)", "error": "\(error)"])
                 }
-                reporter.report(await device.health, at: clock.now())
+                let availability = reporter.report(await device.health, at: clock.now())
+                backoff.record(offline: availability == .offline)
             }
             try? await Task.sleep(for: tick)
         }

@@ -26,8 +26,9 @@ public enum ModbusGateway {
         }
     }
 
-    /// Without a setpoint for this long a charge point falls back, unless configured.
-    public static let defaultSetpointTimeout: TimeInterval = 60
+    /// Without a setpoint for this long a charge point falls back, unless configured:
+    /// five of control's decision intervals (see `DecisionTiming`).
+    public static var defaultSetpointTimeout: TimeInterval { DecisionTiming.setpointTimeout }
 
     public static func services(
         _ section: ModbusSection?, client: MQTTClient, topics: TopicBuilder, clock: any WallClock = SystemWallClock(),

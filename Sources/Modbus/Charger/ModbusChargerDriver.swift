@@ -11,6 +11,8 @@ public actor ModbusChargerDriver: ChargerDriver {
     private let commandTimeout: TimeInterval
     private var lastCommand: Date?
     private var lastFeed: Date?
+    /// When the current limit was last written (not skipped as unchanged).
+    private var lastWrite: Date?
     private var setpoint: Double?
     private var fallbackActive = false
     private var setupDone = false
@@ -29,9 +31,11 @@ public actor ModbusChargerDriver: ChargerDriver {
 
     // MARK: ChargerDriver
 
+    /// Counts once towards the device's availability, whatever failed: the state
+    /// register, a measurement block or the limit read-back. (Counting only the
+    /// measurement poll missed every outage of a profile whose state register is
+    /// read first: the first failure threw before anything was recorded.)
     public func readStatus() async throws(ChargerError) -> ChargerStatus {
-        guard device.profile.registers.isEmpty else { return try await readStatusAndRegisters() }
-        // No measurement registers: this read is the device's only sign of life.
         let started = ContinuousClock.now
         do {
             let status = try await readStatusAndRegisters()
@@ -50,7 +54,7 @@ public actor ModbusChargerDriver: ChargerDriver {
                                    currentLimit: nil, enabled: nil, fallbackActive: fallbackActive)
         if !device.profile.registers.isEmpty {
             let reading: Reading
-            do { reading = try await device.poll(groups: Set(device.profile.pollIntervals.keys)) } catch { throw .modbus(error) }
+            do { reading = try await device.poll(groups: device.allGroups, recording: false) } catch { throw .modbus(error) }
             status.currents = (1...3).compactMap { reading.number(Quantity.current.phase($0)) }
             status.power = reading.number(.power)
             status.energy = reading.number(.energyImport)
@@ -81,6 +85,13 @@ public actor ModbusChargerDriver: ChargerDriver {
         guard amps.isFinite, limits.accepts(amps) else {
             throw .setpointOutOfRange(requested: amps, minimum: limits.minCurrent, maximum: limits.maxCurrent)
         }
+        let now = clock.now()
+        if isUnchanged(amps, at: now) {
+            // Control repeats its decision every cycle; the charger already has it.
+            // The watchdog (maintain) and the refresh below keep it in force.
+            lastCommand = now
+            return
+        }
         try await runSetup()
         if let enable = spec.enable {
             // Chargers with a release register keep a valid current and switch the release.
@@ -91,8 +102,19 @@ public actor ModbusChargerDriver: ChargerDriver {
         }
         setpoint = amps
         fallbackActive = false
-        lastCommand = clock.now()
-        lastFeed = clock.now()
+        lastCommand = now
+        lastFeed = now
+        lastWrite = now
+    }
+
+    /// Without a watchdog an unchanged setpoint is still written this often, in
+    /// case the charger restarted and forgot it.
+    public static let unchangedRefreshInterval: TimeInterval = 30
+
+    private func isUnchanged(_ amps: Double, at now: Date) -> Bool {
+        guard setupDone, !fallbackActive, setpoint == amps, let lastWrite else { return false }
+        // With a watchdog, maintain() rewrites what keeps it fed; without one, refresh now and then.
+        return spec.watchdog != nil || now.timeIntervalSince(lastWrite) < Self.unchangedRefreshInterval
     }
 
     public func setEnabled(_ enabled: Bool) async throws(ChargerError) {
@@ -174,6 +196,10 @@ public actor ModbusChargerDriver: ChargerDriver {
         let layout = try layout(point)
         guard let function = point.writeFunction else { throw .unsupported("register \(point.address) is not writable") }
         let words = function == 5 ? [UInt16(value != 0 ? 1 : 0)] : layout.words(for: value)
-        do { try await device.write(words, to: layout.address.value, function: function) } catch { throw .modbus(error) }
+        do { try await device.write(words, to: layout.address.value, function: function) } catch {
+            // Timeouts and link errors; an exception is the device answering.
+            if error.isRetryable { await device.recordUnansweredWrite() }
+            throw .modbus(error)
+        }
     }
 }

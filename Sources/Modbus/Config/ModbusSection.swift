@@ -10,7 +10,7 @@ import PhasorCore
 ///   profile_folder: /etc/phasor/profiles
 ///   devices:
 ///     - {id: grid, profile: eastron_sdm630, bus: /dev/ttyUSB0, unit_id: 1}
-///     - {id: garage, profile: alfen_eve, host: 192.168.1.40, setpoint_timeout_s: 60}
+///     - {id: garage, profile: alfen_eve, host: 192.168.1.40, setpoint_timeout_s: 10}
 ///   relays:
 ///     - {id: heat_pump, device: io_module, coil: 3, default: off}
 /// ```

@@ -4,7 +4,7 @@ import PhasorCore
 /// holding register of a configured Modbus device, or a simulated relay (no
 /// `device`) for demos and tests. On fallback the gateway sets its `default`.
 public struct RelayConfig: Sendable, Hashable, Decodable {
-    public enum State: String, Sendable, Hashable, Decodable {
+    public enum State: String, Sendable, Hashable, Decodable, CaseIterable {
         case on, off
         public var isOn: Bool { self == .on }
     }

@@ -5,7 +5,7 @@ public enum Availability: String, Sendable, Hashable, Codable {
     /// Not polled yet.
     case unknown
     case online
-    /// `offlineAfter` polls in a row failed.
+    /// `offlineAfter` polls (or unanswered writes) in a row failed.
     case offline
 }
 
@@ -55,8 +55,13 @@ public struct DeviceHealth: Sendable, Hashable {
             statistics.lastPollDuration = duration
         } else {
             statistics.failedPolls += 1
-            consecutiveFailures += 1
-            if consecutiveFailures >= offlineAfter { availability = .offline }
+            recordFailure()
         }
+    }
+
+    /// A failed exchange that is not a poll (an unanswered write).
+    mutating func recordFailure() {
+        consecutiveFailures += 1
+        if consecutiveFailures >= offlineAfter { availability = .offline }
     }
 }

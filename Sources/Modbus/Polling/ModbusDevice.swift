@@ -40,6 +40,12 @@ public actor ModbusDevice {
     /// error when none was. After a timeout or link error the remaining requests
     /// are skipped: a silent device would otherwise cost one timeout per block.
     public func poll(groups: Set<String>? = nil) async throws(ModbusError) -> Reading {
+        try await poll(groups: groups, recording: true)
+    }
+
+    /// `recording: false` leaves availability to the caller: a charger driver whose
+    /// status read is more than this poll counts the whole read once.
+    func poll(groups: Set<String>?, recording: Bool) async throws(ModbusError) -> Reading {
         let wanted = groups ?? dueGroups()
         let started = ContinuousClock.now
         let now = clock.now()
@@ -62,7 +68,7 @@ public actor ModbusDevice {
             }
         }
         let succeeded = !responses.isEmpty
-        health.recordPoll(succeeded: succeeded, at: clock.now(), duration: ContinuousClock.now - started)
+        if recording { health.recordPoll(succeeded: succeeded, at: clock.now(), duration: ContinuousClock.now - started) }
         if !succeeded, let lastError { throw lastError }
         return ReadingDecoder.reading(device: id, time: .local(now), blocks: blocks, responses: responses)
     }
@@ -72,10 +78,17 @@ public actor ModbusDevice {
         return false
     }
 
-    /// For drivers whose status read is not a register poll (a charger profile
-    /// without measurement registers): counts towards availability like a poll.
+    /// For drivers whose status read is more than a register poll (a charger's state,
+    /// limit and measurement registers): counts towards availability like one poll.
     func recordStatusRead(succeeded: Bool, duration: Duration) {
         health.recordPoll(succeeded: succeeded, at: clock.now(), duration: duration)
+    }
+
+    /// A write the device did not answer (timeout, link down) counts like a failed
+    /// poll: a charger that takes no setpoint is not online. Only reads bring a
+    /// device back online.
+    func recordUnansweredWrite() {
+        health.recordFailure()
     }
 
     // MARK: Raw access (charger driver, device test), counted in the statistics

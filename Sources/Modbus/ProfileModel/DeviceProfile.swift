@@ -3,7 +3,7 @@ import PhasorCore
 /// A device described as data (a YAML file under Profiles/ or the user folder).
 /// Decoding checks the shape; `resolve(file:)` checks the meaning.
 public struct DeviceProfile: Sendable, Decodable {
-    public enum Kind: String, Sendable, Hashable, Codable { case meter, inverter, charger }
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case meter, inverter, charger }
 
     public var id: String
     public var kind: Kind
@@ -24,7 +24,7 @@ public struct DeviceProfile: Sendable, Decodable {
     public var charger: ChargerSpec?
 }
 
-public enum TransportKind: String, Sendable, Hashable, Codable { case tcp, rtu }
+public enum TransportKind: String, Sendable, Hashable, Codable, CaseIterable { case tcp, rtu }
 
 /// The device's factory defaults; a site's device configuration may override them.
 public struct ConnectionDefaults: Sendable, Hashable, Decodable {

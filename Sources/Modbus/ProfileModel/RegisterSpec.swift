@@ -39,7 +39,7 @@ public struct RegisterLayout: Sendable, Hashable {
 
 /// How a device's sign convention relates to the catalogue's: `power` is
 /// import-positive and `battery_power` discharge-positive.
-public enum SignConvention: String, Sendable, Hashable, Codable {
+public enum SignConvention: String, Sendable, Hashable, Codable, CaseIterable {
     case importPositive = "import_positive"
     case exportPositive = "export_positive"
     case dischargePositive = "discharge_positive"
@@ -78,11 +78,11 @@ public struct RegisterSpec: Sendable, Hashable, Decodable {
     public var confidence: Confidence?
     public var note: String?
 
-    public enum Combine: String, Sendable, Hashable, Codable { case add }
+    public enum Combine: String, Sendable, Hashable, Codable, CaseIterable { case add }
 }
 
 /// Whether a value was confirmed by two independent sources (see modbus-devices.md).
-public enum Confidence: String, Sendable, Hashable, Codable {
+public enum Confidence: String, Sendable, Hashable, Codable, CaseIterable {
     case confirmed
     case singleSource = "single_source"
     case conflict

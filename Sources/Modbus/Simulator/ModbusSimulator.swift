@@ -11,6 +11,7 @@ public final class ModbusSimulator: Sendable {
     private let devices = Locked<[UInt8: SimulatedDevice]>([:])
     private let loops = Locked<[ServerLoop]>([])
     private let writeObservers = Locked<[@Sendable (ModbusWriteEvent) -> Void]>([])
+    private let requestObservers = Locked<[@Sendable (UInt8, UInt8) -> Void]>([])
 
     public init(clock: any WallClock = SystemWallClock()) { self.clock = clock }
 
@@ -98,6 +99,13 @@ public final class ModbusSimulator: Sendable {
         writeObservers.withLock { $0.append(observer) }
     }
 
+    /// Calls `observer` with the unit id and function code of every request that
+    /// reached the server, answered or not (a silent unit's too): tests count how
+    /// often a master insists on a device that does not answer.
+    public func observeRequests(_ observer: @escaping @Sendable (_ unitID: UInt8, _ function: UInt8) -> Void) {
+        requestObservers.withLock { $0.append(observer) }
+    }
+
     // MARK: Serving
 
     /// The loops must not keep the simulator alive (its deinit stops them).
@@ -110,6 +118,7 @@ public final class ModbusSimulator: Sendable {
         let received = ContinuousClock.now
         guard length > header + 4 else { return }
         let unit = query[header - 1]
+        for observer in requestObservers.withLock({ $0 }) { observer(unit, query[header]) }
         let now = clock.now()
         let written: ModbusWriteEvent? = devices.withLock { all in
             guard let device = all[unit], device.responding else { return nil }

@@ -16,8 +16,8 @@
 ///     tic_mode: standard
 /// ```
 public struct MeterConfiguration: Decodable, Sendable, Hashable {
-    public enum Kind: String, Decodable, Sendable, Hashable { case p1, tic }
-    public enum TICModeSetting: String, Decodable, Sendable, Hashable { case auto, historique, standard }
+    public enum Kind: String, Decodable, Sendable, Hashable, CaseIterable { case p1, tic }
+    public enum TICModeSetting: String, Decodable, Sendable, Hashable, CaseIterable { case auto, historique, standard }
 
     /// The device id: the topic level `…/meter/<id>/…`.
     public var id: String
@@ -63,7 +63,7 @@ public struct MeterConfiguration: Decodable, Sendable, Hashable {
 }
 
 public struct SerialOverrides: Decodable, Sendable, Hashable {
-    public enum Parity: String, Decodable, Sendable, Hashable { case none, even, odd }
+    public enum Parity: String, Decodable, Sendable, Hashable, CaseIterable { case none, even, odd }
     public var baud: Int?
     public var dataBits: Int?
     public var parity: Parity?

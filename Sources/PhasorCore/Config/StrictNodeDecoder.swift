@@ -255,7 +255,10 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
     func decodeNil() -> Bool { decoder.isNull }
     func decode(_ type: Bool.Type) throws -> Bool { try decoder.scalar(Bool.self, "true or false", Bool.construct) }
     func decode(_ type: String.Type) throws -> String { try decoder.scalar(String.self, "text") { $0.string } }
-    func decode(_ type: Double.Type) throws -> Double { try decoder.scalar(Double.self, "a number", Double.construct) }
+    /// `.inf` and `.nan` are YAML numbers, but no setting means them: refused.
+    func decode(_ type: Double.Type) throws -> Double {
+        try decoder.scalar(Double.self, "a finite number") { Double.construct(from: $0).flatMap { $0.isFinite ? $0 : nil } }
+    }
     func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
     func decode(_ type: Int.Type) throws -> Int { try decoder.decodeInteger(Int.self) }
     func decode(_ type: Int8.Type) throws -> Int8 { try decoder.decodeInteger(Int8.self) }
@@ -296,10 +299,27 @@ extension NodeDecoder {
             } catch let e as DecodingError {
                 // A type's own validation (an enum's raw value): report at this node.
                 if case .dataCorrupted(let c) = e, c.codingPath.count <= codingPath.count {
+                    // An enum's unknown value: say what is allowed, not Swift's "Cannot initialize …".
+                    if let allowed = Self.allowedValues(T.self) {
+                        let found = if case .scalar(let s) = node { "'\(s.string)'" } else { Self.describe(node) }
+                        throw error("\(found) is not allowed; use one of: \(allowed.joined(separator: ", "))")
+                    }
                     throw error(c.debugDescription)
                 }
                 throw e
             }
         }
+    }
+}
+
+extension NodeDecoder {
+    /// The raw values of a `CaseIterable` enum (every enum a site file or profile names is one).
+    static func allowedValues<T>(_ type: T.Type) -> [String]? {
+        guard let iterable = type as? any CaseIterable.Type else { return nil }
+        return caseNames(iterable)
+    }
+
+    private static func caseNames<C: CaseIterable>(_ type: C.Type) -> [String] {
+        C.allCases.map { value in (value as? any RawRepresentable).map { "\($0.rawValue)" } ?? "\(value)" }
     }
 }

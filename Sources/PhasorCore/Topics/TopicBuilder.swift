@@ -13,6 +13,8 @@ public struct TopicBuilder: Sendable, Hashable {
     public var root: String { "\(prefix)/\(site)" }
 
     public func status(_ service: ServiceName) -> String { "\(root)/status/\(service.rawValue)" }
+    /// Retained `HeartbeatPayload`: start time and latest beat of a running service.
+    public func heartbeat(_ service: ServiceName) -> String { "\(status(service))/heartbeat" }
     public func meterState(_ device: String) -> String { "\(root)/meter/\(device)/state" }
     public func meterQuantity(_ device: String, _ quantity: Quantity) -> String {
         "\(root)/meter/\(device)/\(quantity.rawValue)"

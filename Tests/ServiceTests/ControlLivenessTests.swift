@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import MQTT
+import PhasorCore
+import PhasorTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 9 against the real phasor-control executable and a real broker:
+/// one decision per meter reading (defect 6), the gateway's availability taken
+/// at once (defect 11) with the age of a stale meter shown, and a control
+/// connection nobody else can take over (defect 4).
+@Suite struct ControlLivenessTests {
+    /// A site file with the harness's tree (20 A main on `grid`, cp1 and cp2).
+    static func siteFile(site: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("control-live-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("site.yaml").path
+        let control = ControlHarness.siteYAML.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")
+        try "site: \(site)\ncontrol:\n\(control)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func meter(_ currents: [Double], at time: Date) -> [UInt8] {
+        var reading = Reading(device: "grid", time: MeterTimestamp(date: time, utcOffsetSeconds: 0))
+        for (i, amperes) in currents.enumerated() {
+            reading.set(Quantity.current.phase(i + 1), amperes)
+            reading.set(Quantity.power.phase(i + 1), amperes * 230)
+        }
+        reading.set(.power, currents.reduce(0, +) * 230)
+        return ReadingPayload.encode(reading)
+    }
+
+    static func charger(_ id: String, at time: Date) -> [UInt8] {
+        ChargePointStatePayload(id: id, time: time, online: true, status: .connected, currents: [0, 0, 0]).encode()
+    }
+
+    /// Defect 6: the meter sends once a second (a P1 telegram, a little over a second
+    /// apart as real ones are); control answers each with one decision. Before, the
+    /// 1 s timer fired just before each late reading: two setpoints a second.
+    @Test func controlDecidesOncePerMeterReading() async throws {
+        let port = try await SharedBroker.port()
+        let site = uniqueSite()
+        let topics = TopicBuilder(site: site)
+        let peer = try makeClient(port: port)
+        try await peer.connect()
+        let setpoints = try await peer.subscribe(topics.chargePointSetpoint("cp1"), qos: .atLeastOnce)
+        let received = Locked<[ContinuousClock.Instant]>([])
+        let collector = Task { for await m in setpoints where !m.retain { received.withLock { $0.append(.now) } } }
+        defer { collector.cancel() }
+        try peer.publish(MQTTMessage(topic: topics.chargePointState("cp1"), payload: Self.charger("cp1", at: Date()),
+                                     qos: .atLeastOnce, retain: true))
+        let control = try ChildProcess(executable("phasor-control"), [
+            "--config", try Self.siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
+        ])
+        // Control is up once it decides (on its timer: no meter yet).
+        #expect(await eventually(timeout: .seconds(20)) { !received.withLock { $0.isEmpty } })
+        // Ten readings at the meter's real pace.
+        let first = ContinuousClock.now
+        for _ in 0..<10 {
+            try peer.publish(MQTTMessage(topic: topics.meterState("grid"), payload: Self.meter([2, 2, 2], at: Date()),
+                                         qos: .atLeastOnce, retain: true))
+            try await Task.sleep(for: .milliseconds(1010))
+        }
+        let last = ContinuousClock.now
+        let decisions = received.withLock { $0.filter { $0 >= first && $0 <= last }.count }
+        print("setpoints for cp1 during 10 meter readings: \(decisions)")
+        #expect(decisions >= 9 && decisions <= 11, "\(decisions) decisions for 10 readings")
+        #expect(await control.terminate() == 0)
+        for topic in [topics.chargePointState("cp1"), topics.meterState("grid"), topics.controlState,
+                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
+            try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
+        }
+        await peer.shutdown()
+    }
+
+    /// Defect 11: the gateway says the meter is offline; control stops deciding on
+    /// its last reading at once (not after its own 30 s timeout), says how old that
+    /// reading is, and takes a charger reported offline as offline at once.
+    @Test func aMeterOrChargerReportedOfflineIsStaleOrOfflineAtOnce() async throws {
+        let port = try await SharedBroker.port()
+        let site = uniqueSite()
+        let topics = TopicBuilder(site: site)
+        let peer = try makeClient(port: port)
+        try await peer.connect()
+        let states = try await peer.subscribe(topics.controlState, qos: .atLeastOnce)
+        let now = Date()
+        for id in ["cp1", "cp2"] {
+            try peer.publish(MQTTMessage(topic: topics.chargePointState(id), payload: Self.charger(id, at: now),
+                                         qos: .atLeastOnce, retain: true))
+        }
+        try peer.publish(MQTTMessage(topic: topics.meterState("grid"), payload: Self.meter([2, 2, 2], at: now.addingTimeInterval(-2)),
+                                     qos: .atLeastOnce, retain: true))
+        let control = try ChildProcess(executable("phasor-control"), [
+            "--config", try Self.siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
+        ])
+        let fresh = try #require(await states.nextState(timeout: .seconds(20)) { $0.staleMeters.isEmpty && $0.point("cp1")?["online"] as? Bool == true })
+        #expect(fresh.point("cp1")?["setpoint"] as? Double ?? 0 > 6)
+
+        let reported = ContinuousClock.now
+        try peer.publish(MQTTMessage(topic: topics.deviceAvailability("grid"), string: "offline", qos: .atLeastOnce, retain: true))
+        let stale = try #require(await states.nextState { $0.staleMeters == ["grid"] })
+        let elapsed = ContinuousClock.now - reported
+        print("meter reported offline → control state stale: \(elapsed)")
+        #expect(elapsed < .seconds(2))
+        let details = try #require(stale.object["stale_meter_details"] as? [[String: Any]])
+        #expect(details.first?["device"] as? String == "grid")
+        #expect(details.first?["why"] as? String == "offline")
+        #expect((details.first?["age_s"] as? Double ?? 0) >= 2, "the reading's age: \(details)")
+        #expect(stale.point("cp1")?["setpoint"] as? Double == 6, "safe current under a stale meter")
+        // The reason says why the meter is stale: its reading (2 s old) is within the limit.
+        let reason = stale.point("cp1")?["reason"] as? String ?? ""
+        #expect(reason.contains("meter 'grid' of ") && reason.contains(" is stale: the gateway reports it offline (its last reading is "),
+                "\(reason)")
+        if let result = try await validate([stale.bytes], against: "control-state.schema.json") {
+            #expect(result.status == 0, "\(result.output)")
+        }
+
+        try peer.publish(MQTTMessage(topic: topics.deviceAvailability("cp1"), string: "offline", qos: .atLeastOnce, retain: true))
+        let chargerOffline = try #require(await states.nextState { $0.point("cp1")?["online"] as? Bool == false })
+        #expect(chargerOffline.point("cp2")?["online"] as? Bool == true)
+
+        try peer.publish(MQTTMessage(topic: topics.deviceAvailability("grid"), string: "online", qos: .atLeastOnce, retain: true))
+        try peer.publish(MQTTMessage(topic: topics.meterState("grid"), payload: Self.meter([2, 2, 2], at: Date()),
+                                     qos: .atLeastOnce, retain: true))
+        #expect(await states.nextState { $0.staleMeters.isEmpty } != nil)
+        #expect(await control.terminate() == 0)
+        for topic in [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
+                      topics.deviceAvailability("grid"), topics.deviceAvailability("cp1"),
+                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
+            try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
+        }
+        await peer.shutdown()
+    }
+}
