@@ -68,7 +68,10 @@ import Glibc
         let last = ContinuousClock.now
         let decisions = received.withLock { $0.filter { $0 >= first && $0 <= last }.count }
         print("setpoints for cp1 during 10 meter readings: \(decisions)")
-        #expect(decisions >= 9 && decisions <= 11, "\(decisions) decisions for 10 readings")
+        // The defect decided twice per reading (20). The timer may still decide now and then when a
+        // reading's delivery is late by more than half a second (seen with the whole suite on 2
+        // cores: 13), which is what it is for; so the bound separates the two without timing.
+        #expect(decisions >= 9 && decisions <= 15, "\(decisions) decisions for 10 readings")
         #expect(await control.terminate() == 0)
         for topic in [topics.chargePointState("cp1"), topics.meterState("grid"), topics.controlState,
                       topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
