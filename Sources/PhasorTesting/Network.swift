@@ -39,7 +39,7 @@ public enum Loopback {
     }
 
     /// Waits until `port` accepts connections.
-    public static func waitUntilListening(port: Int, timeout: Duration = .seconds(10)) async -> Bool {
+    public static func waitUntilListening(port: Int, timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if isListening(port: port) { return true }
