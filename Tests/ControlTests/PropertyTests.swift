@@ -203,7 +203,7 @@ import Testing
     /// given export that a step handed out after rounding (3087…) or a 1p→3p switch
     /// (1562…) of another car then took; a solar car held at its minimum run time
     /// given more from steps freed by rounding (4218…).
-    @Test(arguments: [3_087_065_648_563_285_309, 1_562_308_165_284_843_645, 4_218_446_327_057_414_151])
+    @Test(arguments: [3_087_065_648_563_285_309, 1_562_308_165_284_843_645, 4_218_446_327_057_414_151, 2_596_386_780_263_688_777])
     func formerCounterexamplesHold(seed: Int) throws {
         _ = try Self.simulate(seed: seed)
     }

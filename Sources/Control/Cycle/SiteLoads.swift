@@ -27,14 +27,6 @@ struct SiteLoads {
     var householdPower: [Double]
     /// Per charge point: what it draws now on each grid phase, A (0 when not measured).
     var draw: [PhaseCurrents]
-    /// Per charge point: the part of `draw` that may be subtracted from a meter reading,
-    /// per grid phase. A charger reports less often than the meter sends: after control
-    /// lowered a setpoint, the meter already shows the car drawing less while the report
-    /// still says more, and meter − report would hide real load (it overloaded a 32 A
-    /// connection by 17 A end to end). So a report is believed only up to the lowest
-    /// setpoint in force since it (or the meter reading it is subtracted from, whichever
-    /// is older) was taken; the error is then always on the safe side.
-    var credited: [PhaseCurrents]
     /// Per charge point: set when it runs on its safe current this cycle.
     var fallback: [Fallback?]
     /// Per charge point: current budgeted as drawn regardless of decisions (safe currents), per grid phase.
@@ -63,7 +55,6 @@ struct SiteLoads {
         let cpCount = model.chargePoints.count
         var loads = SiteLoads(
             nodeFresh: [], base: [], basePower: [], householdPower: [], draw: Array(repeating: .zero, count: cpCount),
-            credited: Array(repeating: .zero, count: cpCount),
             fallback: Array(repeating: nil, count: cpCount), fixed: Array(repeating: .zero, count: cpCount),
             connected: Array(repeating: false, count: cpCount), terminalCurrents: Array(repeating: nil, count: cpCount),
             allowance: Array(repeating: .zero, count: cpCount), baseLow: [], basePowerLow: [], settled: [], meterTime: [])
@@ -89,20 +80,25 @@ struct SiteLoads {
             if let terminals = sample.currents {
                 loads.terminalCurrents[i] = terminals
                 loads.draw[i] = cp.rotation.toGrid(terminals)
-                // The meters above it may be older than the report (a decision on the timer,
-                // a slow meter): the draw they saw is bounded from the older of the two times.
-                var since = sample.time
-                for n in cp.ancestors {
-                    if case .device(let device) = model.nodes[n].meter, let meter = measurements.meters[device] {
-                        since = min(since, meter.time)
-                    }
-                }
-                var believed = terminals
-                if let bound = lowestSetpoint(since: since, changes: sessions[i].setpointChanges) {
-                    for t in 0..<3 { believed[t] = min(believed[t], bound) }
-                }
-                loads.credited[i] = cp.rotation.toGrid(believed)
             }
+        }
+        /// What a node's meter, read at `meterTime`, may be credited for charge point `i`.
+        /// A charger reports less often than the meter sends: after control lowered a setpoint,
+        /// the meter already shows the car drawing less while the report still says more, and
+        /// meter − report would hide real load (it overloaded a 32 A connection by 17 A end to
+        /// end). So a report is believed only down to the lowest setpoint in force since the
+        /// older of the report and that meter's reading; the error is then on the safe side.
+        /// Each meter on its own: a slow sub-panel meter must not discredit the reports for
+        /// the main one (it stopped every car of a site at each settled view).
+        func credited(_ i: Int, meterTime: Date) -> PhaseCurrents {
+            let cp = model.chargePoints[i]
+            guard loads.fallback[i] == nil, let sample = measurements.chargers[cp.device], var believed = sample.currents
+            else { return .zero }
+            let since = min(sample.time, meterTime)
+            if let bound = lowestSetpoint(since: since, changes: sessions[i].setpointChanges) {
+                for t in 0..<3 { believed[t] = min(believed[t], bound) }
+            }
+            return cp.rotation.toGrid(believed)
         }
 
         for node in model.nodes {
@@ -135,12 +131,11 @@ struct SiteLoads {
                 var most = PhaseCurrents.zero
                 var settled = true
                 for cp in node.chargePoints {
-                    drawn += loads.credited[cp]
+                    drawn += credited(cp, meterTime: sample.time)
                     reported += loads.draw[cp]
-                    if loads.fallback[cp] != nil {
-                        most += loads.allowance[cp]
-                        continue
-                    }
+                    // A charger on its safe current is budgeted on top of whatever the meter still
+                    // sees of it (nobody can tell what it does next), in this view as in the others.
+                    if loads.fallback[cp] != nil { continue }
                     let chargePoint = model.chargePoints[cp]
                     let report = measurements.chargers[chargePoint.device]
                     let allowedThen = CarResponse.allowance(
