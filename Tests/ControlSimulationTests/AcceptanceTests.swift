@@ -12,9 +12,12 @@ import Testing
 enum Acceptance {
     static let environment = ProcessInfo.processInfo.environment
     static let enabled = environment["PHASOR_ACCEPTANCE"] != nil
-    static let sites = Int(environment["PHASOR_PLANT_SITES"] ?? "") ?? 100
+    /// Random sites: 40 in the test command (about half a minute in a debug build), 100 with
+    /// `PHASOR_ACCEPTANCE=1`, or `PHASOR_PLANT_SITES`.
+    static let sites = Int(environment["PHASOR_PLANT_SITES"] ?? "") ?? (enabled ? 100 : 40)
     static let baseSeed = UInt64(environment["PHASOR_PLANT_SEED"] ?? "") ?? 10_000
-    static let note: Comment = "waiting for the control fix (issue 10); PHASOR_ACCEPTANCE=1 runs it"
+    static let note: Comment =
+        "still open (issue 10): steadiness under phase-unknown cars, waits and fairness; PHASOR_ACCEPTANCE=1 runs it"
     /// After the last event the site is given this long to settle…
     static let settle: TimeInterval = 60
     /// …and must then hold still for this long.
@@ -109,12 +112,14 @@ struct SiteOutcome: Sendable {
     }()
 }
 
-@Suite(.enabled(if: Acceptance.enabled, Acceptance.note), .serialized)
-struct AcceptanceTests {
-    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
-        let seeds = failing.prefix(8).map { "\($0.seed)" }.joined(separator: ", ")  // the worst first
-        print("[acceptance] \(name): \(failing.count) of \(SiteOutcome.all.count) sites fail; \(figure); seeds \(seeds)")
-    }
+func reportAcceptance(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
+    let seeds = failing.prefix(8).map { "\($0.seed)" }.joined(separator: ", ")  // the worst first
+    print("[acceptance] \(name): \(failing.count) of \(SiteOutcome.all.count) sites fail; \(figure); seeds \(seeds)")
+}
+
+/// The safety half of the acceptance, held by control since sequencing: run in the test command.
+@Suite(.serialized) struct LoopSafetyTests {
+    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) { reportAcceptance(name, failing, figure) }
 
     @Test func zeroOverloadsCausedByADecision() {
         let all = SiteOutcome.all
@@ -133,6 +138,22 @@ struct AcceptanceTests {
         report("slow house-step overloads", failing, "longest \(fmt(worst)) s beyond its bound")
         #expect(failing.isEmpty)
     }
+
+    /// A figure, not a property: after a house step a breaker may have to stop a car early.
+    @Test func figuresShortRunsAndRoomUsed() {
+        let all = SiteOutcome.all
+        let failing = all.filter { $0.shortRuns > 0 }
+        let room = all.reduce(0) { $0 + $1.roomUsed } / Double(max(1, all.count))
+        report("sites with runs shorter than the minimum run", failing,
+               "\(all.reduce(0) { $0 + $1.shortRuns }) short runs; room used on average \(fmt(room * 100)) %")
+        #expect(all.count == Acceptance.sites)
+    }
+}
+
+/// What is still open: gated, run with `PHASOR_ACCEPTANCE=1` (figures in docs/plant.md).
+@Suite(.enabled(if: Acceptance.enabled, Acceptance.note), .serialized)
+struct AcceptanceTests {
+    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) { reportAcceptance(name, failing, figure) }
 
     @Test func noSetpointChangesOnceSteady() {
         let all = SiteOutcome.all
@@ -164,14 +185,6 @@ struct AcceptanceTests {
         #expect(failing.isEmpty)
     }
 
-    /// A figure, not a property: after a house step a breaker may have to stop a car early.
-    @Test func figuresShortRunsAndRoomUsed() {
-        let all = SiteOutcome.all
-        let failing = all.filter { $0.shortRuns > 0 }
-        let room = all.reduce(0) { $0 + $1.roomUsed } / Double(max(1, all.count))
-        report("sites with runs shorter than the minimum run", failing,
-               "\(all.reduce(0) { $0 + $1.shortRuns }) short runs; room used on average \(fmt(room * 100)) %")
-    }
 }
 
 func fmt(_ x: Double) -> String { x.formatted(.number.precision(.fractionLength(0...2))) }

@@ -92,7 +92,7 @@ enum WhyScenario {
     }
 }
 
-@Suite(.enabled(if: Acceptance.enabled, Acceptance.note))
+@Suite
 struct WhyScenarioTests {
     @Test(arguments: [1, 2, 3] as [UInt64], [0.0, 0.2])
     func holdsStillNeverStartStopsAndNeverOverloadsByItsOwnDecisions(seed: UInt64, noise: Double) throws {
