@@ -161,7 +161,7 @@ public struct LoopStats: Sendable {
             for n in cars[k].chain { atMinimum[n] -= cars[k].mask * model.chargePoints[i].minCurrent }
         }
         fitting = Array(repeating: false, count: model.chargePoints.count)
-        for (k, i) in wanting.enumerated() where setpoints[i] == 0 {
+        for i in wanting where setpoints[i] == 0 {
             let cp = model.chargePoints[i]
             guard cp.mode == .automatic || cp.mode == .manual else { continue }
             // On the phases control must assume (the charger's, until the car has shown it uses
