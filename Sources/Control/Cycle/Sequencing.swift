@@ -137,8 +137,11 @@ struct Sequencing {
                 // A planned decrease (re-sharing, the budget, a stop): when the exact share is below
                 // the setpoint by the hysteresis (not merely its rounding: a share hovering at a step
                 // would flip every time), or when the car's maximum went down (a manual current).
+                // Under the quarter-hour budget a step is enough: what a car keeps above its share
+                // there is billed (holding a whole hysteresis put a month 30 W over the slider).
                 if wanted == 0 || prev - target.exact[k] >= timing.hysteresisA - Self.tolerance
                     || wanted >= c.maximum - Self.tolerance
+                    || (c.boundBy == .budget && prev - target.exact[k] >= cp.currentStep - Self.tolerance)
                 {
                     chosen[i] = Choice(current: wanted, phases: c.phases, reason: reason, switchedPhases: false)
                 } else {
