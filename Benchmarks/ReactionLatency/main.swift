@@ -41,7 +41,9 @@ for (index, (id, profileID)) in [("alfen", "alfen_eve"), ("abb", "abb_terra_ac")
 }
 
 let pty = try await SocatPTYPair.start()
-let site = EndToEndSite(site: "reaction\(getpid())", meterDevice: pty.second, mainLimit: 32, chargePoints: points)
+// The simulated cars follow at once: control is told so, and every telegram moves both chargers.
+let site = EndToEndSite(
+    site: "reaction\(getpid())", meterDevice: pty.second, mainLimit: 32, chargePoints: points, instantCars: true)
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-bench-reaction-\(getpid())")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
 let config = try site.write(into: folder)

@@ -25,12 +25,18 @@ public struct EndToEndSite: Sendable {
     public var meterDevice: String
     public var mainLimit: Double
     public var chargePoints: [ChargePoint]
+    /// The simulated chargers' cars follow a new limit at once: control need not wait for
+    /// them (no EV response time, no spacing of increases, no window of recent house views).
+    /// For the reaction benchmark,
+    /// which measures the pipeline, not the cars; the end-to-end test keeps control's defaults.
+    public var instantCars: Bool
 
-    public init(site: String, meterDevice: String, mainLimit: Double, chargePoints: [ChargePoint]) {
+    public init(site: String, meterDevice: String, mainLimit: Double, chargePoints: [ChargePoint], instantCars: Bool = false) {
         self.site = site
         self.meterDevice = meterDevice
         self.mainLimit = mainLimit
         self.chargePoints = chargePoints
+        self.instantCars = instantCars
     }
 
     /// The quarter-hour slider is far above the breaker, so the breaker alone decides;
@@ -48,7 +54,9 @@ public struct EndToEndSite: Sendable {
             "control:",
             "  preset: residential",
             "  budget: {slider_kw: 100}",
-            "  timing: {min_run_seconds: 0, min_pause_seconds: 0, hysteresis_a: 1}",
+            instantCars
+                ? "  timing: {min_run_seconds: 0, min_pause_seconds: 0, hysteresis_a: 1, ev_response_seconds: 0, increase_interval_seconds: 0, view_window_seconds: 0}"
+                : "  timing: {min_run_seconds: 0, min_pause_seconds: 0, hysteresis_a: 1}",
             "  site:",
             "    id: main",
             "    current_limit: \(mainLimit)",
