@@ -27,8 +27,8 @@ public struct EndToEndSite: Sendable {
     public var chargePoints: [ChargePoint]
     /// The simulated chargers' cars follow a new limit at once: control need not wait for
     /// them (no EV response time, no spacing of increases, no window of recent house views).
-    /// For the reaction benchmark,
-    /// which measures the pipeline, not the cars; the end-to-end test keeps control's defaults.
+    /// For the reaction benchmark, which measures the pipeline, not the cars; the end-to-end
+    /// test keeps control's defaults.
     public var instantCars: Bool
 
     public init(site: String, meterDevice: String, mainLimit: Double, chargePoints: [ChargePoint], instantCars: Bool = false) {
