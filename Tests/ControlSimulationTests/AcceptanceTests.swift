@@ -106,23 +106,35 @@ struct SiteOutcome: Sendable {
         }
     }
 
-    /// Every site of the run, computed once for all the tests of the suite.
-    static let all: [SiteOutcome] = {
-        (0..<UInt64(Acceptance.sites)).compactMap { k in try? run(seed: Acceptance.baseSeed + k) }
-    }()
+    /// Every site of the run, computed once for all the tests of the suites, on a thread of
+    /// its own: the sites take tens of seconds of CPU, which on the cooperative pool (two
+    /// threads on two cores) would starve every other test's waits for brokers and peers.
+    static let computed = Task<[SiteOutcome], Never> {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(
+                    returning: (0..<UInt64(Acceptance.sites)).compactMap { k in try? run(seed: Acceptance.baseSeed + k) })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+    static var all: [SiteOutcome] { get async { await computed.value } }
 }
 
-func reportAcceptance(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
+func reportAcceptance(_ name: String, _ failing: [SiteOutcome], of total: Int, _ figure: String) {
     let seeds = failing.prefix(8).map { "\($0.seed)" }.joined(separator: ", ")  // the worst first
-    print("[acceptance] \(name): \(failing.count) of \(SiteOutcome.all.count) sites fail; \(figure); seeds \(seeds)")
+    print("[acceptance] \(name): \(failing.count) of \(total) sites fail; \(figure); seeds \(seeds)")
 }
 
 /// The safety half of the acceptance, held by control since sequencing: run in the test command.
 @Suite(.serialized) struct LoopSafetyTests {
-    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) { reportAcceptance(name, failing, figure) }
+    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
+        reportAcceptance(name, failing, of: Acceptance.sites, figure)
+    }
 
-    @Test func zeroOverloadsCausedByADecision() {
-        let all = SiteOutcome.all
+    @Test func zeroOverloadsCausedByADecision() async {
+        let all = await SiteOutcome.all
         #expect(all.count == Acceptance.sites, "every random site builds")
         let failing = all.filter { $0.decisionSeconds > 0 }.sorted { $0.decisionPeak > $1.decisionPeak }
         let seconds = all.reduce(0) { $0 + $1.decisionSeconds }
@@ -131,8 +143,8 @@ func reportAcceptance(_ name: String, _ failing: [SiteOutcome], _ figure: String
         #expect(failing.isEmpty)
     }
 
-    @Test func houseStepOverloadsEndWithinMeterPeriodDecisionAndEVResponse() {
-        let all = SiteOutcome.all
+    @Test func houseStepOverloadsEndWithinMeterPeriodDecisionAndEVResponse() async {
+        let all = await SiteOutcome.all
         let failing = all.filter { !$0.slowHouseEpisodes.isEmpty }
         let worst = all.flatMap { s in s.slowHouseEpisodes.map { $0.duration - s.houseBound } }.max() ?? 0
         report("slow house-step overloads", failing, "longest \(fmt(worst)) s beyond its bound")
@@ -140,8 +152,8 @@ func reportAcceptance(_ name: String, _ failing: [SiteOutcome], _ figure: String
     }
 
     /// A figure, not a property: after a house step a breaker may have to stop a car early.
-    @Test func figuresShortRunsAndRoomUsed() {
-        let all = SiteOutcome.all
+    @Test func figuresShortRunsAndRoomUsed() async {
+        let all = await SiteOutcome.all
         let failing = all.filter { $0.shortRuns > 0 }
         let room = all.reduce(0) { $0 + $1.roomUsed } / Double(max(1, all.count))
         report("sites with runs shorter than the minimum run", failing,
@@ -153,10 +165,12 @@ func reportAcceptance(_ name: String, _ failing: [SiteOutcome], _ figure: String
 /// What is still open: gated, run with `PHASOR_ACCEPTANCE=1` (figures in docs/plant.md).
 @Suite(.enabled(if: Acceptance.enabled, Acceptance.note), .serialized)
 struct AcceptanceTests {
-    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) { reportAcceptance(name, failing, figure) }
+    func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
+        reportAcceptance(name, failing, of: Acceptance.sites, figure)
+    }
 
-    @Test func noSetpointChangesOnceSteady() {
-        let all = SiteOutcome.all
+    @Test func noSetpointChangesOnceSteady() async {
+        let all = await SiteOutcome.all
         let failing = all.filter { $0.steadyChanges > 0 }.sorted { $0.steadyChanges > $1.steadyChanges }
         let total = all.reduce(0) { $0 + $1.steadyChanges }
         let worst = all.map(\.steadyChanges).max() ?? 0
@@ -166,8 +180,8 @@ struct AcceptanceTests {
         #expect(failing.isEmpty)
     }
 
-    @Test func everyCarWhoseMinimumFitsChargesWithinMinimumPausePlusTenSeconds() {
-        let all = SiteOutcome.all
+    @Test func everyCarWhoseMinimumFitsChargesWithinMinimumPausePlusTenSeconds() async {
+        let all = await SiteOutcome.all
         let failing = all.filter { $0.longestWait > $0.waitBound }.sorted {
             $0.longestWait - $0.waitBound > $1.longestWait - $1.waitBound
         }
@@ -176,8 +190,8 @@ struct AcceptanceTests {
         #expect(failing.isEmpty)
     }
 
-    @Test func steadyAllocationIsMaxMinFairWithinTheHysteresis() {
-        let all = SiteOutcome.all
+    @Test func steadyAllocationIsMaxMinFairWithinTheHysteresis() async {
+        let all = await SiteOutcome.all
         let checked = all.filter { $0.fairnessGap != nil }
         let failing = checked.filter { $0.fairnessGap! > $0.fairnessTolerance }
         let worst = checked.map { $0.fairnessGap! }.max() ?? 0
