@@ -61,14 +61,17 @@ public enum ControlCycle {
             budget: budget, loads: loads, timing: timing)
         var safeTiming = timing
         safeTiming.turn = 0
-        let safe = solve(
-            Planner(model: model, settings: state.settings, sessions: sessions, loads: loads, now: now, breakerMargin: margin),
-            budget: budget, loads: loads, timing: safeTiming)
 
         var sequencing = Sequencing(
             model: model, sessions: sessions, loads: loads, now: now, raiseBase: raiseBase,
             raiseBasePower: raiseBasePower)
-        let chosen = sequencing.choose(target: target, safe: safe)
+        let chosen = sequencing.choose(target: target) {
+            solve(
+                Planner(
+                    model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
+                    breakerMargin: margin),
+                budget: budget, loads: loads, timing: safeTiming)
+        }
 
         // Setpoints, in configuration order.
         var setpoints: [Setpoint] = []
@@ -167,11 +170,6 @@ struct Solution {
     var notes: [SetpointReason?]
     /// Per candidate: the share before rounding to the charger's step, A.
     var exact: [Double]
-
-    /// The candidate index of a charge point, if it is steered this cycle.
-    func candidate(of chargePoint: Int) -> Int? {
-        allocation.candidates.firstIndex { $0.chargePoint == chargePoint }
-    }
 
     /// Why candidate `k` got its current.
     func reason(_ k: Int) -> SetpointReason {

@@ -80,7 +80,9 @@ struct Sequencing {
         model.chargePoints[i].ancestors.contains { (over[$0] * mask).sum() > 0 }
     }
 
-    mutating func choose(target: Solution, safe: Solution) -> [Choice?] {
+    /// `safe` solves the cautious view; it is only called (once) when a limit is exceeded,
+    /// so a steady cycle solves one allocation, not two.
+    mutating func choose(target: Solution, safe solveSafe: () -> Solution) -> [Choice?] {
         let timing = model.timing
         var chosen = [Choice?](repeating: nil, count: model.chargePoints.count)
         // What each car had, on the phases it had them.
@@ -93,23 +95,35 @@ struct Sequencing {
         let certain = overloaded(
             base: loads.baseLow, basePower: loads.basePowerLow, previous: previous, phases: previousPhases)
         let probable = overloaded(base: loads.base, basePower: loads.basePower, previous: previous, phases: previousPhases)
+        // A limit is exceeded: for sure when even the lower bound exceeds it; on the cautious
+        // view only once it is settled — while a car ramps up, the meter sees it before its
+        // report does, and the house only looks heavier.
+        let exceeded = model.nodes.indices.map { n in
+            pointwiseMax(certain[n], loads.settled[n] ? probable[n] : .zero)
+        }
+        var safeSolution: Solution?
+        func safe() -> Solution {
+            if let safeSolution { return safeSolution }
+            let solved = solveSafe()
+            safeSolution = solved
+            return solved
+        }
 
         var raises: [(rank: Int, i: Int, k: Int)] = []
         for (k, c) in target.allocation.candidates.enumerated() {
             let i = c.chargePoint
             let cp = model.chargePoints[i]
-            guard let s = safe.candidate(of: i) else { continue }
-            let safeCandidate = safe.allocation.candidates[s]
             let samePhases = c.phases == previousPhases[i]
             let prev = samePhases ? previous[i] : 0
             let hold = Choice(current: prev, phases: previousPhases[i], reason: .holding, switchedPhases: false)
 
-            // A limit is exceeded: lower now. For sure when even the lower bound exceeds it; on
-            // the cautious view only once it is settled — while a car ramps up, the meter sees
-            // it before its report does, and the house only looks heavier.
+            // A limit this car loads is exceeded: lower now, to the cautious view's share.
             let mask = pointwiseMax(cp.rotation.gridMask(phases: previousPhases[i]), c.mask)
-            let settledProbable = probable.enumerated().map { n, over in loads.settled[n] ? over : .zero }
-            if loads(certain, chargePoint: i, mask: mask) || loads(settledProbable, chargePoint: i, mask: mask) {
+            if loads(exceeded, chargePoint: i, mask: mask) {
+                // Both allocations are built from the same candidates, in the same order.
+                let safe = safe()
+                let s = k
+                let safeCandidate = safe.allocation.candidates[s]
                 let current = safeCandidate.current
                 if safeCandidate.phases == previousPhases[i] && current >= prev - Self.tolerance {
                     chosen[i] = Choice(current: prev, phases: previousPhases[i], reason: safe.reason(s), switchedPhases: false)
