@@ -21,6 +21,8 @@ import Glibc
         let dongle = try makeDongle()
         let splitPort = Loopback.freePort()
         let h = try await MeterHarness(meter(dongle: dongle, splitPort: splitPort))
+        // The split is opened beside the source, retried if its port is busy: wait for it.
+        #expect(await eventually { h.service.split != nil })
         let split = try #require(h.service.split)
         #expect(await waitForClients(dongle))
 
@@ -52,6 +54,7 @@ import Glibc
             var config = meter(dongle: dongle, splitPort: Loopback.freePort())
             config.splitBind = bind
             let h = try await MeterHarness(config)
+            #expect(await eventually { h.service.split != nil })
             #expect(h.service.split?.address == bind ?? "127.0.0.1")
             await h.stop()
         }
@@ -62,6 +65,8 @@ import Glibc
         let dongle = try makeDongle()
         let splitPort = Loopback.freePort()
         let h = try await MeterHarness(meter(dongle: dongle, splitPort: splitPort))
+        // The split is opened beside the source, retried if its port is busy: wait for it.
+        #expect(await eventually { h.service.split != nil })
         let split = try #require(h.service.split)
         #expect(await waitForClients(dongle))
         let stuck = try connectWithoutReading(port: splitPort)
