@@ -144,7 +144,9 @@ import Glibc
         // Before: a setpoint write a second plus the watchdog and every poll, each a timeout.
         // Each write is two attempts (one retry); the backoff allows a few before offline.
         #expect(writes <= 8, "setpoints retried into a charger that does not answer")
-        #expect(Double(requests) < silentSeconds / 2, "\(requests) requests in \(silentSeconds) s")
+        // About one request per 2 s (the defect made several a second); two of slack for the
+        // backoff's phase against the silence window on a loaded machine (14 in 26.8 s seen).
+        #expect(Double(requests) < silentSeconds / 2 + 2, "\(requests) requests in \(silentSeconds) s")
 
         // The neighbour: its state keeps coming (once a second when the bus is free).
         let neighbour = rig.log.times(after: silenceStart, topic: rig.topics.chargePointState("alfen_2"))
