@@ -118,7 +118,8 @@ public enum ControlCycle {
             } else {
                 session = SessionUpdate.after(
                     sessions[i], chargePoint: cp, setpoint: current, phases: phases, connected: loads.connected[i],
-                    terminalCurrents: loads.terminalCurrents[i], switchedPhases: switched, now: now)
+                    terminalCurrents: loads.terminalCurrents[i], switchedPhases: switched,
+                    timing: model.timing, now: now)
             }
             if loads.connected[i] && loads.fallback[i] == nil {
                 // Safe currents are the charger's own business: they do not space control's increases.

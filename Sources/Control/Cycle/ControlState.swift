@@ -70,6 +70,11 @@ public struct ChargePointSession: Sendable, Equatable, Codable {
     public var lastIncrease: Date?
     /// Since when a plugged-in car has been waiting without a current (taking turns).
     public var waitingSince: Date?
+    /// The last report that showed the car drawing (at least `SessionUpdate.drawingCurrent`).
+    public var drawnAt: Date?
+    /// The car drew nothing for `idleSeconds` while running (full, or its own timer); cleared
+    /// when a report shows it drawing. Optional so older state files still load.
+    public var notDrawing: Bool?
 
     public init(phases: Int) { self.phases = phases }
 }

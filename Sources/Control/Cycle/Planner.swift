@@ -55,6 +55,8 @@ struct Planner {
             guard let stage = stage(of: cp) else { continue }
             let phases = sessions[i].detectedPhases ?? sessions[i].phases
             var maximum = cp.maxCurrent
+            let notDrawing = notDrawing(i)
+            if notDrawing { maximum = cp.minCurrent }
             if stage == .manual {
                 maximum = min(cp.maxCurrent, max(cp.minCurrent, settings.manualCurrents[cp.id] ?? cp.maxCurrent))
             }
@@ -65,7 +67,8 @@ struct Planner {
                     priority: settings.priorities[cp.id] ?? cp.priority, phases: phases,
                     mask: cp.rotation.gridMask(phases: phases), onePhaseMask: cp.rotation.gridMask(phases: 1),
                     threePhaseMask: cp.rotation.gridMask(phases: 3), minimum: cp.minCurrent,
-                    startMinimum: min(cp.minCurrent + cp.startBuffer, maximum), maximum: maximum))
+                    startMinimum: min(cp.minCurrent + cp.startBuffer, maximum), maximum: maximum,
+                    notDrawing: notDrawing))
         }
 
         var constraints: [Constraint] = []
@@ -108,6 +111,17 @@ struct Planner {
                     members: all.filter { candidates[$0].stage == .solar }))
         }
         return Allocation(candidates: candidates, constraints: constraints, voltage: model.voltage)
+    }
+
+    /// The car drew nothing for `idleSeconds` of its run, and is not yet due to be offered
+    /// current afresh (paused for `turnSeconds`).
+    func notDrawing(_ i: Int) -> Bool {
+        let session = sessions[i]
+        guard session.notDrawing == true else { return false }
+        if session.setpoint == 0, let paused = session.pausedSince, model.timing.turnSeconds > 0 {
+            return now.timeIntervalSince(paused) < model.timing.turnSeconds
+        }
+        return true
     }
 
     func history(_ allocation: Allocation) -> [CarHistory] {

@@ -62,6 +62,9 @@ public enum SetpointReason: Sendable, Equatable {
     case givingWay
     /// The charger switches phases; it restarts on the new phase count.
     case switchingPhases(to: Int)
+    /// The car drew nothing for `idle_seconds` (full, or its own timer): kept at its minimum,
+    /// or paused when another car needs that room.
+    case notDrawing(paused: Bool)
 
     public var description: String {
         switch self {
@@ -82,6 +85,9 @@ public enum SetpointReason: Sendable, Equatable {
         case .spacingIncreases(let until): "holding: next increase not before \(Self.time(until))"
         case .givingWay: "stopped: giving way to a car that waited (taking turns)"
         case .switchingPhases(let phases): "switching to \(phases) phase\(phases == 1 ? "" : "s")"
+        case .notDrawing(let paused):
+            paused ? "paused: the car draws nothing, its minimum went to cars that need it"
+                : "kept at its minimum: the car draws nothing (full?)"
         }
     }
 

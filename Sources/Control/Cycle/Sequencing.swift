@@ -109,6 +109,16 @@ struct Sequencing {
             return solved
         }
 
+        // Per node, the phases a car starting in the plan (or switching phases) will load:
+        // the cars sharing them are lowered to their share without the hysteresis, or the
+        // room the plan made for the start would never be freed.
+        var starting = [PhaseCurrents](repeating: .zero, count: model.nodes.count)
+        for c in target.allocation.candidates where c.current > 0 {
+            let i = c.chargePoint
+            guard previous[i] == 0 || c.phases != previousPhases[i] else { continue }
+            for n in model.chargePoints[i].ancestors { starting[n] = pointwiseMax(starting[n], c.mask) }
+        }
+
         var raises: [(rank: Int, i: Int, k: Int)] = []
         for (k, c) in target.allocation.candidates.enumerated() {
             let i = c.chargePoint
@@ -150,11 +160,12 @@ struct Sequencing {
             if wanted < prev - Self.tolerance {
                 // A planned decrease (re-sharing, the budget, a stop): when the exact share is below
                 // the setpoint by the hysteresis (not merely its rounding: a share hovering at a step
-                // would flip every time), or when the car's maximum went down (a manual current).
+                // would flip every time), when the car's maximum went down (a manual current), or
+                // when the room is for a car starting beside it.
                 // Under the quarter-hour budget a step is enough: what a car keeps above its share
                 // there is billed (holding a whole hysteresis put a month 30 W over the slider).
                 if wanted == 0 || prev - target.exact[k] >= timing.hysteresisA - Self.tolerance
-                    || wanted >= c.maximum - Self.tolerance
+                    || wanted >= c.maximum - Self.tolerance || loads(starting, chargePoint: i, mask: c.mask)
                     || (c.boundBy == .budget && prev - target.exact[k] >= cp.currentStep - Self.tolerance)
                 {
                     chosen[i] = Choice(current: wanted, phases: c.phases, reason: reason, switchedPhases: false)

@@ -11,10 +11,12 @@ enum SessionUpdate {
     static let detectionShare = 0.3
     /// Cars ramp up over several seconds after a start; count only after this, s.
     static let detectionDelay: TimeInterval = 15
+    /// A car drawing less than this on every terminal draws nothing, A.
+    static let drawingCurrent = 1.0
 
     static func after(
         _ session: ChargePointSession, chargePoint cp: SiteModel.ChargePoint, setpoint: Double, phases: Int,
-        connected: Bool, terminalCurrents: PhaseCurrents?, switchedPhases: Bool, now: Date
+        connected: Bool, terminalCurrents: PhaseCurrents?, switchedPhases: Bool, timing: TimingConfig, now: Date
     ) -> ChargePointSession {
         var s = session
         guard connected else {
@@ -38,10 +40,31 @@ enum SessionUpdate {
                 s.detectedPhases = min(used, session.phases)
             }
         }
+        // Not drawing: a run of `idleSeconds` (since it started or last drew) with every report under
+        // the drawing current. Judged on reports only: a meter cannot tell which car dropped.
+        if let terminals = terminalCurrents {
+            if terminals.max() >= drawingCurrent {
+                s.drawnAt = now
+                s.notDrawing = nil
+            } else if session.setpoint > 0, setpoint > 0, let since = session.runningSince,
+                now.timeIntervalSince(max(since, s.drawnAt ?? since)) >= timing.idleSeconds
+            {
+                s.notDrawing = true
+            }
+        }
         if switchedPhases { s.lastPhaseSwitch = now }
         s.phases = min(phases, s.detectedPhases ?? phases)
-        if setpoint > 0 && s.setpoint == 0 {
+        // (A run that began on the safe current, while the charger was offline, starts counting
+        // when control steers it.)
+        if setpoint > 0 && (s.setpoint == 0 || s.runningSince == nil) {
             s.runningSince = now
+            // Offered current again after its turn: judged afresh. (Started into spare room it
+            // stays not drawing, at its minimum, until a report shows it draws.)
+            if let paused = session.pausedSince, timing.turnSeconds > 0,
+                now.timeIntervalSince(paused) >= timing.turnSeconds
+            {
+                s.notDrawing = nil
+            }
         } else if setpoint == 0 && s.setpoint > 0 {
             s.pausedSince = now
             s.runningSince = nil

@@ -147,11 +147,18 @@ public struct TimingConfig: Sendable, Equatable, Decodable {
     /// When not every waiting car's minimum fits, a running car that has charged this
     /// long gives way to one that has waited at least its minimum pause, s (0: never).
     public var turnSeconds: Double
+    /// A running car whose charger reports it drawing nothing (under 1 A) for this long is
+    /// "not drawing" (full, or waiting on its own timer), s: it is kept at its minimum, paused
+    /// when that minimum is room another car needs, and offered current again when its
+    /// minimum fits beside everyone or after `turnSeconds`. Chargers that do not measure
+    /// currents are never judged so.
+    public var idleSeconds: Double
 
     public init(
         minRunSeconds: Double = 300, minPauseSeconds: Double = 120, hysteresisA: Double = 1,
         phaseSwitchSeconds: Double = 600, evResponseSeconds: Double = 5, increaseIntervalSeconds: Double = 10,
-        breakerMarginA: Double = 0.5, viewWindowSeconds: Double = 3, turnSeconds: Double = 1800
+        breakerMarginA: Double = 0.5, viewWindowSeconds: Double = 3, turnSeconds: Double = 1800,
+        idleSeconds: Double = 30
     ) {
         self.minRunSeconds = minRunSeconds
         self.minPauseSeconds = minPauseSeconds
@@ -162,11 +169,12 @@ public struct TimingConfig: Sendable, Equatable, Decodable {
         self.breakerMarginA = breakerMarginA
         self.viewWindowSeconds = viewWindowSeconds
         self.turnSeconds = turnSeconds
+        self.idleSeconds = idleSeconds
     }
 
     enum CodingKeys: String, CodingKey {
         case minRunSeconds, minPauseSeconds, hysteresisA = "hysteresisA", phaseSwitchSeconds, evResponseSeconds,
-            increaseIntervalSeconds, breakerMarginA = "breakerMarginA", viewWindowSeconds, turnSeconds
+            increaseIntervalSeconds, breakerMarginA = "breakerMarginA", viewWindowSeconds, turnSeconds, idleSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -184,7 +192,8 @@ public struct TimingConfig: Sendable, Equatable, Decodable {
             increaseIntervalSeconds: try value(.increaseIntervalSeconds, d.increaseIntervalSeconds),
             breakerMarginA: try value(.breakerMarginA, d.breakerMarginA),
             viewWindowSeconds: try value(.viewWindowSeconds, d.viewWindowSeconds),
-            turnSeconds: try value(.turnSeconds, d.turnSeconds))
+            turnSeconds: try value(.turnSeconds, d.turnSeconds),
+            idleSeconds: try value(.idleSeconds, d.idleSeconds))
     }
 }
 

@@ -92,6 +92,7 @@ enum SiteConfigValidation {
                 fail(["timing", "view_window_seconds"], "must be between 0 and 60")
             }
             if !(t.turnSeconds >= 0) { fail(["timing", "turn_seconds"], "must be 0 or more") }
+            if !(t.idleSeconds > 0) { fail(["timing", "idle_seconds"], "must be more than 0") }
         }
 
         mutating func claim(_ id: String, at path: [String]) {

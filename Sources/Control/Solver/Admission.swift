@@ -53,24 +53,34 @@ extension Allocation {
         }
 
         // C. New cars, manual and automatic ones first.
-        for k in order where !history[k].running && candidates[k].stage != .solar {
+        for k in order where !history[k].running && candidates[k].stage != .solar && !candidates[k].notDrawing {
             admitNew(k, history: history, timing: timing, under: economic, notes: &notes)
         }
         fill(.manual)
         fill(.automatic)
+        if yieldNotDrawing(stages: [.manual, .automatic], notes: &notes) {
+            fill(.manual)
+            fill(.automatic)
+        }
+        admitNotDrawing(stages: [.manual, .automatic], order: order, history: history, timing: timing, under: economic, notes: &notes)
 
         // D. Solar-only cars get what the others leave of the export.
         if let s = constraints.firstIndex(where: { $0.limit == .surplus }) {
             constraints[s].capacity = surplusCapacity(self)
         }
         shed(.surplus, stages: [.solar], order: order, history: history, timing: timing, notes: &notes)
-        for k in order where !history[k].running && candidates[k].stage == .solar {
+        for k in order where !history[k].running && candidates[k].stage == .solar && !candidates[k].notDrawing {
             admitNew(k, history: history, timing: timing, under: { _ in true }, notes: &notes)
         }
         fill(.solar)
+        if yieldNotDrawing(stages: [.solar], notes: &notes) { fill(.solar) }
+        admitNotDrawing(stages: [.solar], order: order, history: history, timing: timing, under: { _ in true }, notes: &notes)
         coupleSurplusToEveryCar()
         // A car kept for its run time but then given more by the filling was not held after all.
         for k in candidates.indices {
+            if candidates[k].notDrawing && candidates[k].current > 0 && notes[k] == nil {
+                notes[k] = .notDrawing(paused: false)
+            }
             if case .keptAtMinimum = notes[k], candidates[k].current > candidates[k].minimum + Self.tolerance {
                 notes[k] = nil
             }
@@ -149,6 +159,9 @@ extension Allocation {
             if switchToOnePhase(k, history, at: start, under: include) {
                 candidates[k].current = candidates[k].minimum
                 notes[k] = .switchingPhases(to: 1)
+            } else if let gaveWay = stopNotDrawing(for: k, at: start, under: include, notes: &notes) {
+                candidates[k].current = candidates[k].minimum
+                notes[gaveWay] = .notDrawing(paused: true)
             } else if let gaveWay = takeTurn(k, history: histories, timing: timing, under: include, notes: notes) {
                 candidates[k].current = candidates[k].minimum
                 notes[gaveWay] = .givingWay
@@ -159,6 +172,69 @@ extension Allocation {
         }
         // The start buffer was only the entry test; filling decides the real share.
         candidates[k].current = candidates[k].minimum
+    }
+
+    /// A car that draws nothing makes room at once for a car that waits: it has no run to
+    /// finish. Returns the car paused, once the waiting car's start minimum fits.
+    private mutating func stopNotDrawing(
+        for k: Int, at start: Double, under include: (Limit) -> Bool, notes: inout [SetpointReason?]
+    ) -> Int? {
+        var stopped: [(j: Int, current: Double)] = []
+        for j in candidates.indices where j != k && candidates[j].notDrawing && candidates[j].current > 0 {
+            stopped.append((j, candidates[j].current))
+            candidates[j].current = 0
+            if tryAdmit(k, at: start, under: include) == nil {
+                for (other, _) in stopped.dropLast() { notes[other] = .notDrawing(paused: true) }
+                return j
+            }
+        }
+        for (j, current) in stopped { candidates[j].current = current }
+        return nil
+    }
+
+    /// After filling: a car that draws nothing, kept at its minimum, is paused when a car
+    /// sharing one of its limits is held by that limit. Returns whether one was paused.
+    private mutating func yieldNotDrawing(stages: [Stage], notes: inout [SetpointReason?]) -> Bool {
+        var yielded = false
+        for k in candidates.indices
+        where candidates[k].notDrawing && candidates[k].current > 0 && stages.contains(candidates[k].stage) {
+            let needed = constraints.contains { c in
+                coefficient(c, k) > 0 && c.members.contains(k)
+                    && c.members.contains { j in
+                        j != k && !candidates[j].notDrawing && candidates[j].current > 0 && candidates[j].boundBy == c.limit
+                            && coefficient(c, j) > 0
+                    }
+            }
+            if needed {
+                candidates[k].current = 0
+                notes[k] = .notDrawing(paused: true)
+                yielded = true
+            }
+        }
+        return yielded
+    }
+
+    /// A paused car that draws nothing gets its minimum back only into room nobody else
+    /// wants (or afresh after its turn, as a new car: see `Planner.notDrawing`).
+    private mutating func admitNotDrawing(
+        stages: [Stage], order: [Int], history: [CarHistory], timing: AdmissionTiming, under include: (Limit) -> Bool,
+        notes: inout [SetpointReason?]
+    ) {
+        for k in order
+        where !history[k].running && candidates[k].notDrawing && candidates[k].current == 0
+            && stages.contains(candidates[k].stage)
+        {
+            if let paused = history[k].pausedSince, timing.now.timeIntervalSince(paused) < timing.minPause {
+                notes[k] = .notDrawing(paused: true)
+                continue
+            }
+            if tryAdmit(k, at: candidates[k].startMinimum, under: include) == nil {
+                candidates[k].current = candidates[k].minimum
+                notes[k] = .notDrawing(paused: false)
+            } else {
+                notes[k] = .notDrawing(paused: true)
+            }
+        }
     }
 
     /// When a waiting car's minimum does not fit, the running car of equal or lower priority

@@ -34,6 +34,9 @@ struct Candidate {
     var current: Double = 0
     /// The limit that stopped this car rising during water-filling.
     var boundBy: Limit?
+    /// Its charger reports it draws nothing (`TimingConfig.idleSeconds`): its maximum is its
+    /// minimum, and that minimum goes to any car that needs the room.
+    var notDrawing = false
 }
 
 /// One linear constraint: Σ coefficient × current ≤ capacity.
@@ -81,11 +84,22 @@ struct Allocation {
         return soft
     }
 
-    /// Would the candidate fit at `current` with everyone else as they are?
+    /// Would the candidate fit at `current` with everyone else as they are? Only the limits
+    /// the candidate loads are asked: a phase already over its limit without this car (a
+    /// house load on L2) does not keep a car on L1 from charging, nor stop one running there.
     mutating func tryAdmit(_ k: Int, at current: Double, under include: (Limit) -> Bool) -> Limit? {
         let previous = candidates[k].current
         candidates[k].current = current
-        let blocked = violation(include)
+        var blocked: Limit?
+        for c in constraints where include(c.limit) && coefficient(c, k) > 0 && c.members.contains(k)
+            && load(c) > c.capacity + Self.tolerance
+        {
+            if c.limit.protectsInstallation {
+                blocked = c.limit
+                break
+            }
+            if blocked == nil { blocked = c.limit }
+        }
         if blocked != nil { candidates[k].current = previous }
         return blocked
     }
