@@ -26,8 +26,8 @@ final class DemoSite: Sendable {
             guard let resolved = library[profile] else { throw DemoError("shipped profile \(profile) missing") }
             try simulator.add(resolved, unitID: unit)
         }
-        simulator.updateCharger(unitID: Self.threePhaseUnit) { $0.vehicle = .init(phases: 3, maxCurrent: 16) }
-        simulator.updateCharger(unitID: Self.singlePhaseUnit) { $0.vehicle = .init(phases: 1, maxCurrent: 32) }
+        simulator.updateCharger(unitID: Self.threePhaseUnit) { $0.vehicle = .init(phases: 3, maxCurrent: 16, response: .typical) }
+        simulator.updateCharger(unitID: Self.singlePhaseUnit) { $0.vehicle = .init(phases: 1, maxCurrent: 32, response: .typical) }
         port = try simulator.startTCP()
         updateGridMeter(at: Date())
     }

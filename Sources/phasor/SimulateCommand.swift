@@ -117,7 +117,7 @@ final class SimulatedSite: Sendable {
                 if profile.charger != nil {
                     let point = points.first { ($0.device ?? $0.id) == device.id }
                     let phases = point?.phases ?? 3
-                    simulator.updateCharger(unitID: unit) { $0.vehicle = .init(phases: phases, maxCurrent: phases == 1 ? 32 : 16) }
+                    simulator.updateCharger(unitID: unit) { $0.vehicle = .init(phases: phases, maxCurrent: phases == 1 ? 32 : 16, response: .typical) }
                     chargers.append(Charger(id: device.id, simulator: simulator, unit: unit, rotation: point?.rotation ?? .l1l2l3))
                     note = phases == 1 ? ", a single-phase car (32 A)" : ", a three-phase car (16 A)"
                 }

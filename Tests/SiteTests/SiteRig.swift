@@ -26,6 +26,7 @@ final class SiteRig: Sendable {
     }
 
     static let mainLimit = 32.0
+    static let carResponse = ChargerModel.Response.typical
     let site: EndToEndSite
     let chargers: [Charger]
     let messages: SiteMessages
@@ -59,7 +60,8 @@ final class SiteRig: Sendable {
             let profile = try #require(library[profileID])
             let simulator = ModbusSimulator()
             try simulator.add(profile, unitID: 1)
-            simulator.updateCharger(unitID: 1) { $0.vehicle = .init(phases: 3) }
+            // Cars with the plant's timing: they lower after 1.5 s and ramp up at 5 A/s after 1 s.
+            simulator.updateCharger(unitID: 1) { $0.vehicle = .init(phases: 3, response: Self.carResponse) }
             chargers.append(Charger(id: id, profile: profile, simulator: simulator))
         }
         var points: [EndToEndSite.ChargePoint] = []

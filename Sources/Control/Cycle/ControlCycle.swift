@@ -69,7 +69,7 @@ public enum ControlCycle {
             solve(
                 Planner(
                     model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                    breakerMargin: margin),
+                    breakerMargin: margin, holdMinimumWhileUnsettled: true),
                 budget: budget, loads: loads, timing: safeTiming)
         }
 

@@ -37,6 +37,9 @@ struct Candidate {
     /// Its charger reports it draws nothing (`TimingConfig.idleSeconds`): its maximum is its
     /// minimum, and that minimum goes to any car that needs the room.
     var notDrawing = false
+    /// Running, and what the meter saw of the cars below it is not settled yet (a car may still
+    /// be following a lower limit): kept at its minimum rather than stopped (see `Planner`).
+    var holdsMinimum = false
 }
 
 /// One linear constraint: Σ coefficient × current ≤ capacity.

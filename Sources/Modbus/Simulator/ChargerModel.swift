@@ -8,9 +8,30 @@ public struct ChargerModel: Sendable, Hashable {
     public struct Vehicle: Sendable, Hashable {
         public var phases: Int
         public var maxCurrent: Double
-        public init(phases: Int, maxCurrent: Double = 32) {
+        /// How the car follows a new limit; `nil`: at once.
+        public var response: Response?
+        public init(phases: Int, maxCurrent: Double = 32, response: Response? = nil) {
             self.phases = min(3, max(1, phases))
             self.maxCurrent = maxCurrent
+            self.response = response
+        }
+    }
+
+    /// A car's reaction to a new limit, as the plant simulator models it (docs/plant.md):
+    /// it keeps its draw for `lowerDelay` before dropping to a lower limit (IEC 61851-1
+    /// allows up to 5 s), and after `riseDelay` ramps to a higher one at `rampRate` A/s.
+    public struct Response: Sendable, Hashable {
+        public var lowerDelay: TimeInterval
+        public var riseDelay: TimeInterval
+        public var rampRate: Double
+        /// The car of the "control on a real site" trial: a second and a half to lower, a second
+        /// before it rises, 5 A/s up.
+        public static let typical = Response(lowerDelay: 1.5, riseDelay: 1, rampRate: 5)
+
+        public init(lowerDelay: TimeInterval, riseDelay: TimeInterval, rampRate: Double) {
+            self.lowerDelay = lowerDelay
+            self.riseDelay = riseDelay
+            self.rampRate = rampRate
         }
     }
 
@@ -24,6 +45,9 @@ public struct ChargerModel: Sendable, Hashable {
     public var lastFeed: Date
     public var sessionEnergyWh = 0.0
     public var lifetimeEnergyWh = 7_654_321.0
+    /// What the car drew when the limit last changed, and when (for `Vehicle.response`).
+    var drawBeforeChange = 0.0
+    var changedAt = Date.distantPast
 
     init(spec: ChargerSpec, now: Date) {
         self.spec = spec
@@ -51,7 +75,18 @@ public struct ChargerModel: Sendable, Hashable {
     public func chargingCurrent(at now: Date) -> Double {
         guard let vehicle, !fault else { return 0 }
         let limit = appliedLimit(at: now)
-        return limit >= spec.minCurrent ? min(limit, vehicle.maxCurrent) : 0
+        let target = limit >= spec.minCurrent ? min(limit, vehicle.maxCurrent) : 0
+        guard let response = vehicle.response, target != drawBeforeChange else { return target }
+        let since = now.timeIntervalSince(changedAt)
+        if target < drawBeforeChange { return since < response.lowerDelay ? drawBeforeChange : target }
+        guard since >= response.riseDelay else { return drawBeforeChange }
+        return min(target, drawBeforeChange + response.rampRate * (since - response.riseDelay))
+    }
+
+    /// A write changed what the car may draw: it follows from what it drew a moment before.
+    mutating func limitChanged(drawing before: Double, at now: Date) {
+        drawBeforeChange = before
+        changedAt = now
     }
 
     public func state(at now: Date) -> ChargerState {

@@ -165,6 +165,8 @@ final class SimulatedDevice {
     func didWrite(table: RegisterTable, address: Int, count: Int, now: Date) {
         guard var model = charger else { return }
         let spec = model.spec
+        let drawing = model.chargingCurrent(at: now)
+        let limitBefore = model.appliedLimit(at: now)
         let written = address..<(address + count)
         func touched(_ point: RegisterPoint?) -> RegisterLayout? {
             guard let point, let layout = Self.layout(point, profile), layout.table == table,
@@ -189,6 +191,8 @@ final class SimulatedDevice {
         if let watchdog = spec.watchdog, let layout = touched(watchdog.register), value(layout) == watchdog.value {
             model.lastFeed = now
         }
+        // (A rewrite of the same limit, a keep-alive, changes nothing for the car.)
+        if model.appliedLimit(at: now) != limitBefore { model.limitChanged(drawing: drawing, at: now) }
         charger = model
         refresh(now: now)
     }
