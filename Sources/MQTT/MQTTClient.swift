@@ -45,6 +45,10 @@ public final class MQTTClient: Sendable {
         }
     }
 
+    /// Waits until connected (the loop must be started). Throws at once on a definitive
+    /// failure (TLS, refused) and on shutdown; network failures keep it waiting.
+    public func waitUntilConnected() async throws { try await session.waitUntilConnected() }
+
     /// Starts the connection loop without waiting; failures are logged and reported
     /// on `connectionEvents()`.
     public func start() { session.start() }
@@ -82,6 +86,10 @@ public final class MQTTClient: Sendable {
     public func connectionEvents() -> AsyncStream<MQTTConnectionEvent> { session.addEventListener() }
 
     public var statistics: MQTTStatistics { session.statistics }
+
+    /// MQTT 5: the Receive Maximum the broker announced in its last CONNACK (how
+    /// many QoS ≥ 1 messages it takes in flight from us); nil when it sent none.
+    public var serverReceiveMaximum: Int? { session.events.withLock { $0.serverReceiveMaximum } }
 
     public var isConnected: Bool { session.state.withLock { $0.phase == .connected } }
 

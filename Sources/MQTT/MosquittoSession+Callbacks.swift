@@ -11,8 +11,12 @@ extension MosquittoSession {
     }
 
     func installCallbacks() {
-        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, _ in
-            MosquittoSession.session(userdata)?.events.withLock { $0.connack = (rc, flags & 1 == 1) }
+        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, props in
+            let receiveMaximum = MosquittoProperties.receiveMaximum(props)
+            MosquittoSession.session(userdata)?.events.withLock {
+                $0.connack = (rc, flags & 1 == 1)
+                $0.serverReceiveMaximum = receiveMaximum
+            }
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
             MosquittoSession.session(userdata)?.events.withLock { $0.disconnectCode = rc }
@@ -72,6 +76,14 @@ extension MosquittoSession {
         let message = MQTTMessage(
             topic: topic, payload: payload, qos: QoS(rawValue: m.qos) ?? .atMostOnce, retain: m.retain,
             properties: configuration.protocolVersion == .v5 ? MosquittoProperties.read(props) : MQTTPublishProperties())
+        if configuration.durableReceiver != nil {
+            // Stored before the loop writes the PUBACK (`pumpDurably`).
+            events.withLock { e in
+                e.received += 1
+                e.durableBatch.append(message)
+            }
+            return
+        }
         let ids = MosquittoProperties.subscriptionIdentifiers(props)
         let targets = events.withLock { e -> [AsyncStream<MQTTMessage>.Continuation] in
             e.received += 1

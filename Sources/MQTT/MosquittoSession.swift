@@ -58,6 +58,10 @@ final class MosquittoSession: @unchecked Sendable {
         var unrouted: UInt64 = 0
         var routes = RoutingTable()
         var lastLibraryError: String?
+        /// MQTT 5: the broker's Receive Maximum from its CONNACK (nil: none sent, 65535).
+        var serverReceiveMaximum: Int?
+        /// Received and not yet handed to the durable receiver (durable mode only).
+        var durableBatch: [MQTTMessage] = []
     }
 
     let configuration: MQTTConfiguration
