@@ -48,15 +48,24 @@ public final class OutboxIntakeService: Service, Sendable {
 
     public func run() async throws {
         client.start()
+        // Kept until the client stopped: a dropped subscription unsubscribes.
         var subscriptions: [MQTTSubscription] = []
-        for filter in classifier.filters {
-            subscriptions.append(try await client.subscribe(filter, qos: .atLeastOnce))
+        // Subscribed once connected, every start: a filter added to the site file since
+        // the session began is subscribed too. Retained messages only for new
+        // subscriptions (MQTT 5), so a restart does not forward every state again.
+        do {
+            try await cancelWhenGracefulShutdown { try await self.client.waitUntilConnected() }
+            for filter in classifier.filters {
+                subscriptions.append(try await client.subscribe(
+                    filter, options: MQTTSubscribeOptions(qos: .atLeastOnce, retainHandling: .sendIfNewSubscription)))
+            }
+            logger.info("outbox intake subscribed", metadata: ["filters": "\(classifier.filters.count)"])
+            try? await gracefulShutdown()
+        } catch is CancellationError {
         }
-        logger.info("outbox intake subscribed", metadata: ["filters": "\(classifier.filters.count)"])
-        try? await gracefulShutdown()
         // Not unsubscribed: the broker keeps queueing for the session while we are away.
         await client.shutdown()
-        _ = subscriptions
+        subscriptions.removeAll()
     }
 
     static func store(_ batch: [MQTTMessage], classifier: StreamClassifier, outbox: Outbox, full: Locked<Bool>,

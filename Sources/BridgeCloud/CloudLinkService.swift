@@ -173,15 +173,30 @@ public final class CloudLinkService: Service, Sendable {
                     }
                 }
                 for (record, historical) in picked {
+                    // Handed over here, in order; only the acknowledgements are awaited concurrently.
+                    let delivery: MQTTDelivery
+                    do throws(MQTTError) {
+                        delivery = try client.send(envelope(record, historical: historical))
+                    } catch .network {
+                        // The link dropped under us: picked again from the backlog after reconnecting.
+                        state.inFlight.remove(record.id)
+                        state.backlogCursor = min(state.backlogCursor, record.id - 1)
+                        continue
+                    } catch .shutDown {
+                        state.inFlight.remove(record.id)
+                        continue
+                    } catch {
+                        // Cannot ever be sent (too large for the broker, say): dead letter.
+                        running += 1
+                        settle(.refused(record.id, "\(error)"))
+                        continue
+                    }
                     running += 1
-                    let message = envelope(record, historical: historical)
                     group.addTask {
                         do {
-                            try await client.publishAndWait(message)
+                            try await delivery.acknowledged()
                             return .acknowledged(record.id)
                         } catch MQTTError.shutDown {
-                            return .stopped(record.id)
-                        } catch is CancellationError {
                             return .stopped(record.id)
                         } catch {
                             return .refused(record.id, "\(error)")

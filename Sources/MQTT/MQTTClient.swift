@@ -66,6 +66,12 @@ public final class MQTTClient: Sendable {
     /// PUBCOMP) or, for QoS 0, once it was written to the socket.
     public func publishAndWait(_ message: MQTTMessage) async throws { try await session.publishAndWait(message) }
 
+    /// Hands a QoS ≥ 1 message to the connection now, in call order, and returns its
+    /// delivery, whose `acknowledged()` returns on the broker's acknowledgement.
+    /// Throws when not connected (nothing is queued) or after shutdown. A sender
+    /// keeping a window in flight uses this to keep its order.
+    public func send(_ message: MQTTMessage) throws(MQTTError) -> MQTTDelivery { try session.send(message) }
+
     /// Subscribes to a topic filter (`+` and `#` allowed). Iterate the result to
     /// receive; it unsubscribes when iteration ends or the sequence is dropped.
     /// - Parameter buffering: keep at most this many unconsumed messages (newest

@@ -40,19 +40,22 @@ extension MosquittoSession {
     }
 
     private func didComplete(mid: Int32, reasonCode: Int32) {
-        let waiter = events.withLock { e -> CheckedContinuation<Bool, any Error>? in
+        let (waiter, delivery) = events.withLock { e -> (CheckedContinuation<Bool, any Error>?, MQTTDelivery?) in
             e.completed += 1
             guard e.pending.removeValue(forKey: mid) != nil else {
                 // Untracked QoS 0, or a tracked publish whose mid is not registered yet.
                 if e.registering > 0 { e.earlyCompletions[mid] = reasonCode }
-                return nil
+                return (nil, nil)
             }
-            return e.publishWaiters.removeValue(forKey: mid)
+            return (e.publishWaiters.removeValue(forKey: mid), e.deliveries.removeValue(forKey: mid))
         }
+        let refusal = reasonCode >= 0x80
+            ? MQTTError.library(code: reasonCode, message: "broker refused the publish: \(String(cString: mosquitto_reason_string(reasonCode)))")
+            : nil
+        delivery?.complete(refusal.map { .failure($0) } ?? .success(()))
         guard let waiter else { return }
-        if reasonCode >= 0x80 {
-            let reason = String(cString: mosquitto_reason_string(reasonCode))
-            waiter.resume(throwing: MQTTError.library(code: reasonCode, message: "broker refused the publish: \(reason)"))
+        if let refusal {
+            waiter.resume(throwing: refusal)
         } else {
             waiter.resume(returning: false)
         }

@@ -240,15 +240,17 @@ extension MosquittoSession {
             }
             return (Array(s.connectWaiters.values), s.stopWaiters, Array(s.eventListeners.values))
         }
-        let (publishWaiters, subscribeWaiters, routes) = events.withLock { e in
+        let (publishWaiters, subscribeWaiters, routes, deliveries) = events.withLock { e in
             defer {
+                e.deliveries.removeAll()
                 e.publishWaiters.removeAll()
                 e.subscribeWaiters.removeAll()
             }
-            return (Array(e.publishWaiters.values), Array(e.subscribeWaiters.values), e.routes.removeAll())
+            return (Array(e.publishWaiters.values), Array(e.subscribeWaiters.values), e.routes.removeAll(), Array(e.deliveries.values))
         }
         for w in connectWaiters { w.resume(throwing: MQTTError.shutDown) }
         for w in publishWaiters { w.resume(throwing: MQTTError.shutDown) }
+        for d in deliveries { d.complete(.failure(.shutDown)) }
         for w in subscribeWaiters { w.resume(throwing: MQTTError.shutDown) }
         for r in routes { r.finish() }
         for l in listeners { l.finish() }
