@@ -32,6 +32,8 @@ let package = Package(
             name: "CMosquitto", pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"]), .brew(["mosquitto"])]),
         .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        .systemLibrary(
             name: "CModbus", pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"]), .brew(["libmodbus"])]),
 
@@ -93,6 +95,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        /// The reference cloud-side consumer: a shared-subscription group member writing
+        /// envelopes to PostgreSQL (libpq), deduplicated on (site, stream, seq).
+        .target(
+            name: "CloudConsumer",
+            dependencies: ["CLibPQ", "BridgeCore", "MQTT", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "phasor-cloud-consumer",
+            dependencies: ["CloudConsumer", "MQTT", .product(name: "Logging", package: "swift-log")]),
         /// The bridge service: the local intake (acked after the outbox commit), wiring, site check.
         .target(name: "Bridge", dependencies: ["PhasorService", "BridgeCore", "BridgeOutbox", "BridgeCloud"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
@@ -129,6 +139,13 @@ let package = Package(
             dependencies: ["Modbus", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ReactionLatency"),
 
+        .executableTarget(
+            name: "phasor-bench-fleet",
+            dependencies: [
+                "BridgeCloud", "BridgeCore", "BridgeOutbox", "CloudConsumer", "MQTT", "PhasorTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/Fleet"),
         .executableTarget(
             name: "phasor-bench-outbox",
             dependencies: ["BridgeOutbox", "BridgeCore", "PhasorCore"],
@@ -168,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "BridgeTests",
             dependencies: [
-                "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "MQTT", "PhasorCore", "PhasorTesting",
+                "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "CloudConsumer", "MQTT", "PhasorCore", "PhasorTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(

@@ -44,3 +44,8 @@ for svc in gateway control bridge; do
   echo "phasor-$svc: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
   kill -TERM $pid; wait $pid 2>/dev/null || true
 done
+
+echo "bridge outbox (docs/bridge.md): write rate per durability, replay rate"
+"$bin/phasor-bench-outbox" "$count"
+echo "fleet: simulated site bridges -> mosquitto -> consumers -> PostgreSQL"
+"$bin/phasor-bench-fleet" --sites 100 --rate 20 --seconds 20 --consumers 3 --kill-consumer

@@ -26,7 +26,11 @@ public enum BridgeServices {
             "waiting": "\(outbox.depth.messages)",
         ])
         let classifier = try StreamClassifier(root: settings.topics.root, rules: bridge.forward ?? ForwardRule.defaults)
-        let intake = try OutboxIntakeService(siteMQTT: settings.mqtt, classifier: classifier, outbox: outbox,
+        var login: (username: String, password: String?)?
+        if let user = bridge.outbox?.username {
+            login = (user, try bridge.outbox?.passwordFile.map { try readPassword($0, field: "bridge.outbox.password_file") })
+        }
+        let intake = try OutboxIntakeService(siteMQTT: settings.mqtt, login: login, classifier: classifier, outbox: outbox,
                                              alerts: session.client, topics: settings.topics, logger: logger)
         let link = try cloudConfiguration(cloud, site: settings.site.site)
         let relay = CommandRelay(policy: CommandPolicy(section: bridge.commands), outbox: outbox, local: session.client,
@@ -35,16 +39,18 @@ public enum BridgeServices {
         return services
     }
 
+    /// The first line of a password file.
+    static func readPassword(_ path: String, field: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError(file: "site file", line: nil, field: field, message: "cannot read '\(path)'")
+        }
+        return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+    }
+
     /// The cloud link's MQTT settings from the site file's `bridge.cloud`.
     public static func cloudConfiguration(_ cloud: CloudSection, site: String) throws -> CloudLinkConfiguration {
         let url = try MQTTBrokerURL(parsing: cloud.url)
-        var password: String?
-        if let path = cloud.passwordFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ConfigError(file: "site file", line: nil, field: "bridge.cloud.password_file", message: "cannot read '\(path)'")
-            }
-            password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-        }
+        let password = try cloud.passwordFile.map { try readPassword($0, field: "bridge.cloud.password_file") }
         let insecure = cloud.insecure ?? false
         let tls: MQTTTLSConfiguration? =
             url.usesTLS || cloud.caFile != nil || insecure

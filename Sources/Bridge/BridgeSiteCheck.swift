@@ -66,6 +66,12 @@ public struct BridgeSiteCheck: SiteCheck {
             if let s = outbox.maxDiskShare, !(s > 0 && s <= 0.9) {
                 throw document.error("bridge.outbox.max_disk_share", "\(s): use more than 0 and at most 0.9")
             }
+            if let path = outbox.passwordFile, !FileManager.default.isReadableFile(atPath: path) {
+                throw document.error("bridge.outbox.password_file", "cannot read '\(path)'")
+            }
+            if outbox.passwordFile != nil && outbox.username == nil {
+                throw document.error("bridge.outbox.username", "a password file needs the user name it belongs to")
+            }
             if let path = outbox.path {
                 let folder = (path as NSString).deletingLastPathComponent
                 var isDirectory: ObjCBool = false

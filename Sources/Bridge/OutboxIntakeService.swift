@@ -28,13 +28,18 @@ public final class OutboxIntakeService: Service, Sendable {
     let classifier: StreamClassifier
     let logger: Logger
 
-    public init(siteMQTT: MQTTConfiguration, classifier: StreamClassifier, outbox: Outbox, alerts: MQTTClient,
-                topics: TopicBuilder, logger: Logger, clock: any WallClock = SystemWallClock()) throws {
+    public init(siteMQTT: MQTTConfiguration, login: (username: String, password: String?)? = nil, classifier: StreamClassifier,
+                outbox: Outbox, alerts: MQTTClient, topics: TopicBuilder, logger: Logger,
+                clock: any WallClock = SystemWallClock()) throws {
         self.classifier = classifier
         self.logger = logger
         let full = Locked(false)
         var c = siteMQTT
         c.clientID = "\(siteMQTT.clientID)-outbox"
+        if let login {
+            c.username = login.username
+            c.password = login.password
+        }
         c.cleanSession = false
         c.sessionExpiryInterval = 7 * 86_400
         c.will = nil

@@ -62,6 +62,11 @@ public struct OutboxSection: Decodable, Sendable {
     /// `process` (default: survives kill -9; WAL, normal sync) or `power` (survives power
     /// loss: full sync, group commit).
     public var durability: Durability?
+    /// The login of the intake's own connection to the site's broker (a second,
+    /// persistent session). Needed where the broker makes the client id the user name
+    /// (deploy/: user `bridge_outbox`); default: the bridge's own login.
+    public var username: String?
+    public var passwordFile: String?
 }
 
 public enum Durability: String, Decodable, Sendable, CaseIterable {

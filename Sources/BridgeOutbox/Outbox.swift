@@ -250,23 +250,40 @@ public final class Outbox: Sendable {
 
     /// Deletes every second one of the oldest instantaneous messages until the queued
     /// bytes are 10 % under the bound (repeated passes thin the oldest most), and
-    /// returns one gap record per stream thinned.
+    /// returns one gap record per stream thinned. The last message of each stream in
+    /// each quarter-hour (by source time) is kept: a meter's state carries its energy
+    /// registers, so energy stays exact per quarter-hour however much is thinned.
     private func thin(_ db: Database, state s: inout State, now: Date) throws -> (Int, [OutboxMessage]) {
         let target = settings.maxBytes - settings.maxBytes / 10
         var dropped: [String: (from: Int64, to: Int64, count: Int)] = [:]
         var total = 0
+        var after: Int64 = 0
+        var deletedThisSweep = 0
         while s.totalBytes > target {
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, stream, seq, bytes FROM outbox WHERE class = ? ORDER BY id LIMIT 4096",
-                arguments: [MessageClass.instantaneous.rawValue])
-            guard !rows.isEmpty else { break }
+                db, sql: "SELECT id, stream, seq, bytes, src_ts FROM outbox WHERE class = ? AND id > ? ORDER BY id LIMIT 4096",
+                arguments: [MessageClass.instantaneous.rawValue, after])
+            guard let last = rows.last else {
+                // A whole sweep that freed nothing: only quarter-hour keepers are left.
+                if deletedThisSweep == 0 { break }
+                after = 0
+                deletedThisSweep = 0
+                continue
+            }
+            after = last[0]
+            var keepers: [String: Int64] = [:]
+            for row in rows {
+                let key = "\(row[1] as String)|\(Int((row[4] as Double) / 900))"
+                keepers[key] = max(keepers[key] ?? 0, row[0] as Int64)
+            }
+            let keep = Set(keepers.values)
             var victims: [Int64] = []
             var index = 0
             for row in rows where s.totalBytes > target {
-                defer { index += 1 }
-                // Every second one; a lone last row goes too.
-                guard index % 2 == 0 || rows.count == 1 else { continue }
                 let id: Int64 = row[0]
+                guard !keep.contains(id) else { continue }
+                defer { index += 1 }
+                guard index % 2 == 0 else { continue }
                 let stream: String = row[1]
                 let seq: Int64 = row[2]
                 let bytes: Int = row[3]
@@ -279,8 +296,9 @@ public final class Outbox: Sendable {
                 d.count += 1
                 dropped[stream] = d
             }
-            guard !victims.isEmpty else { break }
+            guard !victims.isEmpty else { continue }
             total += victims.count
+            deletedThisSweep += victims.count
             try db.execute(sql: "DELETE FROM outbox WHERE id IN (\(victims.map(String.init).joined(separator: ",")))")
         }
         let gaps = dropped.keys.sorted().map { stream -> OutboxMessage in

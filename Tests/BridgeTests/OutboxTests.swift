@@ -92,6 +92,25 @@ enum ISO8601Text {
         #expect(gaps.map(\.seq) == Array(1...Int64(gaps.count)))
     }
 
+    @Test func thinningKeepsOneStatePerStreamAndQuarterHourSoEnergyStaysExact() throws {
+        let outbox = try Outbox(settings: OutboxSettings(path: temporaryOutboxPath(), maxBytes: 12_000))
+        let start = Date(timeIntervalSince1970: 1_800_000_000 - 1_800_000_000.truncatingRemainder(dividingBy: 900))
+        // Two hours of states every 20 s: 360 messages, about 36 kB, three times the bound.
+        for i in 0..<360 {
+            let t = start.addingTimeInterval(Double(i) * 20)
+            try outbox.append(OutboxMessage(stream: "meter/m1/state", payload: reading(i, time: t), sourceTime: t, class: .instantaneous))
+        }
+        let kept = try outbox.fetch(lane: .live, after: 0, limit: 10_000)
+        #expect(kept.count < 360)
+        let quarters = Set(kept.map { Int($0.sourceTime.timeIntervalSince1970 / 900) })
+        #expect(quarters.count == 8, "every quarter-hour of the two hours keeps a state")
+        // The one kept is the quarter-hour's last: its registers close the quarter.
+        for q in quarters {
+            let last = start.addingTimeInterval(Double((q * 900 + 880) - Int(start.timeIntervalSince1970)))
+            #expect(kept.contains { abs($0.sourceTime.timeIntervalSince(last)) < 1 })
+        }
+    }
+
     @Test func aFullDiskRefusesTheBatchWholeAndLeavesTheFileIntact() throws {
         let path = temporaryOutboxPath()
         // 60 pages of 4 KiB stand for a full disk.
