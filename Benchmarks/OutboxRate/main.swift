@@ -4,6 +4,22 @@ import Foundation
 
 // Outbox figures (issue 12): write rate per durability setting and batch size, and
 // the replay read+acknowledge rate. Run: swift run -c release phasor-bench-outbox [messages]
+// `--fill PATH MB`: only fill an outbox at PATH with MB megabytes of 1 KiB messages (the
+// backlog scripts/bench.sh starts the real bridge on to read its RSS), then exit.
+if let i = CommandLine.arguments.firstIndex(of: "--fill"), i + 2 < CommandLine.arguments.count,
+    let megabytes = Int(CommandLine.arguments[i + 2])
+{
+    let outbox = try Outbox(settings: OutboxSettings(path: CommandLine.arguments[i + 1], maxBytes: 1 << 40))
+    let kib = [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
+    let payload = Array(#"{"time":"2026-11-30T12:00:00Z","pad":""#.utf8) + kib + Array(#""}"#.utf8)
+    for _ in 0..<(megabytes * 1024 / 256) {
+        try outbox.append((0..<256).map { i in
+            OutboxMessage(stream: "meter/m\(i % 8)/state", payload: payload, sourceTime: Date(), class: .energy)
+        })
+    }
+    print("filled \(CommandLine.arguments[i + 1]): \(outbox.depth.messages) messages, \(outbox.depth.bytes / 1_048_576) MB of payload")
+    exit(0)
+}
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
 let payload = Array(#"{"device":"p1","time":"2026-11-30T12:00:00Z","power_import":1234.5,"power_export":0,"energy_import":12345.678,"voltage_l1":231.2,"current_l1":5.3}"#.utf8)
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-bench-outbox-\(getpid())")

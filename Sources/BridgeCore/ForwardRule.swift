@@ -13,25 +13,29 @@ public struct ForwardRule: Sendable, Hashable, Decodable {
     }
 
     /// What is forwarded when the site file says nothing: meter, charge point and
-    /// control state (thinnable), energy registers per quantity topic, relay state,
-    /// command replies and errors, alerts and events. First match wins.
-    public static let defaults: [ForwardRule] = {
-        var rules: [ForwardRule] = []
-        for q in Quantity.catalog.keys.map(\.rawValue).sorted() where q.contains("energy") || q.hasSuffix("_volume") {
-            rules.append(ForwardRule("meter/+/\(q)", .energy))
-        }
-        rules += [
-            ForwardRule("meter/+/state", .instantaneous),
-            ForwardRule("chargepoint/+/state", .instantaneous),
-            ForwardRule("chargepoint/+/applied", .commandResult),
-            ForwardRule("relay/+/state", .event),
-            ForwardRule("control/state", .instantaneous),
-            ForwardRule("error/+", .commandResult),
-            ForwardRule("alert/+", .alert),
-            ForwardRule("event/#", .event),
-        ]
-        return rules
-    }()
+    /// control state (instantaneous: thinnable, but each stream's last state of every
+    /// quarter-hour is kept, and a meter's state carries all its energy registers),
+    /// relay state, command replies and errors, alerts and events. First match wins.
+    /// Only topics the services publish at QoS 1: a QoS 0 message published while the
+    /// bridge is down is not queued for it by the broker (the per-quantity topics
+    /// `meter/<id>/<quantity>` are QoS 0; add them with a rule if wanted).
+    public static let defaults: [ForwardRule] = [
+        ForwardRule("meter/+/state", .instantaneous),
+        ForwardRule("chargepoint/+/state", .instantaneous),
+        ForwardRule("chargepoint/+/applied", .commandResult),
+        ForwardRule("relay/+/state", .event),
+        ForwardRule("control/state", .instantaneous),
+        ForwardRule("error/+", .commandResult),
+        ForwardRule("alert/+", .alert),
+        ForwardRule("event/#", .event),
+    ]
+
+    /// A rule per energy register and volume quantity of the catalogue
+    /// (`meter/+/energy_import`, …), class `energy`, for sites that forward the
+    /// per-quantity topics too.
+    public static let energyQuantities: [ForwardRule] = Quantity.catalog.keys.map(\.rawValue).sorted()
+        .filter { $0.contains("energy") || $0.hasSuffix("_volume") }
+        .map { ForwardRule("meter/+/\($0)", .energy) }
 }
 
 /// Maps a local topic to its stream (the topic below `<prefix>/<site>/`) and class.

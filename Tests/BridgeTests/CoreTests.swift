@@ -87,10 +87,12 @@ import Testing
     }
 
     @Test func defaultRulesClassifyRegistersApartFromInstantaneousValues() throws {
-        let c = try StreamClassifier(root: "phasor/s", rules: ForwardRule.defaults)
+        let c = try StreamClassifier(root: "phasor/s", rules: ForwardRule.energyQuantities + ForwardRule.defaults)
         #expect(c.classify(topic: "phasor/s/meter/p1/energy_import")?.class == .energy)
         #expect(c.classify(topic: "phasor/s/meter/p1/energy_import_t1")?.class == .energy)
         #expect(c.classify(topic: "phasor/s/meter/p1/gas_volume")?.class == .energy)
+        // By default only QoS 1 topics: not the per-quantity ones.
+        #expect(try StreamClassifier(root: "phasor/s", rules: ForwardRule.defaults).classify(topic: "phasor/s/meter/p1/energy_import") == nil)
         #expect(c.classify(topic: "phasor/s/meter/p1/state")?.class == .instantaneous)
         #expect(c.classify(topic: "phasor/s/meter/p1/state")?.stream == "meter/p1/state")
         #expect(c.classify(topic: "phasor/s/alert/service_gateway")?.class == .alert)
