@@ -165,6 +165,7 @@ public final class CloudLinkService: Service, Sendable {
                         "backlog_messages": "\(outbox.depth.messages)", "server_receive_maximum": "\(client.serverReceiveMaximum.map(String.init) ?? "-")",
                     ])
                 }
+                let generation = outbox.changeCount
                 let window = max(1, min(configuration.maxInflight, client.serverReceiveMaximum ?? configuration.maxInflight))
                 var picked: [(OutboxRecord, Bool)] = []
                 if client.isConnected && running < window {
@@ -208,7 +209,10 @@ public final class CloudLinkService: Service, Sendable {
                     if let c = await group.next() { settle(c) }
                 } else if picked.isEmpty {
                     flushAcks()
-                    try? await Task.sleep(for: .milliseconds(5))
+                    // Idle: until something is stored, the backlog's next tokens, or a
+                    // look at the connection.
+                    let backlogWaits = client.isConnected && state.backlogCursor < state.liveFrom
+                    await outbox.waitForChange(since: generation, timeout: .milliseconds(backlogWaits ? 10 : client.isConnected ? 250 : 50))
                 }
             }
             group.cancelAll()

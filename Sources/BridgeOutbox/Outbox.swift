@@ -121,6 +121,7 @@ public final class Outbox: Sendable {
     let db: DatabaseQueue
     let state: Locked<State>
     let listeners = Locked<[UUID: AsyncStream<Void>.Continuation]>([:])
+    let waiters = Locked<(generation: UInt64, list: [UUID: CheckedContinuation<Void, Never>])>((0, [:]))
 
     struct State {
         var lastSeq: [String: Int64] = [:]
@@ -440,5 +441,42 @@ public final class Outbox: Sendable {
 
     private func notify() {
         for l in listeners.withLock({ Array($0.values) }) { l.yield() }
+        let woken = waiters.withLock { w -> [CheckedContinuation<Void, Never>] in
+            w.generation &+= 1
+            defer { w.list.removeAll() }
+            return Array(w.list.values)
+        }
+        for c in woken { c.resume() }
+    }
+
+    /// Counts appends that stored something; pass it to `waitForChange(since:timeout:)`.
+    public var changeCount: UInt64 { waiters.withLock { $0.generation } }
+
+    /// Returns when something was stored after `changeCount` read `generation`, or
+    /// after `timeout`, or when the task is cancelled: the sender sleeps here when idle.
+    public func waitForChange(since generation: UInt64, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.changed(since: generation) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func changed(since generation: UInt64) async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = waiters.withLock { w -> Bool in
+                    if w.generation != generation || Task.isCancelled { return true }
+                    w.list[id] = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            let c = waiters.withLock { $0.list.removeValue(forKey: id) }
+            c?.resume()
+        }
     }
 }
