@@ -112,3 +112,46 @@ func outboxDepth(_ path: String) -> Int {
         await pub.shutdown()
     }
 }
+
+@Suite("Bridge link on MQTT 3.1.1", .serialized) struct BridgeLink311Tests {
+    /// `protocol: 3.1.1` (what `auto` falls back to): no user properties exist, so the
+    /// envelope alone says what was replayed.
+    @Test(.timeLimit(.minutes(2))) func onMQTT311TheEnvelopeCarriesSeqAndTheHistoricalFlag() async throws {
+        let rig = try await BridgeRig(cloudYAML: "")
+        try """
+            site: \(rig.site)
+            broker:
+              url: mqtt://127.0.0.1:\(rig.local.port)
+            bridge:
+              cloud:
+                url: mqtt://127.0.0.1:\(rig.cloud.port)
+                protocol: "3.1.1"
+              outbox:
+                path: \(rig.outboxPath)
+            """.write(toFile: rig.siteFile, atomically: true, encoding: .utf8)
+        defer { Task { await rig.shutdown() } }
+        try await rig.subscribeCloud()
+        try rig.startBridge()
+        #expect(await rig.waitForIntake())
+        let pub = try await rig.localClient()
+        let topic = "phasor/\(rig.site)/meter/m1/state"
+        for i in 1...5 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 5 })
+        await rig.cloud.stop()
+        for i in 6...10 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        #expect(await eventually(timeout: .seconds(20)) { outboxDepth(rig.outboxPath) >= 5 })
+        try await rig.cloud.startAgain()
+        #expect(await eventually(timeout: .seconds(30)) { Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 10 })
+        let all = rig.envelopes
+        #expect(all.allSatisfy { !$0.histProperty }, "no user properties on 3.1.1")
+        let replayed = all.filter { counter($0) > 5 }
+        let live = all.filter { counter($0) <= 5 }
+        #expect(replayed.allSatisfy { $0.hist })
+        #expect(live.allSatisfy { !$0.hist })
+        #expect(Set(all.map(\.seq)) == Set(1...10))
+        #expect(rig.bridgeLog.contains("broker=127.0.0.1:\(rig.cloud.port)"))
+        await pub.shutdown()
+    }
+}
+
+func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
