@@ -14,6 +14,21 @@ final class BridgeRig: @unchecked Sendable {
     let folder: URL
     let outboxPath: String
     var bridge: ChildProcess?
+    /// The site file's `bridge:` section beyond `cloud.url` and `outbox.path`.
+    /// `cloudSection` replaces the default `url:` line (TLS tests give their own).
+    func writeSite(cloudSection: String? = nil, cloud extraCloud: String = "", extra: String = "") throws {
+        let yaml = """
+            site: \(site)
+            broker:
+              url: mqtt://127.0.0.1:\(local.port)
+            bridge:
+              cloud:
+            \(cloudSection ?? "    url: mqtt://127.0.0.1:\(cloud.port)\n")\(extraCloud)  outbox:
+                path: \(outboxPath)
+            \(extra)
+            """
+        try yaml.write(toFile: siteFile, atomically: true, encoding: .utf8)
+    }
     let lock = NSLock()
     var received: [Envelope] = []
     var cloudClient: MQTTClient?
@@ -39,18 +54,7 @@ final class BridgeRig: @unchecked Sendable {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-bridge-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         outboxPath = folder.appendingPathComponent("outbox.sqlite").path
-        let cloudSection = cloudYAML ?? "    url: mqtt://127.0.0.1:\(self.cloud.port)\n"
-        let yaml = """
-            site: \(site)
-            broker:
-              url: mqtt://127.0.0.1:\(local.port)
-            bridge:
-              cloud:
-            \(cloudSection)  outbox:
-                path: \(outboxPath)
-            \(extraYAML)
-            """
-        try yaml.write(toFile: siteFile, atomically: true, encoding: .utf8)
+        try writeSite(cloudSection: cloudYAML, extra: extraYAML)
     }
 
     static func logger() -> Logger {

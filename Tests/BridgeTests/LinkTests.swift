@@ -64,19 +64,9 @@ func outboxDepth(_ path: String) -> Int {
     /// A cloud outage: what waited replays oldest first, flagged historical (user
     /// property and envelope); a live value after the link is back overtakes the backlog.
     @Test(.timeLimit(.minutes(3))) func aCloudOutageReplaysTheBacklogOldestFirstFlaggedAndLiveValuesGoFirst() async throws {
-        let rig = try await BridgeRig(cloudYAML: "", extraYAML: "")
+        let rig = try await BridgeRig()
         // Slow replay (200/s) so the live value has a backlog to overtake.
-        try """
-            site: \(rig.site)
-            broker:
-              url: mqtt://127.0.0.1:\(rig.local.port)
-            bridge:
-              cloud:
-                url: mqtt://127.0.0.1:\(rig.cloud.port)
-                backlog_rate: 200
-              outbox:
-                path: \(rig.outboxPath)
-            """.write(toFile: rig.siteFile, atomically: true, encoding: .utf8)
+        try rig.writeSite(cloud: "    backlog_rate: 200\n")
         defer { Task { await rig.shutdown() } }
         try await rig.subscribeCloud()
         try rig.startBridge()
@@ -117,18 +107,8 @@ func outboxDepth(_ path: String) -> Int {
     /// `protocol: 3.1.1` (what `auto` falls back to): no user properties exist, so the
     /// envelope alone says what was replayed.
     @Test(.timeLimit(.minutes(2))) func onMQTT311TheEnvelopeCarriesSeqAndTheHistoricalFlag() async throws {
-        let rig = try await BridgeRig(cloudYAML: "")
-        try """
-            site: \(rig.site)
-            broker:
-              url: mqtt://127.0.0.1:\(rig.local.port)
-            bridge:
-              cloud:
-                url: mqtt://127.0.0.1:\(rig.cloud.port)
-                protocol: "3.1.1"
-              outbox:
-                path: \(rig.outboxPath)
-            """.write(toFile: rig.siteFile, atomically: true, encoding: .utf8)
+        let rig = try await BridgeRig()
+        try rig.writeSite(cloud: "    protocol: \"3.1.1\"\n")
         defer { Task { await rig.shutdown() } }
         try await rig.subscribeCloud()
         try rig.startBridge()
