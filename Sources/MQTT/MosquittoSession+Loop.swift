@@ -84,7 +84,7 @@ extension MosquittoSession {
         if !batch.isEmpty && !receiver.store(batch) {
             // Not stored: their PUBACKs must never leave. Cut the connection; the broker
             // keeps them for the persistent session and delivers them again.
-            logger.error("received messages could not be stored: dropping the connection unacknowledged",
+            logger.debug("received messages could not be stored: dropping the connection unacknowledged",
                          metadata: ["messages": "\(batch.count)"])
             _ = cutSocket(fd)
             return MOSQ_ERR_CONN_LOST.rawValue
