@@ -24,12 +24,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: C shims (thin, as in swift-nio): headers and link flags only.
         .systemLibrary(
             name: "CMosquitto", pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"]), .brew(["mosquitto"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
         .systemLibrary(
             name: "CModbus", pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"]), .brew(["libmodbus"])]),
@@ -67,14 +70,41 @@ let package = Package(
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control",
+                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "BridgeCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
         .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
-        .target(name: "Bridge", dependencies: ["PhasorService"]),
+        // MARK: The bridge (issue 12): a small core and one module per capability.
+        /// The bridge's vocabulary: its site section, message classes and lanes, cloud topics
+        /// and envelope, command allowlist. Pure: no I/O, no MQTT session, no database.
+        .target(name: "BridgeCore", dependencies: ["PhasorCore", "MQTT"]),
+        /// The disk outbox (SQLite through GRDB, WAL): per-stream sequence numbers, lanes,
+        /// byte bound with class policy and gap records, dead letters. No MQTT.
+        .target(
+            name: "BridgeOutbox",
+            dependencies: ["BridgeCore", "PhasorCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        /// The cloud side of the link: sender (live, priority and rate-limited backlog lanes),
+        /// commands back through the allowlist.
+        .target(
+            name: "BridgeCloud",
+            dependencies: [
+                "BridgeCore", "BridgeOutbox", "MQTT", "PhasorCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        /// The reference cloud-side consumer: a shared-subscription group member writing
+        /// envelopes to PostgreSQL (libpq), deduplicated on (site, stream, seq).
+        .target(
+            name: "CloudConsumer",
+            dependencies: ["CLibPQ", "BridgeCore", "MQTT", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "phasor-cloud-consumer",
+            dependencies: ["CloudConsumer", "MQTT", .product(name: "Logging", package: "swift-log")]),
+        /// The bridge service: the local intake (acked after the outbox commit), wiring, site check.
+        .target(name: "Bridge", dependencies: ["PhasorService", "BridgeCore", "BridgeOutbox", "BridgeCloud"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
         /// on a free loopback port, child processes with a clean signal mask.
         .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
@@ -109,6 +139,18 @@ let package = Package(
             dependencies: ["Modbus", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ReactionLatency"),
 
+        .executableTarget(
+            name: "phasor-bench-fleet",
+            dependencies: [
+                "BridgeCloud", "BridgeCore", "BridgeOutbox", "CloudConsumer", "MQTT", "PhasorTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/Fleet"),
+        .executableTarget(
+            name: "phasor-bench-outbox",
+            dependencies: ["BridgeOutbox", "BridgeCore", "PhasorCore"],
+            path: "Benchmarks/OutboxRate"),
+
         // MARK: Plant simulator and closed loop (issue 10): a physical site on injected
         // time, control run against it, and the simulated-year benchmark.
         /// A physical site: breakers, loads, chargers, cars, meters. Pure: time and seed are passed in.
@@ -140,6 +182,12 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: [
+                "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "CloudConsumer", "MQTT", "PhasorCore", "PhasorTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
             resources: [.copy("Fixtures")]),

@@ -48,7 +48,8 @@ install -m 0644 "$root/README.md" "$dest/usr/local/share/doc/phasor/README.md"
 passwd_file="$dest/etc/mosquitto/phasor.passwd"
 touch "$passwd_file"
 chmod 0640 "$passwd_file"
-for user in "${services[@]}" "$operator_user" "$viewer_user"; do
+# bridge_outbox: the bridge's outbox intake, a second (persistent) session that only reads.
+for user in "${services[@]}" "$operator_user" "$viewer_user" bridge_outbox; do
   cred="$dest/etc/phasor/credentials/$user"
   if [ ! -s "$cred" ]; then
     umask 077

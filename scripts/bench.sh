@@ -44,3 +44,26 @@ for svc in gateway control bridge; do
   echo "phasor-$svc: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
   kill -TERM $pid; wait $pid 2>/dev/null || true
 done
+
+echo "bridge outbox (docs/bridge.md): write rate per durability, replay rate"
+"$bin/phasor-bench-outbox" "$count"
+echo "fleet: simulated site bridges -> mosquitto -> consumers -> PostgreSQL"
+"$bin/phasor-bench-fleet" --sites 100 --rate 20 --seconds 20 --consumers 3 --kill-consumer
+
+# Bridge RSS with a big backlog: an outbox filled with PHASOR_BACKLOG_MB (default 1024) MB,
+# the real bridge started on it, replaying to the bench broker; RSS after 10 s.
+mb="${PHASOR_BACKLOG_MB:-1024}"
+backlog=$(mktemp -d)
+"$bin/phasor-bench-outbox" --fill "$backlog/outbox.sqlite" "$mb"
+cat > "$backlog/site.yaml" <<YAML
+site: bench
+bridge:
+  cloud: {url: "mqtt://127.0.0.1:$port", prefix: cloud, backlog_rate: 10000}
+  outbox: {path: $backlog/outbox.sqlite}
+YAML
+"$bin/phasor-bridge" --config "$backlog/site.yaml" --broker "mqtt://127.0.0.1:$port" --log-level error &
+pid=$!
+sleep 10
+echo "phasor-bridge replaying a $mb MB backlog: RSS $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
+kill -TERM $pid; wait $pid 2>/dev/null || true
+rm -rf "$backlog"

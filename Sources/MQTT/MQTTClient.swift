@@ -45,6 +45,10 @@ public final class MQTTClient: Sendable {
         }
     }
 
+    /// Waits until connected (the loop must be started). Throws at once on a definitive
+    /// failure (TLS, refused) and on shutdown; network failures keep it waiting.
+    public func waitUntilConnected() async throws { try await session.waitUntilConnected() }
+
     /// Starts the connection loop without waiting; failures are logged and reported
     /// on `connectionEvents()`.
     public func start() { session.start() }
@@ -61,6 +65,12 @@ public final class MQTTClient: Sendable {
     /// Publishes and returns once the broker acknowledged it (QoS 1: PUBACK, QoS 2:
     /// PUBCOMP) or, for QoS 0, once it was written to the socket.
     public func publishAndWait(_ message: MQTTMessage) async throws { try await session.publishAndWait(message) }
+
+    /// Hands a QoS ≥ 1 message to the connection now, in call order, and returns its
+    /// delivery, whose `acknowledged()` returns on the broker's acknowledgement.
+    /// Throws when not connected (nothing is queued) or after shutdown. A sender
+    /// keeping a window in flight uses this to keep its order.
+    public func send(_ message: MQTTMessage) throws(MQTTError) -> MQTTDelivery { try session.send(message) }
 
     /// Subscribes to a topic filter (`+` and `#` allowed). Iterate the result to
     /// receive; it unsubscribes when iteration ends or the sequence is dropped.
@@ -82,6 +92,10 @@ public final class MQTTClient: Sendable {
     public func connectionEvents() -> AsyncStream<MQTTConnectionEvent> { session.addEventListener() }
 
     public var statistics: MQTTStatistics { session.statistics }
+
+    /// MQTT 5: the Receive Maximum the broker announced in its last CONNACK (how
+    /// many QoS ≥ 1 messages it takes in flight from us); nil when it sent none.
+    public var serverReceiveMaximum: Int? { session.events.withLock { $0.serverReceiveMaximum } }
 
     public var isConnected: Bool { session.state.withLock { $0.phase == .connected } }
 

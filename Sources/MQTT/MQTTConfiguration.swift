@@ -70,6 +70,20 @@ public struct MQTTOfflineQueuePolicy: Sendable, Hashable {
     }
 }
 
+/// Receives messages so that none is lost to a crash: libmosquitto queues the PUBACK
+/// of a QoS 1 message before its callback runs, and writes it to the socket only on the
+/// loop's next write. With a durable receiver the loop reads what arrived, hands the
+/// whole batch to `store` and writes the acknowledgements only after `store`
+/// returned `true` (group commit: one storage commit covers a burst). If `store`
+/// returns `false` (storage full, say) the connection is dropped without
+/// acknowledging, and the broker delivers the messages again to the persistent
+/// session. Use with `cleanSession: false`, QoS 1 subscriptions and a fixed client id.
+/// Messages go only to `store`, not to subscription streams.
+public struct MQTTDurableReceiver: Sendable {
+    public let store: @Sendable ([MQTTMessage]) -> Bool
+    public init(store: @escaping @Sendable ([MQTTMessage]) -> Bool) { self.store = store }
+}
+
 public struct MQTTConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -97,6 +111,9 @@ public struct MQTTConfiguration: Sendable {
     /// sends QoS 2 bursts beyond a small receive maximum, and libmosquitto then drops
     /// the connection as a protocol error.
     public var receiveMaximum: Int = 65_535
+    /// When set, received messages are stored before they are acknowledged (see
+    /// `MQTTDurableReceiver`).
+    public var durableReceiver: MQTTDurableReceiver?
 
     public init(
         host: String = "127.0.0.1", port: Int? = nil, clientID: String, protocolVersion: MQTTProtocolVersion = .v5,

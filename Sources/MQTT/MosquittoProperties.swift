@@ -90,6 +90,19 @@ enum MosquittoProperties {
         return ids
     }
 
+    /// The Receive Maximum of a CONNACK, if the broker sent one.
+    static func receiveMaximum(_ list: OpaquePointer?) -> Int? {
+        var cursor = list
+        while let prop = cursor {
+            if UInt32(mosquitto_property_identifier(prop)) == MQTT_PROP_RECEIVE_MAXIMUM.rawValue {
+                var v: UInt16 = 0
+                if mosquitto_property_read_int16(prop, mosquitto_property_identifier(prop), &v, false) != nil { return Int(v) }
+            }
+            cursor = mosquitto_property_next(prop)
+        }
+        return nil
+    }
+
     private static func readString(_ prop: OpaquePointer) -> String? {
         var value: UnsafeMutablePointer<CChar>? = nil
         guard mosquitto_property_read_string(prop, mosquitto_property_identifier(prop), &value, false) != nil,

@@ -11,8 +11,12 @@ extension MosquittoSession {
     }
 
     func installCallbacks() {
-        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, _ in
-            MosquittoSession.session(userdata)?.events.withLock { $0.connack = (rc, flags & 1 == 1) }
+        mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, props in
+            let receiveMaximum = MosquittoProperties.receiveMaximum(props)
+            MosquittoSession.session(userdata)?.events.withLock {
+                $0.connack = (rc, flags & 1 == 1)
+                $0.serverReceiveMaximum = receiveMaximum
+            }
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
             MosquittoSession.session(userdata)?.events.withLock { $0.disconnectCode = rc }
@@ -36,19 +40,22 @@ extension MosquittoSession {
     }
 
     private func didComplete(mid: Int32, reasonCode: Int32) {
-        let waiter = events.withLock { e -> CheckedContinuation<Bool, any Error>? in
+        let (waiter, delivery) = events.withLock { e -> (CheckedContinuation<Bool, any Error>?, MQTTDelivery?) in
             e.completed += 1
             guard e.pending.removeValue(forKey: mid) != nil else {
                 // Untracked QoS 0, or a tracked publish whose mid is not registered yet.
                 if e.registering > 0 { e.earlyCompletions[mid] = reasonCode }
-                return nil
+                return (nil, nil)
             }
-            return e.publishWaiters.removeValue(forKey: mid)
+            return (e.publishWaiters.removeValue(forKey: mid), e.deliveries.removeValue(forKey: mid))
         }
+        let refusal = reasonCode >= 0x80
+            ? MQTTError.library(code: reasonCode, message: "broker refused the publish: \(String(cString: mosquitto_reason_string(reasonCode)))")
+            : nil
+        delivery?.complete(refusal.map { .failure($0) } ?? .success(()))
         guard let waiter else { return }
-        if reasonCode >= 0x80 {
-            let reason = String(cString: mosquitto_reason_string(reasonCode))
-            waiter.resume(throwing: MQTTError.library(code: reasonCode, message: "broker refused the publish: \(reason)"))
+        if let refusal {
+            waiter.resume(throwing: refusal)
         } else {
             waiter.resume(returning: false)
         }
@@ -72,6 +79,14 @@ extension MosquittoSession {
         let message = MQTTMessage(
             topic: topic, payload: payload, qos: QoS(rawValue: m.qos) ?? .atMostOnce, retain: m.retain,
             properties: configuration.protocolVersion == .v5 ? MosquittoProperties.read(props) : MQTTPublishProperties())
+        if configuration.durableReceiver != nil {
+            // Stored before the loop writes the PUBACK (`pumpDurably`).
+            events.withLock { e in
+                e.received += 1
+                e.durableBatch.append(message)
+            }
+            return
+        }
         let ids = MosquittoProperties.subscriptionIdentifiers(props)
         let targets = events.withLock { e -> [AsyncStream<MQTTMessage>.Continuation] in
             e.received += 1

@@ -1,6 +1,9 @@
 import CMosquitto
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension MosquittoSession {
     /// The loop thread: connect, pump libmosquitto, react to CONNACK and loss, back off.
@@ -17,7 +20,7 @@ extension MosquittoSession {
                 }
                 socketOpen = true
             }
-            let rc = mosquitto_loop(handle, 50, 1)
+            let rc = configuration.durableReceiver.map(pumpDurably) ?? mosquitto_loop(handle, 50, 1)
             let (connack, disconnectCode) = events.withLock { e in
                 defer { e.connack = nil; e.disconnectCode = nil }
                 return (e.connack, e.disconnectCode)
@@ -50,6 +53,53 @@ extension MosquittoSession {
             }
         }
         shutDown(socketOpen: socketOpen && connected)
+    }
+
+    /// One turn of the loop for a durable receiver: read what arrived (the callbacks
+    /// collect it), store it, and only then write — the PUBACKs libmosquitto queued
+    /// while reading leave after the store returned. libmosquitto in threaded mode
+    /// never writes from inside a callback (`packet__queue`), so nothing is
+    /// acknowledged before it is stored. A publish from another thread waits at most
+    /// the poll interval (10 ms) to be written.
+    private func pumpDurably(_ receiver: MQTTDurableReceiver) -> Int32 {
+        let fd = mosquitto_socket(handle)
+        guard fd >= 0 else { return MOSQ_ERR_NO_CONN.rawValue }
+        let readable = Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)
+        var p = pollfd(fd: fd, events: Int16(POLLIN) | (mosquitto_want_write(handle) ? Int16(POLLOUT) : 0), revents: 0)
+        _ = poll(&p, 1, 10)
+        var rc = MOSQ_ERR_SUCCESS.rawValue
+        if p.revents & readable != 0 {
+            // Read the whole burst (bounded), so one commit covers it.
+            var reads = 0
+            repeat {
+                rc = mosquitto_loop_read(handle, 1)
+                reads += 1
+                p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            } while rc == MOSQ_ERR_SUCCESS.rawValue && reads < 1024 && poll(&p, 1, 0) > 0 && p.revents & readable != 0
+        }
+        let batch = events.withLock { e -> [MQTTMessage] in
+            defer { e.durableBatch.removeAll(keepingCapacity: true) }
+            return e.durableBatch
+        }
+        if !batch.isEmpty && !receiver.store(batch) {
+            // Not stored: their PUBACKs must never leave. Cut the connection; the broker
+            // keeps them for the persistent session and delivers them again.
+            logger.debug("received messages could not be stored: dropping the connection unacknowledged",
+                         metadata: ["messages": "\(batch.count)"])
+            _ = cutSocket(fd)
+            return MOSQ_ERR_CONN_LOST.rawValue
+        }
+        if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_want_write(handle) { rc = mosquitto_loop_write(handle, 1) }
+        let misc = mosquitto_loop_misc(handle)
+        return rc != MOSQ_ERR_SUCCESS.rawValue ? rc : misc
+    }
+
+    private func cutSocket(_ fd: Int32) -> Int32 {
+        #if canImport(Glibc)
+        return Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        #else
+        return Darwin.shutdown(fd, SHUT_RDWR)
+        #endif
     }
 
     private func openSocket() -> Int32 {
@@ -190,15 +240,17 @@ extension MosquittoSession {
             }
             return (Array(s.connectWaiters.values), s.stopWaiters, Array(s.eventListeners.values))
         }
-        let (publishWaiters, subscribeWaiters, routes) = events.withLock { e in
+        let (publishWaiters, subscribeWaiters, routes, deliveries) = events.withLock { e in
             defer {
+                e.deliveries.removeAll()
                 e.publishWaiters.removeAll()
                 e.subscribeWaiters.removeAll()
             }
-            return (Array(e.publishWaiters.values), Array(e.subscribeWaiters.values), e.routes.removeAll())
+            return (Array(e.publishWaiters.values), Array(e.subscribeWaiters.values), e.routes.removeAll(), Array(e.deliveries.values))
         }
         for w in connectWaiters { w.resume(throwing: MQTTError.shutDown) }
         for w in publishWaiters { w.resume(throwing: MQTTError.shutDown) }
+        for d in deliveries { d.complete(.failure(.shutDown)) }
         for w in subscribeWaiters { w.resume(throwing: MQTTError.shutDown) }
         for r in routes { r.finish() }
         for l in listeners { l.finish() }

@@ -51,6 +51,25 @@ extension MosquittoSession {
         }
     }
 
+    /// Hands a message to libmosquitto now (in call order) when connected; its
+    /// acknowledgement is awaited on the returned delivery. Throws when not connected.
+    func send(_ message: MQTTMessage) throws(MQTTError) -> MQTTDelivery {
+        try validate(topic: message.topic)
+        let delivery = MQTTDelivery()
+        let outcome = state.withLock { s -> SendOutcome in
+            switch s.phase {
+            case .connected: return sendLocked(message, state: &s, delivery: delivery)
+            case .stopping, .stopped: return .failed(.shutDown)
+            case .idle, .connecting: return .failed(.network("not connected"))
+            }
+        }
+        switch outcome {
+        case .sent: return delivery
+        case .failed(let error): throw error
+        case .queuedOffline: throw .network("not connected")
+        }
+    }
+
     private func validate(topic: String) throws(MQTTError) {
         if topic.isEmpty { throw .invalidTopic(topic, reason: "empty") }
         if topic.contains("+") || topic.contains("#") { throw .invalidTopic(topic, reason: "wildcards are not allowed in a topic name") }
@@ -82,13 +101,14 @@ extension MosquittoSession {
     /// Calls `mosquitto_publish_v5`. Must be called with the state lock held (so the
     /// offline-queue flush and new publishes keep their order).
     func sendLocked(
-        _ message: MQTTMessage, state s: inout State, waiter: CheckedContinuation<Bool, any Error>? = nil
+        _ message: MQTTMessage, state s: inout State, waiter: CheckedContinuation<Bool, any Error>? = nil,
+        delivery: MQTTDelivery? = nil
     ) -> SendOutcome {
         var props = configuration.protocolVersion == .v5 ? MosquittoProperties.make(message.properties) : nil
         defer { if props != nil { mosquitto_property_free_all(&props) } }
         // QoS ≥ 1 (for `flush` and shutdown) and waited-for messages are tracked by mid;
         // a plain QoS 0 publish is not, so the hot telemetry path takes no second lock.
-        let tracked = message.qos != .atMostOnce || waiter != nil
+        let tracked = message.qos != .atMostOnce || waiter != nil || delivery != nil
         if tracked { events.withLock { $0.registering += 1 } }
         var mid: Int32 = 0
         let rc = message.payload.withUnsafeBytes { raw in
@@ -104,6 +124,10 @@ extension MosquittoSession {
             // QoS 0 is gone unless we keep it. (QoS ≥ 1 was queued by libmosquitto before
             // it tried to send, and is resent after reconnecting: success below.)
             if tracked { events.withLock { $0.registering -= 1 } }
+            if let delivery {
+                delivery.complete(.failure(.network("not connected")))
+                return .failed(.network("not connected"))
+            }
             let outcome = enqueueLocked(message, state: &s)
             waiter?.resume(returning: true)
             return outcome
@@ -113,6 +137,7 @@ extension MosquittoSession {
             if tracked { events.withLock { $0.registering -= 1 } }
             let error = MQTTError.library(code: rc, message: String(cString: mosquitto_strerror(rc)))
             waiter?.resume(throwing: error)
+            delivery?.complete(.failure(error))
             return .failed(error)
         }
         s.stats.published += 1
@@ -124,7 +149,13 @@ extension MosquittoSession {
             if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
             e.pending[mid] = message.qos
             if let waiter { e.publishWaiters[mid] = waiter }
+            if let delivery { e.deliveries[mid] = delivery }
             return nil
+        }
+        if let code = early, let delivery {
+            delivery.complete(code >= 0x80
+                ? .failure(.library(code: code, message: "broker refused the publish: \(String(cString: mosquitto_reason_string(code)))"))
+                : .success(()))
         }
         if let code = early, let waiter {
             if code >= 0x80 {

@@ -51,6 +51,8 @@ final class MosquittoSession: @unchecked Sendable {
         var registering = 0
         /// `false` resumes a finished publish; errors carry a broker refusal.
         var publishWaiters: [Int32: CheckedContinuation<Bool, any Error>] = [:]
+        /// Deliveries of `send`, by mid.
+        var deliveries: [Int32: MQTTDelivery] = [:]
         var subscribeWaiters: [Int32: CheckedContinuation<[Int32], any Error>] = [:]
         var earlySubacks: [Int32: [Int32]] = [:]
         var completed: UInt64 = 0
@@ -58,6 +60,10 @@ final class MosquittoSession: @unchecked Sendable {
         var unrouted: UInt64 = 0
         var routes = RoutingTable()
         var lastLibraryError: String?
+        /// MQTT 5: the broker's Receive Maximum from its CONNACK (nil: none sent, 65535).
+        var serverReceiveMaximum: Int?
+        /// Received and not yet handed to the durable receiver (durable mode only).
+        var durableBatch: [MQTTMessage] = []
     }
 
     let configuration: MQTTConfiguration

@@ -1,3 +1,4 @@
+import BridgeCore
 import Foundation
 import Modbus
 import Control
@@ -22,10 +23,12 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var pulses: PulseSection?
     /// The meters the gateway reads (P1, TIC); see docs/gateway-meters.md.
     public var meters: [MeterConfiguration]?
+    /// The bridge's cloud link, outbox, forwarding and commands (see docs/bridge.md).
+    public var bridge: BridgeSection?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
                 logging: LoggingConfiguration? = nil, control: SiteConfig? = nil, modbus: ModbusSection? = nil,
-                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil) {
+                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil, bridge: BridgeSection? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
@@ -34,6 +37,7 @@ public struct SiteConfiguration: Decodable, Sendable {
         self.modbus = modbus
         self.pulses = pulses
         self.meters = meters
+        self.bridge = bridge
     }
 
     /// The site of `--demo` when no site file is given.

@@ -18,8 +18,9 @@ public struct SecuredBroker: Sendable {
     public let credentials: URL
 
     /// The service users, `operator`, and `viewer`: a user the ACL gives no `user`
-    /// block, so it reads only (a dashboard). Client ids are bound to usernames.
-    public static let users = ["gateway", "control", "bridge", "operator", "viewer"]
+    /// block, so it reads only (a dashboard); `bridge_outbox` (the bridge's outbox
+    /// intake) reads only too. Client ids are bound to usernames.
+    public static let users = ["gateway", "control", "bridge", "operator", "viewer", "bridge_outbox"]
 
     /// The mosquitto_passwd executable: Debian ships it with mosquitto.
     static var passwdTool: String {

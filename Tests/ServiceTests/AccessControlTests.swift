@@ -51,6 +51,8 @@ import Testing
             ("control", "\(root)/meter/grid/state", "\(root)/chargepoint/cp1/setpoint"),
             ("control", "\(root)/status/gateway", "\(root)/control/state"),
             ("bridge", "\(root)/chargepoint/cp1/setpoint", "\(root)/alert/service_gateway"),
+            // The bridge relays the cloud's allowlisted commands; it never writes telemetry.
+            ("bridge", "\(root)/meter/grid/state", "\(root)/control/slider/set"),
             ("operator", "\(root)/chargepoint/cp1/setpoint", "\(root)/control/slider/set"),
             ("operator", "\(root)/meter/grid/state", "\(root)/control/chargepoint/cp1/mode/set"),
             ("operator", "\(root)/status/control/heartbeat", "\(root)/control/slider/set"),

@@ -1,7 +1,9 @@
 # Shared by scripts/*.sh: installs what Phasor needs on Debian 12, idempotently.
 
 # apt packages the build, tests and demo use.
-PHASOR_APT_PACKAGES=(libmosquitto-dev libmodbus-dev mosquitto mosquitto-clients socat openssl pkg-config libsqlite3-dev)
+# postgresql + libpq-dev: the cloud-side consumer (phasor-cloud-consumer) and its fleet test.
+PHASOR_APT_PACKAGES=(libmosquitto-dev libmodbus-dev mosquitto mosquitto-clients socat openssl pkg-config libsqlite3-dev
+  libpq-dev postgresql)
 # Python packages tests use as independent peers and validators.
 PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML)
 

@@ -1,0 +1,120 @@
+import BridgeCore
+import BridgeOutbox
+import Foundation
+import Logging
+import MQTT
+import PhasorCore
+import ServiceLifecycle
+
+/// The local side of the outbox, as a lifecycle `Service`: a persistent session on
+/// the site's broker (fixed client id, `cleanSession: false`, QoS 1) that stores every
+/// forwarded message in the outbox before acknowledging it.
+///
+/// The kill -9 gap, closed at its source: libmosquitto queues the PUBACK of a QoS 1
+/// message before its callback runs. The intake's client is a durable receiver
+/// (`MQTTDurableReceiver`): the loop reads a burst, commits it to the outbox in one
+/// transaction, and only then writes the PUBACKs. Killed before the commit, the
+/// bridge never acknowledged the messages and the broker delivers them again to the
+/// persistent session; killed after the commit and before the PUBACKs left, the
+/// broker delivers them again too, and the outbox recognises them (`redeliveryKey`)
+/// and does not store them twice. Messages published while the bridge is down wait in
+/// the broker's queue for the session.
+///
+/// Disk full: nothing of the burst is stored, the connection is dropped without
+/// acknowledging (the broker keeps the messages), `alert/bridge_outbox_full` is raised
+/// on the site's broker and cleared when storing works again.
+public final class OutboxIntakeService: Service, Sendable {
+    public let client: MQTTClient
+    let classifier: StreamClassifier
+    let logger: Logger
+
+    public init(siteMQTT: MQTTConfiguration, login: (username: String, password: String?)? = nil, classifier: StreamClassifier,
+                outbox: Outbox, alerts: MQTTClient, topics: TopicBuilder, logger: Logger,
+                clock: any WallClock = SystemWallClock()) throws {
+        self.classifier = classifier
+        self.logger = logger
+        let full = Locked(false)
+        var c = siteMQTT
+        c.clientID = "\(siteMQTT.clientID)-outbox"
+        if let login {
+            c.username = login.username
+            c.password = login.password
+        }
+        c.cleanSession = false
+        c.sessionExpiryInterval = 7 * 86_400
+        c.will = nil
+        c.birth = nil
+        c.durableReceiver = MQTTDurableReceiver { batch in
+            Self.store(batch, classifier: classifier, outbox: outbox, full: full, alerts: alerts, topics: topics,
+                       logger: logger, now: clock.now())
+        }
+        client = try MQTTClient(configuration: c, logger: logger)
+    }
+
+    public func run() async throws {
+        client.start()
+        // Kept until the client stopped: a dropped subscription unsubscribes.
+        var subscriptions: [MQTTSubscription] = []
+        // Subscribed once connected, every start: a filter added to the site file since
+        // the session began is subscribed too. Retained messages only for new
+        // subscriptions (MQTT 5), so a restart does not forward every state again.
+        do {
+            try await cancelWhenGracefulShutdown { try await self.client.waitUntilConnected() }
+            for filter in classifier.filters {
+                subscriptions.append(try await client.subscribe(
+                    filter, options: MQTTSubscribeOptions(qos: .atLeastOnce, retainHandling: .sendIfNewSubscription)))
+            }
+            logger.info("outbox intake subscribed", metadata: ["filters": "\(classifier.filters.count)"])
+            try? await gracefulShutdown()
+        } catch is CancellationError {
+        }
+        // Not unsubscribed: the broker keeps queueing for the session while we are away.
+        await client.shutdown()
+        subscriptions.removeAll()
+    }
+
+    static func store(_ batch: [MQTTMessage], classifier: StreamClassifier, outbox: Outbox, full: Locked<Bool>,
+                      alerts: MQTTClient, topics: TopicBuilder, logger: Logger, now: Date) -> Bool {
+        let messages = batch.compactMap { m -> OutboxMessage? in
+            // An empty retained message clears a topic: nothing to forward.
+            guard !m.payload.isEmpty, let (stream, messageClass) = classifier.classify(topic: m.topic) else { return nil }
+            return OutboxMessage(
+                stream: stream, payload: m.payload, sourceTime: CloudEnvelope.sourceTime(of: m.payload) ?? now,
+                class: messageClass, redeliveryKey: OutboxMessage.key(topic: m.topic, payload: m.payload))
+        }
+        do {
+            let outcome = try outbox.append(messages, now: now)
+            if outcome.thinned > 0 {
+                logger.warning("outbox over its bound: instantaneous messages thinned (gap recorded)",
+                               metadata: ["thinned": "\(outcome.thinned)", "bytes": "\(outbox.depth.bytes)"])
+            }
+            if full.withLock({ was in defer { was = false }; return was }) {
+                logger.notice("outbox stores again")
+                raise(false, "the bridge's outbox stores again", alerts: alerts, topics: topics, now: now)
+            }
+            return true
+        } catch {
+            let first = full.withLock { was in defer { was = true }; return !was }
+            if first {
+                logger.critical("outbox cannot store: not accepting messages (they wait on the site's broker)",
+                                metadata: ["error": "\(error)"])
+                raise(true, "the bridge's outbox cannot store (\(error)); messages wait on the site's broker", alerts: alerts,
+                      topics: topics, now: now)
+            }
+            return false
+        }
+    }
+
+    static func raise(_ active: Bool, _ message: String, alerts: MQTTClient, topics: TopicBuilder, now: Date) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("id"); w.value("bridge_outbox_full")
+        w.key("active"); w.value(active)
+        w.key("severity"); w.value(active ? "critical" : "info")
+        w.key("message"); w.value(message)
+        w.key("time"); w.value(ISO8601.format(now, utcOffsetSeconds: 0))
+        w.endObject()
+        try? alerts.publish(MQTTMessage(topic: topics.alert("bridge_outbox_full"), payload: w.bytes, qos: .atLeastOnce,
+                                        properties: .init(contentType: "application/json")))
+    }
+}

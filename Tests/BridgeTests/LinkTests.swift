@@ -1,0 +1,137 @@
+import BridgeCore
+import Foundation
+import GRDB
+import Logging
+import MQTT
+import PhasorTesting
+import Testing
+
+/// Rows waiting in the bridge's outbox, read beside the running bridge (WAL allows it).
+func outboxDepth(_ path: String) -> Int {
+    guard FileManager.default.fileExists(atPath: path),
+        let q = try? DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+    else { return -1 }
+    return (try? q.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox") }) ?? -1
+}
+
+@Suite("Bridge link", .serialized) struct BridgeLinkTests {
+    /// The kill -9 acceptance: a stream from the site's broker while the real bridge is
+    /// killed three times; every message reaches the cloud, each under one sequence
+    /// number, numbered without holes or repeats.
+    @Test(.timeLimit(.minutes(3))) func killedThreeTimesMidStreamLosesNothingAndNeverRepeatsASequenceNumber() async throws {
+        let rig = try await BridgeRig()
+        defer { Task { await rig.shutdown() } }
+        try await rig.subscribeCloud()
+        try rig.startBridge()
+        #expect(await rig.waitForIntake())
+        let pub = try await rig.localClient()
+        let total = 4000
+        let kills: Set<Int> = [900, 2100, 3300]
+        var restarts = 1
+        for i in 1...total {
+            try pub.publish(MQTTMessage(topic: "phasor/\(rig.site)/meter/m1/state", payload: meterPayload(i), qos: .atLeastOnce))
+            if i % 50 == 0 { await pub.flush() }
+            if kills.contains(i) {
+                await rig.killBridge()
+                try rig.startBridge()
+                restarts += 1
+            }
+        }
+        await pub.flush()
+        let arrived = await eventually(timeout: .seconds(90)) {
+            Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == total
+        }
+        let envelopes = rig.envelopes.filter { $0.stream == "meter/m1/state" }
+        let counters = Set(envelopes.compactMap { $0.payload?["n"] as? Int })
+        #expect(arrived, "missing: \(Set(1...total).subtracting(counters).sorted().prefix(20))")
+        var bySeq: [Int64: Set<Int>] = [:]
+        var byCounter: [Int: Set<Int64>] = [:]
+        for e in envelopes {
+            guard let n = e.payload?["n"] as? Int else { continue }
+            bySeq[e.seq, default: []].insert(n)
+            byCounter[n, default: []].insert(e.seq)
+        }
+        #expect(bySeq.values.allSatisfy { $0.count == 1 }, "a sequence number carried two messages")
+        #expect(byCounter.values.allSatisfy { $0.count == 1 }, "a message was stored twice")
+        #expect(Set(bySeq.keys) == Set(1...Int64(total)))
+        // After dedup on seq, in order per stream: seq order is the order of publishing.
+        let ordered = bySeq.keys.sorted().compactMap { bySeq[$0]?.first }
+        #expect(ordered == Array(1...total))
+        print("kill -9 × \(kills.count): \(total) published, \(counters.count) distinct arrived, \(envelopes.count) deliveries (\(envelopes.count - counters.count) resent, deduplicated on seq), \(restarts) bridge starts")
+        await pub.shutdown()
+    }
+
+    /// A cloud outage: what waited replays oldest first, flagged historical (user
+    /// property and envelope); a live value after the link is back overtakes the backlog.
+    @Test(.timeLimit(.minutes(3))) func aCloudOutageReplaysTheBacklogOldestFirstFlaggedAndLiveValuesGoFirst() async throws {
+        let rig = try await BridgeRig()
+        // Slow replay (200/s) so the live value has a backlog to overtake.
+        try rig.writeSite(cloud: "    backlog_rate: 200\n")
+        defer { Task { await rig.shutdown() } }
+        try await rig.subscribeCloud()
+        try rig.startBridge()
+        #expect(await rig.waitForIntake())
+        let pub = try await rig.localClient()
+        let topic = "phasor/\(rig.site)/meter/m1/state"
+        for i in 1...20 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 20 })
+        #expect(rig.envelopes.allSatisfy { !$0.hist && !$0.histProperty })
+
+        await rig.cloud.stop()
+        let outage = 600
+        for i in 21...(20 + outage) { try pub.publish(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        await pub.flush()
+        #expect(await eventually(timeout: .seconds(20)) { outboxDepth(rig.outboxPath) >= outage }, "the outbox holds the outage's messages")
+        try await rig.cloud.startAgain()
+        // Once the replay has begun, a live value.
+        #expect(await eventually(timeout: .seconds(30)) { rig.envelopes.contains { $0.hist } })
+        try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(100_000), qos: .atLeastOnce))
+        #expect(await eventually(timeout: .seconds(60)) {
+            Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 20 + outage + 1
+        })
+        let all = rig.envelopes
+        let backlog = all.filter { ($0.payload?["n"] as? Int).map { (21...(20 + outage)).contains($0) } ?? false }
+        #expect(backlog.allSatisfy { $0.hist && $0.histProperty }, "replayed messages are flagged historical")
+        let firstArrivals = backlog.reduce(into: [Int64]()) { seqs, e in if !seqs.contains(e.seq) { seqs.append(e.seq) } }
+        #expect(firstArrivals == firstArrivals.sorted(), "backlog replays oldest first")
+        let live = try #require(all.firstIndex { $0.payload?["n"] as? Int == 100_000 })
+        #expect(!all[live].hist && !all[live].histProperty)
+        let lastBacklog = try #require(all.lastIndex { $0.hist })
+        #expect(live < lastBacklog, "the live value went out before the backlog was done")
+        print("cloud outage: \(outage) messages waited, replayed at 200/s, all flagged hist=1; live value overtook \(lastBacklog - live) of them")
+        await pub.shutdown()
+    }
+}
+
+@Suite("Bridge link on MQTT 3.1.1", .serialized) struct BridgeLink311Tests {
+    /// `protocol: 3.1.1` (what `auto` falls back to): no user properties exist, so the
+    /// envelope alone says what was replayed.
+    @Test(.timeLimit(.minutes(2))) func onMQTT311TheEnvelopeCarriesSeqAndTheHistoricalFlag() async throws {
+        let rig = try await BridgeRig()
+        try rig.writeSite(cloud: "    protocol: \"3.1.1\"\n")
+        defer { Task { await rig.shutdown() } }
+        try await rig.subscribeCloud()
+        try rig.startBridge()
+        #expect(await rig.waitForIntake())
+        let pub = try await rig.localClient()
+        let topic = "phasor/\(rig.site)/meter/m1/state"
+        for i in 1...5 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 5 })
+        await rig.cloud.stop()
+        for i in 6...10 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        #expect(await eventually(timeout: .seconds(20)) { outboxDepth(rig.outboxPath) >= 5 })
+        try await rig.cloud.startAgain()
+        #expect(await eventually(timeout: .seconds(30)) { Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 10 })
+        let all = rig.envelopes
+        #expect(all.allSatisfy { !$0.histProperty }, "no user properties on 3.1.1")
+        let replayed = all.filter { counter($0) > 5 }
+        let live = all.filter { counter($0) <= 5 }
+        #expect(replayed.allSatisfy { $0.hist })
+        #expect(live.allSatisfy { !$0.hist })
+        #expect(Set(all.map(\.seq)) == Set(1...10))
+        #expect(rig.bridgeLog.contains("broker=127.0.0.1:\(rig.cloud.port)"))
+        await pub.shutdown()
+    }
+}
+
+func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
