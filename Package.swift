@@ -73,7 +73,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
-        .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
+        .target(name: "ControlService", dependencies: ["PhasorService", "Control"], resources: [.copy("Resources")]),
         .target(name: "Bridge", dependencies: ["PhasorService"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
         /// on a free loopback port, child processes with a clean signal mask.
@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting"]),
         .testTarget(
             name: "ControlTests",
-            dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
+            dependencies: ["Control", "TIC", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(

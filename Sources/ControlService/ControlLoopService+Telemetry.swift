@@ -6,14 +6,14 @@ import PhasorCore
 extension ControlLoopService {
     /// `…/meter/<id>/state`: a new main-meter reading triggers a cycle at once.
     func handleMeter(_ message: MQTTMessage) {
-        let meter: (device: String, sample: MeterSample)
+        let meter: (device: String, sample: MeterSample, reading: Reading)
         do {
             meter = try TelemetryDecoding.meter(message.payload)
         } catch {
             logger.warning("unreadable meter state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
             return
         }
-        let due = engine.withLock { $0.record(meter: meter.device, meter.sample) }
+        let due = engine.withLock { $0.record(meter: meter.device, meter.sample, reading: meter.reading) }
         if due && ready.withLock({ $0 }) { runCycle(byMeter: true) }
     }
 

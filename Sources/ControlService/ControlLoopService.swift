@@ -69,7 +69,14 @@ public final class ControlLoopService: Service, Sendable {
         }
         self.saver = saver
         let firstSequence = UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))
-        engine = Locked(ControlEngine(model: model, state: state, firstSequence: firstSequence))
+        var heatPumpModel: HeatPumpModel? = nil
+        if let name = model.house?.heatPump?.model {
+            // The site check refused an unknown model already; the table is shipped with the binary.
+            heatPumpModel = (try? HeatPumpTable.load())?.model(name)
+        }
+        engine = Locked(
+            ControlEngine(
+                model: model, state: state, firstSequence: firstSequence, now: clock.now(), heatPumpModel: heatPumpModel))
         lastCycle = Locked(CycleMark(at: .now, byMeter: false))
         ready = Locked(false)
     }

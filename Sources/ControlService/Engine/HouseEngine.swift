@@ -1,0 +1,129 @@
+import Control
+import Foundation
+import PhasorCore
+
+/// The house loads' side of the engine (heat pump, plain relays, tariff signals), free
+/// of MQTT: it remembers the latest tariff signals and the planner's state, decides after
+/// the cars' decision, and says which relay commands are due.
+struct HouseEngine: Sendable {
+    let planner: HousePlanner
+    /// The device whose readings carry the tariff signals.
+    let tariffMeter: String?
+    private(set) var state: HouseState
+    private(set) var tariff: TariffSignals?
+    /// The battery's last `battery_power` (+ = discharge) and when it was read.
+    private(set) var battery: (watts: Double, time: Date)?
+    private(set) var last: HouseDecision?
+    /// What was last sent per relay, and when: a command is repeated every `refresh`
+    /// (a restarted gateway sets the relay's default and would not hear of us otherwise).
+    private var sent: [String: (on: Bool, at: Date)] = [:]
+    static let refresh: TimeInterval = 30
+
+    init?(model: SiteModel, now: Date, heatPumpModel: HeatPumpModel? = nil) {
+        guard let house = model.house else { return nil }
+        planner = HousePlanner(
+            config: house, model: model, preset: model.preset, timeZone: model.calendar.timeZone,
+            heatPumpModel: heatPumpModel)
+        if let meter = house.tariff?.meter {
+            tariffMeter = meter
+        } else if case .device(let id) = model.nodes[0].meter {
+            tariffMeter = id
+        } else {
+            tariffMeter = nil
+        }
+        state = planner.initialState(now: now)
+    }
+
+    /// A meter reading: kept when it comes from the tariff meter and carries signals.
+    mutating func record(reading: Reading) {
+        if let b = planner.config.battery, reading.device == b.meter, let w = reading.number(.batteryPower),
+            battery.map({ $0.time <= reading.time.date }) ?? true
+        {
+            battery = (w, reading.time.date)
+        }
+        guard reading.device == tariffMeter, let signals = TariffSignals(reading: reading) else { return }
+        if let known = tariff, known.time > signals.time { return }
+        tariff = signals
+    }
+
+    /// The limit the tariff rules put on cars now, applied to the cars' cycle.
+    func carLimit(now: Date) -> TariffCarLimit? {
+        TariffSignalRules.evaluate(planner.config.tariff?.rules ?? [], signals: tariff, now: now).cars
+    }
+
+    /// Settings with the tariff's car limit applied (automatic and manual points charge on
+    /// surplus only, or not at all) — for this cycle only; the operator's settings stay.
+    func limitedSettings(_ settings: ControlSettings, model: SiteModel, now: Date) -> ControlSettings {
+        guard let limit = carLimit(now: now) else { return settings }
+        var out = settings
+        for cp in model.chargePoints {
+            let mode = settings.modes[cp.id] ?? cp.mode
+            switch limit {
+            case .off: out.modes[cp.id] = .off
+            case .solar: if mode != .off { out.modes[cp.id] = .solar }
+            }
+        }
+        return out
+    }
+
+    /// The battery's power now, nil when none is configured or its reading is older than
+    /// `BatteryView.maxAge`.
+    func batteryW(now: Date) -> Double? {
+        guard let b = battery, abs(now.timeIntervalSince(b.time)) <= BatteryView.maxAge else { return nil }
+        return b.watts
+    }
+
+    /// A battery is configured but its reading is missing or old: the surplus is unknown.
+    func batteryStale(now: Date) -> Bool { planner.config.battery != nil && batteryW(now: now) == nil }
+
+    /// What the cars' cycle reads: the main meter as if the battery were not discharging,
+    /// unless the site lets cars charge from it (`BatteryView`).
+    func measurementsForCars(_ m: Measurements, model: SiteModel, now: Date) -> Measurements {
+        guard let b = planner.config.battery, !b.toCars else { return m }
+        return BatteryView.measurementsForCars(m, model: model, batteryW: batteryW(now: now), phases: b.phases)
+    }
+
+    /// One house step after the cars' decision.
+    mutating func step(
+        decision: Decision, settings: ControlSettings, model: SiteModel, measurements: Measurements, now: Date
+    ) -> HouseDecision {
+        var rootPower: Double?
+        if decision.budget.meterFresh, !batteryStale(now: now), case .device(let id) = model.nodes[0].meter {
+            rootPower = measurements.meters[id]?.power
+        }
+        var solarCars = 0.0
+        var shortOfBudget = false
+        for (i, sp) in decision.setpoints.enumerated() {
+            let mode = settings.modes[model.chargePoints[i].id] ?? model.chargePoints[i].mode
+            if mode == .solar { solarCars += sp.power }
+            switch sp.reason {
+            case .waitingForPower(.budget), .limitedBy(.budget), .stopped(.budget): shortOfBudget = true
+            default: break
+            }
+        }
+        let inputs = HouseInputs(
+            now: now, gridPowerW: rootPower, solarCarsW: solarCars, carsShortOfBudget: shortOfBudget,
+            budget: decision.budget, nodes: decision.nodes, tariff: tariff, batteryW: batteryW(now: now))
+        let (next, house) = planner.step(state, inputs: inputs)
+        state = next
+        last = house
+        return house
+    }
+
+    /// Relay commands due now: a changed state, or one not repeated for `refresh`.
+    mutating func dueCommands(now: Date) -> [(id: String, on: Bool)] {
+        guard let last else { return [] }
+        var due: [(id: String, on: Bool)] = []
+        for (id, on) in last.relayStates {
+            if let s = sent[id], s.on == on, now.timeIntervalSince(s.at) < Self.refresh, now >= s.at { continue }
+            sent[id] = (on, now)
+            due.append((id, on))
+        }
+        return due
+    }
+
+    /// An operator's forced state until `until`; nil clears it.
+    mutating func override(_ id: String, value: String?, until: Date) {
+        if let value { state.overrides[id] = HouseOverride(value: value, until: until) } else { state.overrides[id] = nil }
+    }
+}
