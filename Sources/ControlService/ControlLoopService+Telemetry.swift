@@ -40,6 +40,20 @@ extension ControlLoopService {
         if ready.withLock({ $0 }) { runCycle() }
     }
 
+    /// `…/relay/<id>/state` (gateway, retained): what a relay is now, so a command the
+    /// gateway missed (it started later, or fell back to the default) is sent again.
+    func handleRelayState(_ message: MQTTMessage) {
+        guard !message.payload.isEmpty else { return }
+        do throws(PayloadError) {
+            let object = try JSONObject(message.payload)
+            let id = try object.requiredString("id")
+            let on = try object.requiredBool("on")
+            engine.withLock { $0.record(relay: id, on: on) }
+        } catch {
+            logger.warning("unreadable relay state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+        }
+    }
+
     /// `…/chargepoint/<id>/applied`: shown on the state topic, for diagnostics.
     func handleApplied(_ message: MQTTMessage) {
         let levels = message.topic.split(separator: "/")

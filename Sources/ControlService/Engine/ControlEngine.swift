@@ -91,6 +91,9 @@ struct ControlEngine: Sendable {
         }
     }
 
+    /// The gateway's report of a relay control steers; others are ignored.
+    mutating func record(relay id: String, on: Bool) { house?.record(relay: id, on: on) }
+
     /// Relay commands due after the last cycle (changes, and a repeat every 30 s).
     mutating func dueRelayCommands(now: Date) -> [(id: String, on: Bool)] { house?.dueCommands(now: now) ?? [] }
 

@@ -14,9 +14,14 @@ struct HouseEngine: Sendable {
     /// The battery's last `battery_power` (+ = discharge) and when it was read.
     private(set) var battery: (watts: Double, time: Date)?
     private(set) var last: HouseDecision?
-    /// What was last sent per relay, and when: a command is repeated every `refresh`
-    /// (a restarted gateway sets the relay's default and would not hear of us otherwise).
+    /// What was last sent per relay, and when.
     private var sent: [String: (on: Bool, at: Date)] = [:]
+    /// What the gateway last reported per relay (`relay/<id>/state`, retained).
+    private var reported: [String: Bool] = [:]
+    /// A command is repeated this often while the gateway reports another state (it
+    /// started after the command, or set its default when it judged control gone)…
+    static let retry: TimeInterval = 2
+    /// …and this often anyway.
     static let refresh: TimeInterval = 30
 
     init?(model: SiteModel, now: Date, heatPumpModel: HeatPumpModel? = nil) {
@@ -110,12 +115,20 @@ struct HouseEngine: Sendable {
         return house
     }
 
-    /// Relay commands due now: a changed state, or one not repeated for `refresh`.
+    /// The gateway's `relay/<id>/state`: what the relay is now.
+    mutating func record(relay id: String, on: Bool) { reported[id] = on }
+
+    /// Relay commands due now: a changed state; the same again after `retry` while the
+    /// gateway reports another state, and after `refresh` in any case.
     mutating func dueCommands(now: Date) -> [(id: String, on: Bool)] {
         guard let last else { return [] }
         var due: [(id: String, on: Bool)] = []
         for (id, on) in last.relayStates {
-            if let s = sent[id], s.on == on, now.timeIntervalSince(s.at) < Self.refresh, now >= s.at { continue }
+            if let s = sent[id], s.on == on, now >= s.at {
+                let age = now.timeIntervalSince(s.at)
+                let confirmed = reported[id] == on
+                if age < Self.refresh && (confirmed || age < Self.retry) { continue }
+            }
             sent[id] = (on, now)
             due.append((id, on))
         }
