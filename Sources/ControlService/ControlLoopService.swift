@@ -56,6 +56,7 @@ public final class ControlLoopService: Service, Sendable {
 
         var state = ControlState(model: model)
         var saver: StateSaver? = nil
+        var savedHouse: HouseState? = nil
         if let stateDirectory {
             let file = StateFile(directory: stateDirectory, site: topics.site)
             let saved = StateSaver.load(file: file, logger: logger)
@@ -65,7 +66,8 @@ public final class ControlLoopService: Service, Sendable {
                     "control state restored",
                     metadata: ["file": "\(file.url.path)", "saved_at": "\(ISO8601.format(saved.savedAt, utcOffsetSeconds: 0))"])
             }
-            saver = StateSaver(file: file, clock: clock, logger: logger, restored: saved?.state)
+            saver = StateSaver(file: file, clock: clock, logger: logger, restored: saved?.state, house: saved?.house)
+            savedHouse = saved?.house
         }
         self.saver = saver
         let firstSequence = UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))
@@ -76,7 +78,8 @@ public final class ControlLoopService: Service, Sendable {
         }
         engine = Locked(
             ControlEngine(
-                model: model, state: state, firstSequence: firstSequence, now: clock.now(), heatPumpModel: heatPumpModel))
+                model: model, state: state, firstSequence: firstSequence, now: clock.now(), heatPumpModel: heatPumpModel,
+                savedHouse: savedHouse))
         lastCycle = Locked(CycleMark(at: .now, byMeter: false))
         ready = Locked(false)
     }
@@ -122,7 +125,8 @@ public final class ControlLoopService: Service, Sendable {
             group.cancelAll()
         }
         // The last word: a restart continues from here.
-        saver?.save(engine.withLock { $0.state })
+        let last = engine.withLock { ($0.state, $0.house?.state) }
+        saver?.save(last.0, house: last.1)
     }
 
     /// Takes the first decision after the startup delay, then decides when no
@@ -143,7 +147,8 @@ public final class ControlLoopService: Service, Sendable {
         guard let saver else { return }
         while !Task.isCancelled {
             do { try await Task.sleep(for: saveInterval) } catch { return }
-            saver.save(engine.withLock { $0.state })
+            let now = engine.withLock { ($0.state, $0.house?.state) }
+            saver.save(now.0, house: now.1)
         }
     }
 }

@@ -224,6 +224,27 @@ import Testing
         #expect(regime == .boost, "through Comfort, with the dwell times")
     }
 
+    /// A restart cuts an Off short (the gateway's fallback sets Normal): the restored
+    /// heat pump starts in Normal and may not go Off again for an hour, so two Offs are
+    /// never chained around a restart; an operator's override survives until its expiry.
+    @Test func aRestartNeverChainsTwoOffs() throws {
+        var h = try Self.house(HouseConfig(heatPump: Self.heatPump))
+        h.state.overrides["heat_pump"] = HouseOverride(value: "off", until: Self.t0 + 3 * 3600)
+        for t in 0..<(110 * 60) { _ = h.step(Double(t), pv: 0) }
+        #expect(h.state.heatPump?.regime == .off)
+        // Restart at 1 h 50 min of Off.
+        let restartAt = Self.t0 + 110 * 60
+        h.state = h.planner.restoredState(h.state, now: restartAt)
+        #expect(h.state.heatPump?.regime == .normal)
+        #expect(h.state.overrides["heat_pump"]?.value == "off")
+        var regimes: [HeatPumpRegime] = []
+        for t in (110 * 60)..<(110 * 60 + 3700) { regimes.append(h.step(Double(t), pv: 0).heatPump!.regime) }
+        #expect(regimes.prefix(3600).allSatisfy { $0 == .normal }, "Normal for an hour after the restart")
+        #expect(regimes.last == .off, "then the override's Off again")
+        // Without a saved state: a fresh start.
+        #expect(h.planner.restoredState(nil, now: restartAt).heatPump?.offBlockedUntil == nil)
+    }
+
     static func figures(household: Double, tolerated: Double) -> BudgetFigures {
         BudgetFigures(
             sliderW: 5000, targetW: 5000, aimW: 4800, monthPeakW: 0, quarterStart: t0, quarterEnd: t0 + 900,

@@ -93,11 +93,11 @@ public struct HeatPumpRegimeMachine: Sendable, Equatable, Codable {
     /// Off is refused until then (Normal after an Off that reached its limit).
     public private(set) var offBlockedUntil: Date?
 
-    public init(regime: HeatPumpRegime = .normal, since: Date) {
+    public init(regime: HeatPumpRegime = .normal, since: Date, offBlockedUntil: Date? = nil) {
         self.regime = regime
         self.since = since
         self.enteredUpwards = false
-        self.offBlockedUntil = nil
+        self.offBlockedUntil = offBlockedUntil
     }
 
     /// The rules' parameters for one heat pump.

@@ -146,6 +146,23 @@ public struct HousePlanner: Sendable {
         return s
     }
 
+    /// The state after a restart. While control was away the gateway set every relay to its
+    /// default (relays off, heat pump Normal), so that is where control starts, since now;
+    /// kept from before: the operators' overrides still running and the heat pump's Off
+    /// accounting — an Off cut short by the restart, or a Normal that must follow an Off,
+    /// forbids Off for `normal_after_off_seconds`, so a restart never chains two Offs.
+    public func restoredState(_ saved: HouseState?, now: Date) -> HouseState {
+        var s = initialState(now: now)
+        guard let saved else { return s }
+        s.overrides = saved.overrides.filter { $0.value.until > now }
+        if let old = saved.heatPump, let hp = config.heatPump {
+            var until = old.offBlockedUntil.flatMap { $0 > now ? $0 : nil }
+            if old.regime == .off { until = max(until ?? now, now + hp.normalAfterOffSeconds) }
+            s.heatPump = HeatPumpRegimeMachine(regime: .normal, since: now, offBlockedUntil: until)
+        }
+        return s
+    }
+
     public func step(_ state: HouseState, inputs: HouseInputs) -> (state: HouseState, decision: HouseDecision) {
         var next = state
         let now = inputs.now

@@ -28,11 +28,11 @@ struct ControlEngine: Sendable {
     ///   clock in milliseconds, so a restarted control keeps counting upward for the
     ///   gateway as long as it decides less than a thousand times a second.
     init(model: SiteModel, state: ControlState, firstSequence: UInt64, now: Date = Date(),
-         heatPumpModel: HeatPumpModel? = nil) {
+         heatPumpModel: HeatPumpModel? = nil, savedHouse: HouseState? = nil) {
         self.model = model
         self.state = state
         self.sequence = firstSequence
-        house = HouseEngine(model: model, now: now, heatPumpModel: heatPumpModel)
+        house = HouseEngine(model: model, now: now, heatPumpModel: heatPumpModel, saved: savedHouse)
         if case .device(let id) = model.nodes[0].meter { mainMeter = id } else { mainMeter = nil }
     }
 

@@ -24,7 +24,7 @@ struct HouseEngine: Sendable {
     /// …and this often anyway.
     static let refresh: TimeInterval = 30
 
-    init?(model: SiteModel, now: Date, heatPumpModel: HeatPumpModel? = nil) {
+    init?(model: SiteModel, now: Date, heatPumpModel: HeatPumpModel? = nil, saved: HouseState? = nil) {
         guard let house = model.house else { return nil }
         planner = HousePlanner(
             config: house, model: model, preset: model.preset, timeZone: model.calendar.timeZone,
@@ -36,7 +36,7 @@ struct HouseEngine: Sendable {
         } else {
             tariffMeter = nil
         }
-        state = planner.initialState(now: now)
+        state = planner.restoredState(saved, now: now)
     }
 
     /// A meter reading: kept when it comes from the tariff meter and carries signals.
