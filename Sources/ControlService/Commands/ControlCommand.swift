@@ -118,6 +118,9 @@ enum HouseCommand {
             try object.rejectUnknown(allowed: ["value", "duration_s"])
             word = try object.string("value")
             seconds = try object.number("duration_s")
+        } catch .invalidField(let key, let reason) {
+            // As every other command says it (`ValueObject`).
+            return fail(key == "duration_s" ? key : field, key == "value" || key == "duration_s" ? "'\(key)' \(reason)" : "\(reason): '\(key)'")
         } catch {
             return fail(field, "\(error)")
         }
