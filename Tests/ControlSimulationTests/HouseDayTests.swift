@@ -66,88 +66,29 @@ import Testing
             period: h >= 6 && h < 22 ? .peak : .offPeak)
     }
 
-    struct Run {
-        var devices: HouseDevices
-        var plant: Plant
-        var heatPumpDecisions: [(Date, HeatPumpRegime)] = []
-        var maxPhaseA = 0.0
-        var secondsOverLimit = 0.0
-        var carWh = 0.0
-        var importWh = 0.0
-        var exportWh = 0.0
-    }
-
-    static func runTwoDays() throws -> Run {
+    static func runTwoDays() throws -> HouseLoop {
         let model = try model()
-        let planner = HousePlanner(
-            config: model.house!, model: model, preset: .residential, timeZone: model.calendar.timeZone)
-        var plant = Plant(
-            config: PlantConfig(
+        var loop = HouseLoop(
+            model: model,
+            plantConfig: PlantConfig(
                 panels: [PlantPanel(id: "main", parent: nil, limit: PhaseAmperes(repeating: 25))],
                 chargers: [ChargerSpec(device: "cp1", panel: 0, phases: 1, writeLatency: 0.1, reportPeriod: 1, reportOffset: 0.5)],
                 meters: [.modbus(device: "grid", panel: 0, every: 5)],
-                loads: [
-                    LoadSpec(panel: 0, profile: { t in PhaseAmperes(repeating: houseW(t) / 690) }),
-                    LoadSpec(panel: 0),
-                ],
+                loads: [LoadSpec(panel: 0, profile: { t in PhaseAmperes(repeating: houseW(t) / 690) }), LoadSpec(panel: 0)],
                 step: 1),
-            start: start, seed: 11)
-        var devices = HouseDevices(
-            config: HouseDevicesConfig(
+            devices: HouseDevicesConfig(
                 heatPump: .init(sg0: "hp_sg0", sg1: "hp_sg1", powerW: [0, 1000, 2000, 3000]),
                 boiler: .init(relay: "boiler", powerW: 2400, phase: 0, capacityWh: 6000, useW: 200),
                 battery: .init(capacityWh: 5000, maxChargeW: 2500, maxDischargeW: 2500),
                 inverter: .init(pv: pv)),
-            start: start, batterySoC: 30)
-        var state = ControlState(model: model)
-        var house = planner.initialState(now: start)
-        var measurements = Measurements()
-        var run = Run(devices: devices, plant: plant)
+            start: start, seed: 11, batterySoC: 30, houseW: houseW, tariff: { tariff(at: $0) })
         // The car arrives at 09:00 on both days, leaves at 17:00.
-        for second in stride(from: 1, through: 2 * 86_400, by: 1) {
-            let t = start + Double(second)
+        loop.run(until: start + 2 * 86_400, limit: 25) { plant, t in
             let h = hourOfDay(t)
             if h == 9 { plant.plug(charger: 0, car: CarSpec(phases: 1, maxCurrent: 16)) }
             if h == 17 { plant.unplug(charger: 0) }
-            let carW = (plant.draw(charger: 0) * 230).sum()
-            devices.advance(to: t, houseW: houseW(t) + carW)
-            plant.setLoad(1, base: devices.currents)
-            for delivery in plant.advance(to: t) {
-                switch delivery.output {
-                case .charger(let report): measurements.chargers[report.device] = ChargerSample(report: report)
-                case .meter(let reading):
-                    measurements.meters[reading.device] = MeterSample(reading: reading)
-                    // Cars do not charge from the battery: they see the meter as if it did not discharge.
-                    let forCars = BatteryView.measurementsForCars(
-                        measurements, model: model, batteryW: devices.batteryW)
-                    let (next, decision) = ControlCycle.run(
-                        state: state, model: model, measurements: forCars, now: plant.now)
-                    state = next
-                    for sp in decision.setpoints { plant.write(charger: 0, current: sp.current) }
-                    let solarW = decision.setpoints.reduce(0) { $0 + $1.power }
-                    let inputs = HouseInputs(
-                        now: plant.now, gridPowerW: measurements.meters["grid"]?.power, solarCarsW: solarW,
-                        budget: decision.budget, nodes: decision.nodes, tariff: tariff(at: plant.now),
-                        batteryW: devices.batteryW)
-                    let (nextHouse, hd) = planner.step(house, inputs: inputs)
-                    house = nextHouse
-                    for relay in hd.relayStates { devices.setRelay(relay.id, on: relay.on) }
-                    if let hp = hd.heatPump, hp.regime != run.heatPumpDecisions.last?.1 {
-                        run.heatPumpDecisions.append((plant.now, hp.regime))
-                    }
-                    // A red-day rule limits cars: the service applies it as solar-only (already the mode here).
-                }
-            }
-            let truth = plant.panelCurrents()[0]
-            run.maxPhaseA = max(run.maxPhaseA, truth.max())
-            if truth.max() > 25 + 1e-6 { run.secondsOverLimit += 1 }
-            run.carWh += carW / 3600
-            let grid = (truth * 230).sum()
-            if grid > 0 { run.importWh += grid / 3600 } else { run.exportWh -= grid / 3600 }
         }
-        run.devices = devices
-        run.plant = plant
-        return run
+        return loop
     }
 
     @Test func twoDaysWithEveryDeviceTogether() throws {
@@ -156,7 +97,7 @@ import Testing
         let firstDay = Self.start + 86_400
 
         // No limit exceeded with heat pump, boiler, battery and car together.
-        #expect(run.secondsOverLimit == 0, "max \(run.maxPhaseA) A on a 25 A main")
+        #expect(run.secondsOver.isEmpty, "max \(run.maxPhaseA) A on a 25 A main")
 
         // The boiler obeys its minimum on and off times (600 s), whatever switched it.
         let boilerLog = devices.relayLog.filter { $0.relay == "boiler" }

@@ -95,6 +95,17 @@ import Testing
         #expect(changes[3].0 == 3660)
     }
 
+    /// Opening contacts go first: Comfort (0:1) dropping to Off (1:0) for a limit passes
+    /// through Normal (0:0), never through Boost (1:1).
+    @Test func aDropFromComfortToOffOpensSG1First() throws {
+        var h = try Self.house(HouseConfig(heatPump: Self.heatPump), limit: 20)
+        #expect(h.step(0, pv: 6000).heatPump?.regime == .comfort)
+        let d = h.step(1, pv: 0, extraL1A: 30)
+        #expect(d.heatPump?.regime == .off)
+        #expect(d.heatPump?.relays.map(\.id) == ["sg1", "sg0"])
+        #expect(d.heatPump?.relays.map(\.on) == [false, true])
+    }
+
     @Test func theContactsFollowTheRegime() throws {
         var h = try Self.house(HouseConfig(heatPump: Self.heatPump))
         let d = h.step(0, pv: 6000)

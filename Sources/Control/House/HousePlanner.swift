@@ -305,6 +305,9 @@ public struct HousePlanner: Sendable {
         var relays: [(id: String, on: Bool)] = []
         if hp.relays.count >= 1 { relays.append((hp.relays[0], contacts.sg0)) }
         if hp.relays.count >= 2 { relays.append((hp.relays[1], contacts.sg1)) }
+        // Opening contacts first: a step changes one contact, except a drop from Comfort
+        // (0:1) to Off (1:0), which then passes through Normal (0:0), never through Boost.
+        relays.sort { !$0.on && $1.on }
         return HeatPumpDecision(
             id: hp.id, regime: machine.regime, wanted: wanted, reason: why, relays: relays, powerW: hp.power(machine.regime),
             since: machine.since)
