@@ -139,7 +139,7 @@ let package = Package(
             name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "TIC"]),
         .testTarget(
             name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
             resources: [.copy("Fixtures")]),
