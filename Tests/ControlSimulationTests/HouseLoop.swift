@@ -88,7 +88,8 @@ struct HouseLoop {
         for (i, sp) in decision.setpoints.enumerated() where model.chargePoints[i].mode == .solar { solarW += sp.power }
         let inputs = HouseInputs(
             now: now, gridPowerW: measurements.meters[rootMeter]?.power, solarCarsW: solarW,
-            budget: decision.budget, nodes: decision.nodes, tariff: tariff(now), batteryW: devices.batteryW)
+            budget: decision.budget, nodes: decision.nodes, tariff: tariff(now), batteryW: devices.batteryW,
+            rootCurrents: forCars.meters[rootMeter]?.currents)
         let before = house
         let (nextHouse, hd) = planner.step(house, inputs: inputs)
         house = nextHouse

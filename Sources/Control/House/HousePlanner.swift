@@ -44,13 +44,18 @@ public struct HouseInputs: Sendable {
     /// Its charging is surplus it takes where `battery` stands in the priorities; its
     /// discharge is never surplus (a relay must not run on the battery).
     public var batteryW: Double?
+    /// The main meter's per-phase currents as last read (as the cars' cycle saw them):
+    /// cars lowered in this decision still draw their old current until they follow, so a
+    /// load switches on only into room free both here and in the decided figures.
+    public var rootCurrents: PhaseCurrents?
 
     public init(now: Date, gridPowerW: Double?, solarCarsW: Double = 0, carsShortOfBudget: Bool = false,
                 budget: BudgetFigures? = nil, nodes: [NodeFigures] = [], tariff: TariffSignals? = nil,
-                batteryW: Double? = nil) {
+                batteryW: Double? = nil, rootCurrents: PhaseCurrents? = nil) {
         self.now = now
         self.gridPowerW = gridPowerW
         self.batteryW = batteryW
+        self.rootCurrents = rootCurrents
         self.solarCarsW = solarCarsW
         self.carsShortOfBudget = carsShortOfBudget
         self.budget = budget
@@ -224,7 +229,7 @@ public struct HousePlanner: Sendable {
                     surplusW: remaining,
                     forcedOn: tariff.forcesOn(id) || r.timers.contains { $0.contains(now, calendar: calendar) },
                     shed: shed.contains(id) || tariff.sheds(id),
-                    noRoom: !fits(loadCurrents, panel: r.wiring.panel, nodes: inputs.nodes, alreadyCounted: machine.on),
+                    noRoom: !fits(loadCurrents, panel: r.wiring.panel, inputs: inputs, alreadyCounted: machine.on),
                     urgentOff: exceeded(on: r.wiring.mask, panel: r.wiring.panel, nodes: inputs.nodes),
                     operatorState: operatorState)
                 let reason = machine.step(input, config: r, now: now)
@@ -289,7 +294,7 @@ public struct HousePlanner: Sendable {
         // Step up only when the next regime's extra current fits.
         if wanted > current, let up = rules.above(current) {
             let extra = hp.wiring.currents(watts: max(0, hp.power(up) - hp.power(current)), voltage: voltage)
-            if !fits(extra, panel: hp.wiring.panel, nodes: inputs.nodes, alreadyCounted: false) {
+            if !fits(extra, panel: hp.wiring.panel, inputs: inputs, alreadyCounted: false) {
                 wanted = current
                 why = "no room for \(up) under a limit of its panel"
             }
@@ -325,14 +330,21 @@ public struct HousePlanner: Sendable {
     }
 
     /// Whether `currents` more fit under every limit of the panel chain (breaker margin kept),
-    /// beside the cars as decided. `alreadyCounted`: the load is on and in the meter already.
-    func fits(_ currents: PhaseCurrents, panel: String?, nodes: [NodeFigures], alreadyCounted: Bool) -> Bool {
+    /// beside the cars as decided and, at the main connection, beside what its meter read
+    /// (a car lowered in this decision still draws its old current for a few seconds: break
+    /// before make). `alreadyCounted`: the load is on and in the meter already.
+    func fits(_ currents: PhaseCurrents, panel: String?, inputs: HouseInputs, alreadyCounted: Bool) -> Bool {
         guard !alreadyCounted else { return true }
+        let nodes = inputs.nodes
         let margin = model.timing.breakerMarginA
         for n in panelChain(panel) where n < nodes.count {
             let f = nodes[n]
             guard f.meterFresh else { return false }
-            for p in 0..<3 where currents[p] > 0 && f.expected[p] + currents[p] > f.limit[p] - margin { return false }
+            let measured = n == 0 ? inputs.rootCurrents : nil
+            for p in 0..<3 where currents[p] > 0 {
+                if f.expected[p] + currents[p] > f.limit[p] - margin { return false }
+                if let m = measured, m[p] + currents[p] > f.limit[p] - margin { return false }
+            }
             if let limitW = model.nodes[n].powerLimitW,
                 (f.expected * model.voltage).sum() + (currents * model.voltage).sum() > limitW
             {

@@ -92,6 +92,7 @@ struct HouseEngine: Sendable {
     mutating func step(
         decision: Decision, settings: ControlSettings, model: SiteModel, measurements: Measurements, now: Date
     ) -> HouseDecision {
+        let forCars = measurementsForCars(measurements, model: model, now: now)
         var rootPower: Double?
         if decision.budget.meterFresh, !batteryStale(now: now), case .device(let id) = model.nodes[0].meter {
             rootPower = measurements.meters[id]?.power
@@ -108,7 +109,8 @@ struct HouseEngine: Sendable {
         }
         let inputs = HouseInputs(
             now: now, gridPowerW: rootPower, solarCarsW: solarCars, carsShortOfBudget: shortOfBudget,
-            budget: decision.budget, nodes: decision.nodes, tariff: tariff, batteryW: batteryW(now: now))
+            budget: decision.budget, nodes: decision.nodes, tariff: tariff, batteryW: batteryW(now: now),
+            rootCurrents: rootMeter(model).flatMap { forCars.meters[$0]?.currents })
         let (next, house) = planner.step(state, inputs: inputs)
         state = next
         last = house
@@ -117,6 +119,11 @@ struct HouseEngine: Sendable {
 
     /// The gateway's `relay/<id>/state`: what the relay is now.
     mutating func record(relay id: String, on: Bool) { reported[id] = on }
+
+    private func rootMeter(_ model: SiteModel) -> String? {
+        if case .device(let id) = model.nodes[0].meter { return id }
+        return nil
+    }
 
     /// Relay commands due now: a changed state; the same again after `retry` while the
     /// gateway reports another state, and after `refresh` in any case.
