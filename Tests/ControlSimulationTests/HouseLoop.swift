@@ -16,6 +16,7 @@ struct HouseLoop {
     var state: ControlState
     var house: HouseState
     var measurements = Measurements()
+    var pending: [PendingLoad] = []
     /// Uncontrolled household power now, W (balanced), by time.
     let houseW: @Sendable (Date) -> Double
     /// Extra uncontrolled current on L1 (a kettle), A, by time.
@@ -80,19 +81,21 @@ struct HouseLoop {
 
     private mutating func decide() {
         let now = plant.now
-        let forCars = BatteryView.measurementsForCars(measurements, model: model, batteryW: devices.batteryW)
+        let withPending = PendingLoads.apply(measurements, model: model, pending: pending)
+        let forCars = BatteryView.measurementsForCars(withPending, model: model, batteryW: devices.batteryW)
         let (next, decision) = ControlCycle.run(state: state, model: model, measurements: forCars, now: now)
         state = next
         for (i, sp) in decision.setpoints.enumerated() { plant.write(charger: i, current: sp.current) }
         var solarW = 0.0
         for (i, sp) in decision.setpoints.enumerated() where model.chargePoints[i].mode == .solar { solarW += sp.power }
         let inputs = HouseInputs(
-            now: now, gridPowerW: measurements.meters[rootMeter]?.power, solarCarsW: solarW,
+            now: now, gridPowerW: withPending.meters[rootMeter]?.power, solarCarsW: solarW,
             budget: decision.budget, nodes: decision.nodes, tariff: tariff(now), batteryW: devices.batteryW,
             rootCurrents: forCars.meters[rootMeter]?.currents)
         let before = house
         let (nextHouse, hd) = planner.step(house, inputs: inputs)
         house = nextHouse
+        pending = PendingLoads.prune(pending + hd.switchedOn, now: now)
         for relay in hd.relays where before.relays[relay.id]?.on != relay.on {
             relayReasons.append((now, relay.id, relay.on, relay.reason))
         }

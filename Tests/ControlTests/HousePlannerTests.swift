@@ -321,3 +321,36 @@ import Testing
         #expect(BatteryView.measurementsForCars(m, model: model, batteryW: nil) == m)
     }
 }
+
+/// Break before make after a switch: a load just switched on counts in the meters that
+/// have not shown it yet, for the cars' cycle and for the surplus.
+@Suite struct PendingLoadTests {
+    static let t0 = HousePlannerTests.t0
+
+    @Test func aLoadSwitchedOnCountsInEveryMeterAboveItUntilAReadingShowsIt() throws {
+        let model = try SiteModel(
+            config: SiteConfig(
+                site: PanelConfig(
+                    id: "main", currentLimit: PhaseLimit(25), meter: .device("grid"),
+                    panels: [PanelConfig(id: "garage", currentLimit: PhaseLimit(20), meter: .device("sub"))])))
+        let reading = { (t: Date) in MeterSample(time: t, currents: PhaseCurrents(5, 5, 5), power: 3450) }
+        let m = Measurements(meters: ["grid": reading(Self.t0), "sub": reading(Self.t0 + 3)])
+        let boiler = PendingLoad(panel: "garage", currents: PhaseCurrents(10, 0, 0), since: Self.t0 + 0.5)
+        let seen = PendingLoads.apply(m, model: model, pending: [boiler])
+        #expect(seen.meters["grid"]?.currents == PhaseCurrents(15, 5, 5), "read before the switch")
+        #expect(abs((seen.meters["grid"]?.power ?? 0) - 5750) < 1e-6)
+        #expect(seen.meters["sub"] == m.meters["sub"], "read 2.5 s after it: the meter shows it already")
+        // Its step reports it, and it is forgotten after 30 s.
+        #expect(PendingLoads.prune([boiler], now: Self.t0 + 31).isEmpty)
+    }
+
+    @Test func theHouseStepReportsWhatItSwitchedOn() throws {
+        var h = try HousePlannerTests.house(HouseConfig(heatPump: HousePlannerTests.heatPump, relays: [HousePlannerTests.boiler]))
+        let d = h.step(0, pv: 9000)
+        #expect(d.relays[0].on && d.heatPump?.regime == .comfort)
+        #expect(d.switchedOn.count == 2)
+        #expect(d.switchedOn.contains { $0.currents == PhaseCurrents(2400.0 / 230, 0, 0) }, "the boiler on L1")
+        #expect(d.switchedOn.contains { abs($0.currents.sum() - 1000.0 / 230) < 1e-9 }, "Comfort's extra 1 kW")
+        #expect(h.step(1, pv: 9000).switchedOn.isEmpty, "nothing new")
+    }
+}

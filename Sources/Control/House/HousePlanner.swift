@@ -96,13 +96,15 @@ public struct HouseDecision: Sendable, Equatable {
     public var heatPump: HeatPumpDecision?
     public var relays: [RelayDecision]
     public var tariff: TariffOutcome
+    /// Loads switched on (or stepped up) in this step: the meters do not show them yet.
+    public var switchedOn: [PendingLoad] = []
     /// Every relay id and the state control wants, heat pump contacts included.
     public var relayStates: [(id: String, on: Bool)] {
         (heatPump?.relays ?? []) + relays.map { ($0.id, $0.on) }
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.heatPump == b.heatPump && a.relays == b.relays && a.tariff == b.tariff
+        a.heatPump == b.heatPump && a.relays == b.relays && a.tariff == b.tariff && a.switchedOn == b.switchedOn
     }
 }
 
@@ -204,6 +206,7 @@ public struct HousePlanner: Sendable {
 
         var hpDecision: HeatPumpDecision?
         var relayDecisions: [String: RelayDecision] = [:]
+        var switchedOn: [PendingLoad] = []
         for id in order {
             if id == HouseConfig.carsEntry {
                 remaining -= inputs.solarCarsW
@@ -216,6 +219,10 @@ public struct HousePlanner: Sendable {
             if let hp = config.heatPump, hp.id == id, var machine = state.heatPump, let rules = heatPumpRules {
                 let d = stepHeatPump(hp, &machine, rules: rules, surplus: remaining, shed: shed.contains(id),
                                      tariff: tariff, override: next.overrides[id], inputs: inputs, voltage: voltage)
+                if let before = state.heatPump?.regime, machine.regime > before {
+                    let extra = hp.wiring.currents(watts: hp.power(machine.regime) - hp.power(before), voltage: voltage)
+                    switchedOn.append(PendingLoad(panel: hp.wiring.panel, currents: extra, since: now))
+                }
                 next.heatPump = machine
                 hpDecision = d
                 remaining -= hp.power(machine.regime) - hp.power(.normal)
@@ -232,7 +239,9 @@ public struct HousePlanner: Sendable {
                     noRoom: !fits(loadCurrents, panel: r.wiring.panel, inputs: inputs, alreadyCounted: machine.on),
                     urgentOff: exceeded(on: r.wiring.mask, panel: r.wiring.panel, nodes: inputs.nodes),
                     operatorState: operatorState)
+                let wasOn = machine.on
                 let reason = machine.step(input, config: r, now: now)
+                if machine.on && !wasOn { switchedOn.append(PendingLoad(panel: r.wiring.panel, currents: loadCurrents, since: now)) }
                 next.relays[id] = machine
                 if machine.on { remaining -= r.powerW }
                 relayDecisions[id] = RelayDecision(id: id, on: machine.on, reason: reason, powerW: machine.on ? r.powerW : 0,
@@ -240,7 +249,7 @@ public struct HousePlanner: Sendable {
             }
         }
         let relays = config.relays.compactMap { relayDecisions[$0.id] }
-        return (next, HouseDecision(heatPump: hpDecision, relays: relays, tariff: tariff))
+        return (next, HouseDecision(heatPump: hpDecision, relays: relays, tariff: tariff, switchedOn: switchedOn))
     }
 
     /// Power a load takes from the budget now, W: a relay on by timer or tariff, the heat pump in Normal or above.

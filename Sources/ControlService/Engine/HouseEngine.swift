@@ -11,6 +11,8 @@ struct HouseEngine: Sendable {
     let tariffMeter: String?
     private(set) var state: HouseState
     private(set) var tariff: TariffSignals?
+    /// Loads switched on that the meters may not show yet (`PendingLoads`).
+    private(set) var pending: [PendingLoad] = []
     /// The battery's last `battery_power` (+ = discharge) and when it was read.
     private(set) var battery: (watts: Double, time: Date)?
     private(set) var last: HouseDecision?
@@ -84,8 +86,9 @@ struct HouseEngine: Sendable {
     /// What the cars' cycle reads: the main meter as if the battery were not discharging,
     /// unless the site lets cars charge from it (`BatteryView`).
     func measurementsForCars(_ m: Measurements, model: SiteModel, now: Date) -> Measurements {
-        guard let b = planner.config.battery, !b.toCars else { return m }
-        return BatteryView.measurementsForCars(m, model: model, batteryW: batteryW(now: now), phases: b.phases)
+        let withPending = PendingLoads.apply(m, model: model, pending: pending)
+        guard let b = planner.config.battery, !b.toCars else { return withPending }
+        return BatteryView.measurementsForCars(withPending, model: model, batteryW: batteryW(now: now), phases: b.phases)
     }
 
     /// One house step after the cars' decision.
@@ -95,7 +98,8 @@ struct HouseEngine: Sendable {
         let forCars = measurementsForCars(measurements, model: model, now: now)
         var rootPower: Double?
         if decision.budget.meterFresh, !batteryStale(now: now), case .device(let id) = model.nodes[0].meter {
-            rootPower = measurements.meters[id]?.power
+            // A load just switched on counts before the meter shows it: its power is not surplus twice.
+            rootPower = PendingLoads.apply(measurements, model: model, pending: pending).meters[id]?.power
         }
         var solarCars = 0.0
         var shortOfBudget = false
@@ -114,6 +118,7 @@ struct HouseEngine: Sendable {
         let (next, house) = planner.step(state, inputs: inputs)
         state = next
         last = house
+        pending = PendingLoads.prune(pending + house.switchedOn, now: now)
         return house
     }
 
