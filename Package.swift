@@ -76,7 +76,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
-        .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
+        .target(name: "ControlService", dependencies: ["PhasorService", "Control"], resources: [.copy("Resources")]),
         // MARK: The bridge (issue 12): a small core and one module per capability.
         /// The bridge's vocabulary: its site section, message classes and lanes, cloud topics
         /// and envelope, command allowlist. Pure: no I/O, no MQTT session, no database.
@@ -176,12 +176,12 @@ let package = Package(
         .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting"]),
         .testTarget(
             name: "ControlTests",
-            dependencies: ["Control", .product(name: "PropertyBased", package: "swift-property-based")]),
+            dependencies: ["Control", "TIC", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "TIC"]),
         .testTarget(
             name: "BridgeTests",
             dependencies: [

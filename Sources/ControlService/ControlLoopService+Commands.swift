@@ -20,7 +20,7 @@ extension ControlLoopService {
         case .failure(let error):
             refuse(error, now: now)
         case .success(let command):
-            engine.withLock { $0.apply(command) }
+            engine.withLock { $0.apply(command, now: now) }
             logger.notice("command accepted", metadata: ["topic": "\(message.topic)", "value": "\(Excerpt.of(message.payload))"])
             if ready.withLock({ $0 }) { runCycle() }
         }

@@ -12,6 +12,7 @@ extension ControlLoopService {
             let decision = engine.cycle(now: now)
             publisher.publishSetpoints(decision, sequence: engine.sequence, now: now) { engine.describe($0, now: now) }
             publisher.publishState(ControlStatePayload.encode(engine: engine, decision: decision, now: now))
+            for command in engine.dueRelayCommands(now: now) { publisher.publishRelay(command.id, on: command.on) }
         }
         lastCycle.withLock { $0 = CycleMark(at: .now, byMeter: byMeter) }
     }

@@ -6,14 +6,14 @@ import PhasorCore
 extension ControlLoopService {
     /// `…/meter/<id>/state`: a new main-meter reading triggers a cycle at once.
     func handleMeter(_ message: MQTTMessage) {
-        let meter: (device: String, sample: MeterSample)
+        let meter: (device: String, sample: MeterSample, reading: Reading)
         do {
             meter = try TelemetryDecoding.meter(message.payload)
         } catch {
             logger.warning("unreadable meter state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
             return
         }
-        let due = engine.withLock { $0.record(meter: meter.device, meter.sample) }
+        let due = engine.withLock { $0.record(meter: meter.device, meter.sample, reading: meter.reading) }
         if due && ready.withLock({ $0 }) { runCycle(byMeter: true) }
     }
 
@@ -38,6 +38,20 @@ extension ControlLoopService {
         guard changed else { return }
         logger.notice("device availability", metadata: ["device": "\(device)", "availability": "\(message.string)"])
         if ready.withLock({ $0 }) { runCycle() }
+    }
+
+    /// `…/relay/<id>/state` (gateway, retained): what a relay is now, so a command the
+    /// gateway missed (it started later, or fell back to the default) is sent again.
+    func handleRelayState(_ message: MQTTMessage) {
+        guard !message.payload.isEmpty else { return }
+        do throws(PayloadError) {
+            let object = try JSONObject(message.payload)
+            let id = try object.requiredString("id")
+            let on = try object.requiredBool("on")
+            engine.withLock { $0.record(relay: id, on: on) }
+        } catch {
+            logger.warning("unreadable relay state", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+        }
     }
 
     /// `…/chargepoint/<id>/applied`: shown on the state topic, for diagnostics.

@@ -56,6 +56,7 @@ public final class ControlLoopService: Service, Sendable {
 
         var state = ControlState(model: model)
         var saver: StateSaver? = nil
+        var savedHouse: HouseState? = nil
         if let stateDirectory {
             let file = StateFile(directory: stateDirectory, site: topics.site)
             let saved = StateSaver.load(file: file, logger: logger)
@@ -65,11 +66,20 @@ public final class ControlLoopService: Service, Sendable {
                     "control state restored",
                     metadata: ["file": "\(file.url.path)", "saved_at": "\(ISO8601.format(saved.savedAt, utcOffsetSeconds: 0))"])
             }
-            saver = StateSaver(file: file, clock: clock, logger: logger, restored: saved?.state)
+            saver = StateSaver(file: file, clock: clock, logger: logger, restored: saved?.state, house: saved?.house)
+            savedHouse = saved?.house
         }
         self.saver = saver
         let firstSequence = UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))
-        engine = Locked(ControlEngine(model: model, state: state, firstSequence: firstSequence))
+        var heatPumpModel: HeatPumpModel? = nil
+        if let name = model.house?.heatPump?.model {
+            // The site check refused an unknown model already; the table is shipped with the binary.
+            heatPumpModel = (try? HeatPumpTable.load())?.model(name)
+        }
+        engine = Locked(
+            ControlEngine(
+                model: model, state: state, firstSequence: firstSequence, now: clock.now(), heatPumpModel: heatPumpModel,
+                savedHouse: savedHouse))
         lastCycle = Locked(CycleMark(at: .now, byMeter: false))
         ready = Locked(false)
     }
@@ -97,6 +107,7 @@ public final class ControlLoopService: Service, Sendable {
         let chargers = try await client.subscribe("\(root)/chargepoint/+/state", qos: .atLeastOnce)
         let applied = try await client.subscribe("\(root)/chargepoint/+/applied", qos: .atLeastOnce)
         let availability = try await client.subscribe("\(root)/device/+/availability", qos: .atLeastOnce)
+        let relays = try await client.subscribe("\(root)/relay/+/state", qos: .atLeastOnce)
         // Commands are `…/control/<path>/set`; `control/state` (ours) is filtered out below.
         // Retained commands are refused (see `RetainedCommands`).
         let commands = try await client.subscribe("\(root)/control/#", options: .commands)
@@ -105,15 +116,17 @@ public final class ControlLoopService: Service, Sendable {
             group.addTask { for await m in chargers { self.handleCharger(m) } }
             group.addTask { for await m in applied { self.handleApplied(m) } }
             group.addTask { for await m in availability { self.handleAvailability(m) } }
+            group.addTask { for await m in relays { self.handleRelayState(m) } }
             group.addTask { for await m in commands where m.topic.hasSuffix("/set") { await self.handleCommand(m) } }
             group.addTask { await self.runTimer() }
             group.addTask { await self.runSaver() }
             try? await gracefulShutdown()
-            for subscription in [meters, chargers, applied, availability, commands] { subscription.cancel() }
+            for subscription in [meters, chargers, applied, availability, relays, commands] { subscription.cancel() }
             group.cancelAll()
         }
         // The last word: a restart continues from here.
-        saver?.save(engine.withLock { $0.state })
+        let last = engine.withLock { ($0.state, $0.house?.state) }
+        saver?.save(last.0, house: last.1)
     }
 
     /// Takes the first decision after the startup delay, then decides when no
@@ -134,7 +147,8 @@ public final class ControlLoopService: Service, Sendable {
         guard let saver else { return }
         while !Task.isCancelled {
             do { try await Task.sleep(for: saveInterval) } catch { return }
-            saver.save(engine.withLock { $0.state })
+            let now = engine.withLock { ($0.state, $0.house?.state) }
+            saver.save(now.0, house: now.1)
         }
     }
 }

@@ -20,6 +20,9 @@ public struct SimulatedP1Meter: Sendable {
     static let importPowerKey = "1-0:1.7.0("
     static let phasePowerKeys = ["1-0:21.7.0(", "1-0:41.7.0(", "1-0:61.7.0("]
     static let currentKeys = ["1-0:31.7.0(", "1-0:51.7.0(", "1-0:71.7.0("]
+    /// Export powers, replaced when the template carries them (a negative current exports).
+    static let exportPowerKey = "1-0:2.7.0("
+    static let phaseExportKeys = ["1-0:22.7.0(", "1-0:42.7.0(", "1-0:62.7.0("]
 
     private let lines: [String]
     public let voltage: Double
@@ -37,16 +40,20 @@ public struct SimulatedP1Meter: Sendable {
     }
 
     /// A telegram stamped `time` (Belgian local time, as the meter sends it) with
-    /// `currents` A on L1, L2, L3 drawn at the meter's voltage.
+    /// `currents` A on L1, L2, L3 drawn at the meter's voltage; a negative current is
+    /// exported (PV): its power goes to the export lines, its magnitude to the current line.
     public func telegram(time: Date, currents: [Double]) -> [UInt8] {
         let powers = currents.map { max(0, $0) * voltage / 1000 }
+        let exports = currents.map { max(0, -$0) * voltage / 1000 }
         var replaced: [String: String] = [
             Self.timeKey: "0-0:1.0.0(\(Self.meterTime(time)))",
             Self.importPowerKey: String(format: "1-0:1.7.0(%06.3f*kW)", powers.reduce(0, +)),
+            Self.exportPowerKey: String(format: "1-0:2.7.0(%06.3f*kW)", exports.reduce(0, +)),
         ]
         for phase in 0..<3 {
             replaced[Self.phasePowerKeys[phase]] = Self.phasePowerKeys[phase] + String(format: "%06.3f*kW)", powers[phase])
-            replaced[Self.currentKeys[phase]] = Self.currentKeys[phase] + String(format: "%06.2f*A)", max(0, currents[phase]))
+            replaced[Self.phaseExportKeys[phase]] = Self.phaseExportKeys[phase] + String(format: "%06.3f*kW)", exports[phase])
+            replaced[Self.currentKeys[phase]] = Self.currentKeys[phase] + String(format: "%06.2f*A)", abs(currents[phase]))
         }
         let body = lines.map { line in
             replaced.first { line.hasPrefix($0.key) }?.value ?? line

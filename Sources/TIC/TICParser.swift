@@ -199,6 +199,7 @@ struct TICFrameBuilder {
             if tariff.tempoTomorrow == nil { tariff.tempoTomorrow = status.tempoColourTomorrow }
         }
         tariff.mobilePeaks.sort { $0.index < $1.index }
+        values += tariff.normalisedValues
         let time = meterTime?.timestamp ?? MeterTimestamp(date: receivedAt, utcOffsetSeconds: 0)
         return TICFrame(
             mode: mode,

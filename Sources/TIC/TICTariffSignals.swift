@@ -1,3 +1,5 @@
+import PhasorCore
+
 /// Tariff state the meter announces, gathered from whichever labels the mode sends.
 public struct TICTariffSignals: Sendable, Hashable {
     /// OPTARIF (historique): `BASE`, `HC..`, `EJP.`, `BBRx`.
@@ -42,4 +44,56 @@ public struct TICMobilePeak: Sendable, Hashable {
     public var index: Int
     public var start: TICHorodate?
     public var end: TICHorodate?
+}
+
+extension TempoColour {
+    /// `blue`, `white`, `red`; nil for none.
+    public var name: String? {
+        switch self {
+        case .none: nil
+        case .blue: "blue"
+        case .white: "white"
+        case .red: "red"
+        }
+    }
+}
+
+extension TICTariffSignals {
+    /// The period now, from PTEC (historique) or LTARF (standard): `peak`, `off_peak`,
+    /// `mobile_peak` (EJP peak day hours), `normal` (EJP normal hours), `base`; nil when
+    /// the label says neither.
+    public var period: String? {
+        if let ptec = currentPeriod {
+            switch ptec.prefix(2) {
+            case "HP": return "peak"
+            case "HC": return "off_peak"
+            case "PM": return "mobile_peak"
+            case "HN": return "normal"
+            case "TH": return "base"
+            default: break
+            }
+        }
+        guard let label = currentTariffLabel?.uppercased() else { return nil }
+        let words = label.split(whereSeparator: { $0 == " " || $0 == "_" }).map(String.init)
+        if words.contains("HP") || label.contains("PLEINE") || label.contains("POINTE") { return "peak" }
+        if words.contains("HC") || label.contains("CREUSE") { return "off_peak" }
+        if words.contains("BASE") { return "base" }
+        return nil
+    }
+
+    /// The signals in the shared vocabulary (docs/topics.md), so control reads one set of
+    /// names whatever the TIC mode: `tempo_today`, `tempo_tomorrow`, `tariff_period`,
+    /// `ejp_notice`, `mobile_peak_start`, `mobile_peak_end`.
+    var normalisedValues: [(Quantity, MeasuredValue)] {
+        var out: [(Quantity, MeasuredValue)] = []
+        if let c = tempoToday?.name { out.append((.tempoToday, .text(c))) }
+        if let c = tempoTomorrow?.name { out.append((.tempoTomorrow, .text(c))) }
+        if let p = period { out.append((.tariffPeriod, .text(p))) }
+        if let n = ejpNoticeMinutes { out.append((.ejpNotice, .number(Double(n)))) }
+        if let peak = mobilePeaks.first(where: { $0.start != nil }) {
+            out.append((.mobilePeakStart, .time(peak.start?.timestamp)))
+            if let end = peak.end { out.append((.mobilePeakEnd, .time(end.timestamp))) }
+        }
+        return out
+    }
 }

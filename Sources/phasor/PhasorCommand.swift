@@ -7,5 +7,5 @@ struct PhasorCommand: AsyncParsableCommand {
         commandName: "phasor",
         abstract: "Phasor operator tool: check a site file, run the demo site, simulate a site file's devices, test a device, list profiles.",
         subcommands: [ConfigCommand.self, DemoCommand.self, SimulateCommand.self, DeviceCommand.self, ProfilesCommand.self,
-                      PulsesCommand.self])
+                      PulsesCommand.self, HeatPumpsCommand.self])
 }

@@ -36,6 +36,44 @@ import Testing
         await control.shutdown()
     }
 
+    /// A control that hangs while connected (status `online`, heartbeat older than three
+    /// beats) returns the relays to their default, as charge points fall back: a heat pump
+    /// left at SG-Ready Off would otherwise stay locked. Time is the injected clock.
+    @Test func aSilentControlReturnsTheRelayToItsDefault() async throws {
+        let topics = TopicBuilder(site: uniqueSite())
+        let gateway = try await connectedClient()
+        let control = try await connectedClient()
+        let clock = ManualWallClock(Date())
+        let states = try await control.subscribe(topics.relayState("hp_sg0"), qos: .atLeastOnce)
+        let running = RunningServices([RelayService(
+            config: RelayConfig(id: "hp_sg0", default: .off), device: nil, client: gateway, topics: topics, clock: clock,
+            logger: quietLogger, judgeInterval: .milliseconds(20))])
+        defer { running.stop() }
+        #expect(try json(await states.next())["source"] as? String == "default")
+
+        let started = clock.now()
+        try control.publish(MQTTMessage(topic: topics.status(.control), string: "online", qos: .atLeastOnce))
+        try control.publish(MQTTMessage(
+            topic: topics.heartbeat(.control), payload: HeartbeatPayload(service: "control", started: started, time: started).encode(),
+            qos: .atLeastOnce))
+        try control.publish(MQTTMessage(topic: topics.relayCommand("hp_sg0"), string: "on", qos: .atLeastOnce))
+        #expect(try json(await states.next())["on"] as? Bool == true)
+        // 14 s without a beat (interval 5 s, three missed = 15 s): still alive, nothing moves.
+        // (A `next` that times out ends its subscription: each wait below has its own.)
+        clock.advance(by: 14)
+        #expect(await states.next(timeout: .milliseconds(300)) == nil)
+        let later = try await control.subscribe(topics.relayState("hp_sg0"), qos: .atLeastOnce)
+        #expect(try json(await later.next())["source"] as? String == "command", "the retained state, unchanged")
+        clock.advance(by: 2)
+        let fallback = try json(await later.next())
+        #expect(fallback["on"] as? Bool == false && fallback["source"] as? String == "fallback")
+        // Once only: the judge keeps running, the relay is not rewritten every tick.
+        #expect(await later.next(timeout: .milliseconds(300)) == nil)
+        running.stop()
+        await gateway.shutdown()
+        await control.shutdown()
+    }
+
     @Test func relayCommandsParseWordsNumbersAndJSON() {
         for (text, state) in [("on", RelayConfig.State.on), ("OFF", .off), ("1", .on), ("false", .off), (#"{"on": false}"#, .off)] {
             #expect((try? RelayCommand.parse(Array(text.utf8), topic: "t").get()) == state, "\(text)")

@@ -1,5 +1,6 @@
 import Control
 import PhasorCore
+import PhasorService
 import Testing
 
 @testable import ControlService
@@ -56,5 +57,47 @@ import Testing
             #expect(refusal.field == field)
             #expect(refusal.reason.contains(reason), "\(refusal.reason)")
         }
+    }
+}
+
+/// The house's operator commands (docs/house.md): a regime or a relay forced until an expiry.
+@Suite struct HouseCommandParsingTests {
+    let topics = TopicBuilder(site: "home")
+    let model: SiteModel = {
+        var config = DemoControlSite.config
+        config.house = HouseConfig(
+            heatPump: HeatPumpConfig(relays: ["sg0", "sg1"], powerW: [.normal: 1000]),
+            relays: [SurplusRelayConfig(id: "boiler", powerW: 2400)])
+        return try! SiteModel(config: config)
+    }()
+
+    func parse(_ path: String, _ payload: String) -> Result<ControlCommand, CommandError> {
+        ControlCommand.parse(topic: topics.controlSet(path), payload: Array(payload.utf8), topics: topics, model: model)
+    }
+
+    @Test func acceptsRegimesRelaysAutoAndDurations() throws {
+        #expect(try parse("heatpump/heat_pump/regime", "boost").get() == .heatPump(id: "heat_pump", .boost, seconds: 3600))
+        #expect(try parse("heatpump/heat_pump/regime", #"{"value": "off", "duration_s": 600}"#).get()
+            == .heatPump(id: "heat_pump", .off, seconds: 600))
+        #expect(try parse("heatpump/heat_pump/regime", "auto").get() == .heatPump(id: "heat_pump", nil, seconds: 3600))
+        #expect(try parse("relay/boiler", "on").get() == .relay(id: "boiler", true, seconds: 3600))
+        #expect(try parse("relay/boiler", #"{"value": "auto"}"#).get() == .relay(id: "boiler", nil, seconds: 3600))
+    }
+
+    @Test(arguments: [
+        ("heatpump/hp2/regime", "boost", "heatpump", "unknown heat pump 'hp2'"),
+        ("heatpump/heat_pump/regime", "turbo", "regime", "'turbo' is not one of off, normal, comfort, boost, auto"),
+        ("heatpump/heat_pump/regime", #"{"value": "boost", "duration_s": 10}"#, "duration_s", "10: use 60…86400 s"),
+        ("heatpump/heat_pump/regime", #"{"value": "boost", "until": 5}"#, "regime", "unknown field: 'until'"),
+        ("relay/sg0", "on", "relay", "unknown relay 'sg0' (control steers: boiler)"),
+        ("relay/boiler", "maybe", "state", "'maybe' is not one of on, off, auto"),
+    ])
+    func refusesWithFieldAndReason(path: String, payload: String, field: String, reason: String) {
+        guard case .failure(let error) = parse(path, payload) else {
+            Issue.record("\(path) \(payload) was accepted")
+            return
+        }
+        #expect(error.field == field)
+        #expect(error.reason.contains(reason), "\(error.reason)")
     }
 }

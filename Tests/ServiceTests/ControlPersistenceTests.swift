@@ -31,6 +31,22 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["control-home.json"])
     }
 
+    /// The house's state (heat-pump Off accounting, overrides) is kept beside control's;
+    /// a file written before it had one still loads.
+    @Test func theHouseStateRoundTripsAndOlderFilesStillLoad() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = StateFile(directory: directory.path, site: "home")
+        let state = ControlState(model: try model(ControlHarness.siteYAML))
+        let t = Date(timeIntervalSince1970: 1_800_000_000.5)
+        var house = HouseState(heatPump: HeatPumpRegimeMachine(regime: .off, since: t))
+        house.overrides["boiler"] = HouseOverride(value: "on", until: t + 600)
+        let document = StateDocument(format: StateDocument.currentFormat, savedAt: t, state: state, house: house)
+        try file.save(document)
+        #expect(try file.load() == document)
+        try file.save(StateDocument(format: StateDocument.currentFormat, savedAt: t, state: state))
+        #expect(try file.load()?.house == nil)
+    }
+
     @Test func anUnreadableFileIsMovedAsideAndControlStartsFresh() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = StateFile(directory: directory.path, site: "home")

@@ -159,6 +159,15 @@ import Glibc
          ":3: meters[0].type: 'p3' is not allowed; use one of: p1, tic"),
         ("site: h\nmeters:\n  - id: grid\n    type: p1\n    source: /dev/ttyUSB0\n    split_port: 99999\n", ["phasor-gateway"],
          ":6: meters.grid: split_port 99999: use 1…65535"),
+        // control.house (issue 11): decode-time rules, relays the gateway must have, the model table, timers.
+        ("site: h\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    heat_pump: {relays: [sg0, sg1], power_w: {normal: 1000}, comfort_export_w: 2000, boost_export_w: 1500}\n",
+         ["phasor-control"], ":5: control.house.heat_pump.boost_export_w: must be above comfort_export_w"),
+        ("site: h\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    heat_pump:\n      relays: [sg0, sg1]\n      power_w: {normal: 1000}\n",
+         ["phasor-control"], ":6: control.house.heat_pump.relays[0]: no relay 'sg0' in modbus.relays (none is configured)"),
+        ("site: h\nmodbus:\n  devices: []\n  relays: [{id: sg0}, {id: sg1}]\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    heat_pump:\n      model: acme-9000\n      relays: [sg0, sg1]\n      power_w: {normal: 1000}\n",
+         ["phasor-control"], ":9: control.house.heat_pump.model: 'acme-9000' is not in the compatibility table"),
+        ("site: h\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    relays:\n      - {id: boiler, power_w: 2400, timers: [{from: \"25:00\", to: \"13:00\"}]}\n",
+         ["phasor-control"], ":6: control.house.relays[0].timers[0].from: '25:00': use HH:MM"),
     ]
 
     @Test(arguments: refused)

@@ -17,10 +17,12 @@ public struct SiteConfig: Sendable, Equatable, Decodable {
     /// Where the control service keeps its state between runs (quarter energy, month
     /// peak, operator settings); `nil` = the service's default. Not used by the library.
     public var stateDir: String?
+    /// The house loads beside the cars (heat pump, relays, tariff rules): `HouseConfig`.
+    public var house: HouseConfig?
 
     public init(
         preset: Preset = .residential, voltage: Double = 230, budget: BudgetConfig = BudgetConfig(),
-        timing: TimingConfig = TimingConfig(), site: PanelConfig, stateDir: String? = nil
+        timing: TimingConfig = TimingConfig(), site: PanelConfig, stateDir: String? = nil, house: HouseConfig? = nil
     ) {
         self.preset = preset
         self.voltage = voltage
@@ -28,9 +30,10 @@ public struct SiteConfig: Sendable, Equatable, Decodable {
         self.timing = timing
         self.site = site
         self.stateDir = stateDir
+        self.house = house
     }
 
-    enum CodingKeys: String, CodingKey { case preset, voltage, budget, timing, site, stateDir }
+    enum CodingKeys: String, CodingKey { case preset, voltage, budget, timing, site, stateDir, house }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -40,7 +43,8 @@ public struct SiteConfig: Sendable, Equatable, Decodable {
             budget: try c.decodeIfPresent(BudgetConfig.self, forKey: .budget) ?? BudgetConfig(),
             timing: try c.decodeIfPresent(TimingConfig.self, forKey: .timing) ?? TimingConfig(),
             site: try c.decode(PanelConfig.self, forKey: .site),
-            stateDir: try c.decodeIfPresent(String.self, forKey: .stateDir))
+            stateDir: try c.decodeIfPresent(String.self, forKey: .stateDir),
+            house: try c.decodeIfPresent(HouseConfig.self, forKey: .house))
         if let problem = SiteConfigValidation.firstProblem(in: self) {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath + problem.codingPath, debugDescription: problem.message))

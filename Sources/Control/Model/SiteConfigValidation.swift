@@ -65,6 +65,9 @@ enum SiteConfigValidation {
             checkBudget(config.budget)
             checkTiming(config.timing)
             checkPanel(config.site, path: ["site"], level: 1)
+            if let house = config.house {
+                problems += HouseConfigValidation.problems(in: house, site: config)
+            }
         }
 
         mutating func checkBudget(_ b: BudgetConfig) {

@@ -49,6 +49,9 @@ public struct SiteModel: Sendable {
     public var timing: TimingConfig
     /// Calendar in the budget's time zone, for month boundaries.
     public var calendar: Calendar
+    /// The house loads beside the cars (`HousePlanner`); nil when the site file has none.
+    public var house: HouseConfig?
+    public var preset: Preset
 
     /// Validates and compiles a configuration; the error names the first problem's path.
     public init(config: SiteConfig) throws(SiteConfigError) {
@@ -56,6 +59,8 @@ public struct SiteModel: Sendable {
         voltage = config.voltage
         budget = config.budget
         timing = config.timing
+        house = config.house
+        preset = config.preset
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: config.budget.timeZone) ?? TimeZone(secondsFromGMT: 0)!
         self.calendar = calendar

@@ -12,6 +12,10 @@ enum ControlCommand: Sendable, Equatable {
     case manualCurrent(chargePoint: String, amperes: Double)
     /// `control/chargepoint/<id>/priority/set`: higher charges first when power is short.
     case priority(chargePoint: String, Int)
+    /// `control/heatpump/<id>/regime/set`: a forced regime for `seconds` (nil regime = `auto`, back to control).
+    case heatPump(id: String, HeatPumpRegime?, seconds: Double)
+    /// `control/relay/<id>/set`: a forced state for `seconds` (nil = `auto`).
+    case relay(id: String, Bool?, seconds: Double)
 
     /// The slider's accepted range, kW. The Belgian capacity tariff bills at least
     /// 2.5 kW, so a lower target saves nothing.
@@ -33,6 +37,23 @@ enum ControlCommand: Sendable, Equatable {
         if path == ["slider"] {
             return NumericCommand.parse(payload, topic: topic, field: "slider", range: sliderRange, unit: "kW")
                 .map { .slider(kW: $0) }
+        }
+        if path.count == 3, path[0] == "heatpump", path[2] == "regime" {
+            guard let hp = model.house?.heatPump, hp.id == path[1] else {
+                return refuse("heatpump", "unknown heat pump '\(Excerpt.of(String(path[1])))'")
+            }
+            return HouseCommand.parse(payload, topic: topic, field: "regime",
+                                      allowed: HeatPumpRegime.allCases.map(\.name) + ["auto"])
+                .map { .heatPump(id: hp.id, HeatPumpRegime(name: $0.value), seconds: $0.seconds) }
+        }
+        if path.count == 2, path[0] == "relay" {
+            let id = String(path[1])
+            guard model.house?.relays.contains(where: { $0.id == id }) == true else {
+                let known = (model.house?.relays.map(\.id) ?? []).joined(separator: ", ")
+                return refuse("relay", "unknown relay '\(Excerpt.of(id))' (control steers: \(known))")
+            }
+            return HouseCommand.parse(payload, topic: topic, field: "state", allowed: ["on", "off", "auto"])
+                .map { .relay(id: id, $0.value == "auto" ? nil : $0.value == "on", seconds: $0.seconds) }
         }
         guard path.count == 3, path[0] == "chargepoint" else { return refuse("topic", "unknown command topic") }
         let id = String(path[1])
@@ -67,6 +88,48 @@ enum ControlCommand: Sendable, Equatable {
         case .mode(let id, let mode): settings.modes[id] = mode
         case .manualCurrent(let id, let amperes): settings.manualCurrents[id] = amperes
         case .priority(let id, let priority): settings.priorities[id] = priority
+        case .heatPump, .relay: break  // the house engine's (`ControlEngine.apply`)
         }
+    }
+}
+
+/// A forced house-load state: a word (`boost`, `on`, `auto`), or
+/// `{"value": "boost", "duration_s": 3600}`; the duration defaults to 1 h, 60 s … 24 h.
+enum HouseCommand {
+    static let durationRange: ClosedRange<Double> = 60...86_400
+    static let defaultDuration: Double = 3600
+
+    static func parse(_ payload: [UInt8], topic: String, field: String, allowed: [String])
+        -> Result<(value: String, seconds: Double), CommandError>
+    {
+        func fail(_ f: String, _ reason: String) -> Result<(value: String, seconds: Double), CommandError> {
+            .failure(CommandError(topic: topic, field: f, reason: reason, payload: payload))
+        }
+        let text = String(decoding: payload, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("{") else {
+            return ChoiceCommand.parse(payload, topic: topic, field: field, allowed: allowed)
+                .map { ($0, defaultDuration) }
+        }
+        let object: JSONObject
+        let word: String?
+        let seconds: Double?
+        do throws(PayloadError) {
+            object = try JSONObject(payload)
+            try object.rejectUnknown(allowed: ["value", "duration_s"])
+            word = try object.string("value")
+            seconds = try object.number("duration_s")
+        } catch .invalidField(let key, let reason) {
+            // As every other command says it (`ValueObject`).
+            return fail(key == "duration_s" ? key : field, key == "value" || key == "duration_s" ? "'\(key)' \(reason)" : "\(reason): '\(key)'")
+        } catch {
+            return fail(field, "\(error)")
+        }
+        guard let word else { return fail(field, "'value' is missing") }
+        guard allowed.contains(word) else { return fail(field, "'\(Excerpt.of(word))' is not one of \(allowed.joined(separator: ", "))") }
+        let duration = seconds ?? defaultDuration
+        guard durationRange.contains(duration) else {
+            return fail("duration_s", "\(JSONWriter.format(duration)): use 60…86400 s")
+        }
+        return .success((word, duration))
     }
 }

@@ -21,22 +21,27 @@ struct ControlEngine: Sendable {
     /// The sequence number of the last decision published.
     private(set) var sequence: UInt64
     private(set) var lastDecision: Decision?
+    /// Heat pump, relays and tariff rules (`control.house`); nil without one.
+    private(set) var house: HouseEngine?
 
     /// - Parameter firstSequence: where numbering starts. The service starts at the wall
     ///   clock in milliseconds, so a restarted control keeps counting upward for the
     ///   gateway as long as it decides less than a thousand times a second.
-    init(model: SiteModel, state: ControlState, firstSequence: UInt64) {
+    init(model: SiteModel, state: ControlState, firstSequence: UInt64, now: Date = Date(),
+         heatPumpModel: HeatPumpModel? = nil, savedHouse: HouseState? = nil) {
         self.model = model
         self.state = state
         self.sequence = firstSequence
+        house = HouseEngine(model: model, now: now, heatPumpModel: heatPumpModel, saved: savedHouse)
         if case .device(let id) = model.nodes[0].meter { mainMeter = id } else { mainMeter = nil }
     }
 
     /// Records a meter sample; returns true when it is a new reading of the main meter
     /// (a cycle is due now). An older or repeated sample (a retained copy after a
     /// reconnect) is not new and does not replace a newer one.
-    mutating func record(meter device: String, _ sample: MeterSample) -> Bool {
+    mutating func record(meter device: String, _ sample: MeterSample, reading: Reading? = nil) -> Bool {
         if let known = measurements.meters[device], known.time >= sample.time { return false }
+        if let reading { house?.record(reading: reading) }
         measurements.meters[device] = sample
         return device == mainMeter
     }
@@ -75,14 +80,34 @@ struct ControlEngine: Sendable {
         return changed
     }
 
-    mutating func apply(_ command: ControlCommand) {
-        command.apply(to: &state.settings)
+    mutating func apply(_ command: ControlCommand, now: Date = Date()) {
+        switch command {
+        case .heatPump(let id, let regime, let seconds):
+            house?.override(id, value: regime?.name, until: now + seconds)
+        case .relay(let id, let on, let seconds):
+            house?.override(id, value: on.map { $0 ? "on" : "off" }, until: now + seconds)
+        default:
+            command.apply(to: &state.settings)
+        }
     }
+
+    /// The gateway's report of a relay control steers; others are ignored.
+    mutating func record(relay id: String, on: Bool) { house?.record(relay: id, on: on) }
+
+    /// Relay commands due after the last cycle (changes, and a repeat every 30 s).
+    mutating func dueRelayCommands(now: Date) -> [(id: String, on: Bool)] { house?.dueCommands(now: now) ?? [] }
 
     /// One decision: runs the library and numbers the result.
     mutating func cycle(now: Date) -> Decision {
-        let (next, decision) = ControlCycle.run(state: state, model: model, measurements: effectiveMeasurements, now: now)
+        // The tariff's car limit holds for this cycle only: the operator's settings stay.
+        var run = state
+        if let house { run.settings = house.limitedSettings(state.settings, model: model, now: now) }
+        let measured = effectiveMeasurements
+        let forCars = house?.measurementsForCars(measured, model: model, now: now) ?? measured
+        var (next, decision) = ControlCycle.run(state: run, model: model, measurements: forCars, now: now)
+        next.settings = state.settings
         state = next
+        _ = house?.step(decision: decision, settings: run.settings, model: model, measurements: measured, now: now)
         sequence &+= 1
         lastDecision = decision
         return decision

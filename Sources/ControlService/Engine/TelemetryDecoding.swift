@@ -6,13 +6,13 @@ import PhasorCore
 /// library reads. Pure functions: the service logs and drops what does not decode.
 enum TelemetryDecoding {
     /// `…/meter/<id>/state` (ReadingPayload) → device id and `MeterSample`.
-    static func meter(_ payload: [UInt8]) throws -> (device: String, sample: MeterSample) {
+    static func meter(_ payload: [UInt8]) throws -> (device: String, sample: MeterSample, reading: Reading) {
         let decoded = try ReadingPayload.decode(payload)
         guard let time = ISO8601.parse(decoded.time) else {
             throw PayloadError.invalidField("time", reason: "not an ISO 8601 date-time")
         }
         let reading = Reading(device: decoded.device, time: time, values: Array(decoded.values))
-        return (decoded.device, MeterSample(reading: reading))
+        return (decoded.device, MeterSample(reading: reading), reading)
     }
 
     /// `…/chargepoint/<id>/state` → device id and `ChargerSample`.

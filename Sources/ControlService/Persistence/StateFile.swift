@@ -14,6 +14,9 @@ struct StateDocument: Codable, Equatable, Sendable {
     var format: Int
     var savedAt: Date
     var state: ControlState
+    /// The house loads' state (`control.house`): the heat pump's Off accounting and the
+    /// operators' overrides. Absent in files written before it, or without a house.
+    var house: HouseState? = nil
 }
 
 /// One JSON file, replaced atomically: written beside the old one, flushed to disk,

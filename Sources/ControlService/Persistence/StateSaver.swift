@@ -10,22 +10,22 @@ final class StateSaver: Sendable {
     private let clock: any WallClock
     private let logger: Logger
     /// The state last written (or read at start), to skip writing an unchanged one.
-    private let lastSaved: Locked<ControlState?>
+    private let lastSaved: Locked<(state: ControlState, house: HouseState?)?>
 
-    init(file: StateFile, clock: any WallClock, logger: Logger, restored: ControlState?) {
+    init(file: StateFile, clock: any WallClock, logger: Logger, restored: ControlState?, house: HouseState? = nil) {
         self.file = file
         self.clock = clock
         self.logger = logger
-        lastSaved = Locked(restored)
+        lastSaved = Locked(restored.map { ($0, house) })
     }
 
     /// Writes `state` unless it is what the file already holds. Returns whether it wrote.
     @discardableResult
-    func save(_ state: ControlState) -> Bool {
-        if lastSaved.withLock({ $0 == state }) { return false }
+    func save(_ state: ControlState, house: HouseState? = nil) -> Bool {
+        if lastSaved.withLock({ $0.map { $0.state == state && $0.house == house } ?? false }) { return false }
         do {
-            try file.save(StateDocument(format: StateDocument.currentFormat, savedAt: clock.now(), state: state))
-            lastSaved.withLock { $0 = state }
+            try file.save(StateDocument(format: StateDocument.currentFormat, savedAt: clock.now(), state: state, house: house))
+            lastSaved.withLock { $0 = (state, house) }
             return true
         } catch {
             logger.error("cannot save control state", metadata: ["file": "\(file.url.path)", "error": "\(error)"])

@@ -41,6 +41,13 @@ struct ControlPublisher: Sendable {
             MQTTMessage(topic: topics.controlState, payload: payload, qos: .atLeastOnce, retain: true, properties: Self.json))
     }
 
+    /// A relay control steers (heat-pump contacts, plain relays): `…/relay/<id>/command`,
+    /// never retained (the gateway refuses retained commands); the gateway applies it and
+    /// answers on `…/relay/<id>/state`.
+    func publishRelay(_ id: String, on: Bool) {
+        try? client.publish(MQTTMessage(topic: topics.relayCommand(id), payload: Array((on ? "on" : "off").utf8), qos: .atLeastOnce))
+    }
+
     /// A refused command, never retained.
     func publishRefusal(_ error: CommandError, now: Date) {
         try? client.publish(MQTTMessage(topic: topics.error(.control), payload: error.json(at: now), qos: .atLeastOnce))

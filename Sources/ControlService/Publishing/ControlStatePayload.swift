@@ -87,6 +87,7 @@ enum ControlStatePayload {
         }
         w.endArray()
         writeStats(&w, engine.state.stats, model: engine.model)
+        if let house = engine.house { HouseStatePayload.write(&w, house, now: now) }
         w.endObject()
         return w.bytes
     }

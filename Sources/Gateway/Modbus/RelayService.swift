@@ -7,7 +7,9 @@ import PhasorService
 import ServiceLifecycle
 
 /// One relay: sets its default at start, applies `…/relay/<id>/command`, publishes
-/// `…/relay/<id>/state`, and returns to the default when control goes offline.
+/// `…/relay/<id>/state`, and returns to the default when control stops being alive —
+/// offline, or silent: its heartbeat older than three beats (a control that hangs
+/// connected must not hold a heat pump locked off), as charge points fall back.
 /// A relay without a device is simulated (state only), for demos and tests.
 public struct RelayService: Service {
     let config: RelayConfig
@@ -16,15 +18,20 @@ public struct RelayService: Service {
     let topics: TopicBuilder
     let clock: any WallClock
     let logger: Logger
+    /// How often a silent heartbeat is looked for between messages.
+    let judgeInterval: Duration
+    /// Control's status and heartbeat as heard, and whether it was last judged alive.
+    private let control = Locked<(liveness: ServiceLiveness, alive: Bool?)>((ServiceLiveness(), nil))
 
     public init(config: RelayConfig, device: ModbusDevice?, client: MQTTClient, topics: TopicBuilder,
-                clock: any WallClock = SystemWallClock(), logger: Logger) {
+                clock: any WallClock = SystemWallClock(), logger: Logger, judgeInterval: Duration = .seconds(1)) {
         self.config = config
         self.device = device
         self.client = client
         self.topics = topics
         self.clock = clock
         self.logger = logger
+        self.judgeInterval = judgeInterval
     }
 
     public func run() async throws {
@@ -32,6 +39,7 @@ public struct RelayService: Service {
         // a retained `on` would replay over the default at every start.
         let commands = try await client.subscribe(topics.relayCommand(config.id), options: .commands)
         let controlStatus = try await client.subscribe(topics.status(.control), qos: .atLeastOnce)
+        let controlBeat = try await client.subscribe(topics.heartbeat(.control), qos: .atLeastOnce)
         await set(config.defaultState, source: "default")
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
@@ -51,8 +59,23 @@ public struct RelayService: Service {
                     }
                 }
                 group.addTask {
-                    for await message in controlStatus where message.string == "offline" {
-                        await self.set(self.config.defaultState, source: "fallback")
+                    for await message in controlStatus {
+                        self.control.withLock { $0.liveness.record(status: message.string) }
+                        await self.judgeControl()
+                    }
+                }
+                group.addTask {
+                    for await message in controlBeat {
+                        if !self.control.withLock({ $0.liveness.record(heartbeat: message.payload) }) {
+                            self.logger.warning("unreadable control heartbeat", metadata: ["relay": "\(self.config.id)"])
+                        }
+                        await self.judgeControl()
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: self.judgeInterval) } catch { return }
+                        await self.judgeControl()
                     }
                 }
                 await group.next()
@@ -61,6 +84,23 @@ public struct RelayService: Service {
         }
         commands.cancel()
         controlStatus.cancel()
+        controlBeat.cancel()
+    }
+
+    /// Back to the default once when control stops being alive (offline, or its beat too old).
+    private func judgeControl() async {
+        let now = clock.now()
+        let (verdict, wasAlive) = control.withLock { c in
+            let verdict = c.liveness.verdict(now: now)
+            defer { if verdict != .unknown { c.alive = verdict.isAlive } }
+            return (verdict, c.alive)
+        }
+        guard verdict != .unknown, !verdict.isAlive, wasAlive != false else { return }
+        if case .silent(let age) = verdict {
+            logger.warning("control silent: relay back to its default",
+                           metadata: ["relay": "\(config.id)", "heartbeat_age_s": "\(Int(age))"])
+        }
+        await set(config.defaultState, source: "fallback")
     }
 
     private func set(_ state: RelayConfig.State, source: String) async {

@@ -42,6 +42,18 @@ extension Quantity {
     public static let meterID: Quantity = "meter_id"
     public static let protocolVersion: Quantity = "protocol_version"
     public static let tariffIndicator: Quantity = "tariff"
+
+    // MARK: French tariff signals (TIC), normalised whatever the mode
+    /// Tempo colour of today / tomorrow: `blue`, `white`, `red`.
+    public static let tempoToday: Quantity = "tempo_today"
+    public static let tempoTomorrow: Quantity = "tempo_tomorrow"
+    /// The period now: `peak`, `off_peak`, `mobile_peak` (EJP), `normal` (EJP), `base`.
+    public static let tariffPeriod: Quantity = "tariff_period"
+    /// EJP pre-notice, minutes (PEJP), sent only while a mobile peak is announced.
+    public static let ejpNotice: Quantity = "ejp_notice"
+    /// Start and end of the first announced mobile peak (DPMx / FPMx, standard mode).
+    public static let mobilePeakStart: Quantity = "mobile_peak_start"
+    public static let mobilePeakEnd: Quantity = "mobile_peak_end"
     public static let breakerState: Quantity = "breaker_state"
     public static let powerFailures: Quantity = "power_failures"
     public static let longPowerFailures: Quantity = "long_power_failures"
@@ -135,6 +147,12 @@ extension Quantity {
         add(.meterID, .none, "Meter identifier")
         add(.protocolVersion, .none, "Protocol version the meter reports")
         add(.tariffIndicator, .none, "Active tariff")
+        add(.tempoToday, .none, "Tempo colour of today (blue, white, red)")
+        add(.tempoTomorrow, .none, "Tempo colour of tomorrow (blue, white, red)")
+        add(.tariffPeriod, .none, "Tariff period now (peak, off_peak, mobile_peak, normal, base)")
+        add(.ejpNotice, .none, "EJP mobile-peak pre-notice, minutes")
+        add(.mobilePeakStart, .none, "Start of the announced mobile peak")
+        add(.mobilePeakEnd, .none, "End of the announced mobile peak")
         add(.breakerState, .none, "Breaker/switch position")
         add(.powerFailures, .count, "Power failures")
         add(.longPowerFailures, .count, "Long power failures")

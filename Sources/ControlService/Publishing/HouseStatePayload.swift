@@ -1,0 +1,67 @@
+import Control
+import Foundation
+import PhasorCore
+
+/// `house` in `…/control/state`: the heat pump's regime and why, every plain relay, the
+/// tariff signals and the rules that apply, and the operators' forced states.
+enum HouseStatePayload {
+    static func write(_ w: inout JSONWriter, _ house: HouseEngine, now: Date) {
+        func time(_ d: Date) -> String { ISO8601.format(d, utcOffsetSeconds: 0) }
+        let decision = house.last
+        w.key("house")
+        w.beginObject()
+        w.key("heat_pump")
+        if let hp = decision?.heatPump {
+            w.beginObject()
+            w.key("id"); w.value(hp.id)
+            w.key("regime"); w.value(hp.regime.name)
+            w.key("wanted"); w.value(hp.wanted.name)
+            w.key("since"); w.value(time(hp.since))
+            w.key("power_kw"); w.value((hp.powerW / 10).rounded() / 100)
+            w.key("reason"); w.value(hp.reason)
+            w.key("relays")
+            w.beginObject()
+            for relay in hp.relays { w.key(relay.id); w.value(relay.on) }
+            w.endObject()
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.key("relays")
+        w.beginArray()
+        for relay in decision?.relays ?? [] {
+            w.beginObject()
+            w.key("id"); w.value(relay.id)
+            w.key("on"); w.value(relay.on)
+            w.key("since"); w.value(time(relay.since))
+            w.key("power_kw"); w.value((relay.powerW / 10).rounded() / 100)
+            w.key("reason"); w.value(relay.reason.rawValue)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("tariff")
+        w.beginObject()
+        let signals = house.tariff
+        w.key("tempo_today"); w.optional(signals?.tempoToday?.rawValue)
+        w.key("tempo_tomorrow"); w.optional(signals?.tempoTomorrow?.rawValue)
+        w.key("period"); w.optional(signals?.period?.rawValue)
+        w.key("time"); w.optional(signals.map { time($0.time) })
+        w.key("active_rules")
+        w.beginArray()
+        for condition in decision?.tariff.active ?? [] { w.value(condition.rawValue) }
+        w.endArray()
+        w.key("cars"); w.optional(decision?.tariff.cars?.rawValue)
+        w.endObject()
+        w.key("overrides")
+        w.beginObject()
+        for (id, o) in house.state.overrides.sorted(by: { $0.key < $1.key }) where o.until > now {
+            w.key(id)
+            w.beginObject()
+            w.key("value"); w.value(o.value)
+            w.key("until"); w.value(time(o.until))
+            w.endObject()
+        }
+        w.endObject()
+        w.endObject()
+    }
+}

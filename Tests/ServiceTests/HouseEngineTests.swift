@@ -1,0 +1,137 @@
+import Control
+import Foundation
+import PhasorCore
+import TIC
+import Testing
+
+@testable import ControlService
+
+/// The house in control's engine (no broker): a real TIC frame's tariff signals limit the
+/// cars for the cycle only, the heat pump's contacts become relay commands that repeat
+/// while the gateway reports another state, and the battery is kept out of the cars.
+@Suite struct HouseEngineTests {
+    static let yaml = """
+        budget: {slider_kw: 20, load_smoothing_seconds: 0}
+        timing: {ev_response_seconds: 0, increase_interval_seconds: 0, breaker_margin_a: 0, min_run_seconds: 0, min_pause_seconds: 0}
+        site:
+          id: main
+          current_limit: 32
+          meter: linky
+          charge_points:
+            - {id: cp1, max_current: 16}
+        house:
+          heat_pump:
+            relays: [sg0, sg1]
+            power_w: {normal: 1000, comfort: 2000, boost: 3000}
+          battery: {meter: inverter}
+          tariff:
+            rules:
+              - {when: tempo_red_peak, heat_pump: "off", cars: solar}
+        """
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../TICTests/Fixtures").standardizedFileURL
+
+    /// The Linky Tempo frame with PTEC set to `ptec` (checksum recomputed), as a reading at `now`.
+    static func ticReading(ptec: String, now: Date) throws -> Reading {
+        var bytes = Array(try Data(contentsOf: fixtures.appendingPathComponent("tic-historique-mono-tempo-linky-pyteleinfo.txt")))
+        let prefix = Array("\nPTEC ".utf8)
+        let start = try #require(bytes.indices.first { bytes[$0...].starts(with: prefix) })
+        let end = try #require(bytes[start...].firstIndex(of: 0x0D))
+        let body = Array("PTEC \(ptec)".utf8)
+        let sum = body.reduce(0) { $0 + Int($1) }
+        bytes.replaceSubrange((start + 1)..<end, with: body + [0x20, UInt8((sum & 0x3F) + 0x20)])
+        var reading = try TICParser.parse(bytes, device: "linky", receivedAt: now).reading
+        // The frame is mono-phase: give control the three currents it needs, 2 A imported each.
+        for p in 1...3 { reading.set(Quantity.current.phase(p), 2) }
+        reading.set(.power, 1380)
+        return reading
+    }
+
+    func engine(now: Date) throws -> ControlEngine {
+        ControlEngine(model: try SiteModel.load(yaml: Self.yaml), state: ControlState(model: try SiteModel.load(yaml: Self.yaml)),
+                      firstSequence: 1, now: now)
+    }
+
+    func plugIn(_ engine: inout ControlEngine, now: Date) {
+        engine.record(charger: "cp1", ChargerSample(time: now, connected: true, currents: .zero))
+        _ = engine.record(meter: "inverter", MeterSample(time: now), reading: battery(0, now: now))
+    }
+
+    func battery(_ watts: Double, now: Date) -> Reading {
+        var r = Reading(device: "inverter", time: MeterTimestamp(date: now, utcOffsetSeconds: 0), values: [])
+        r.set(.batteryPower, watts)
+        return r
+    }
+
+    @Test func aRedPeakFrameLimitsCarsForTheCycleOnlyAndSwitchesTheHeatPumpOff() throws {
+        var now = Date(timeIntervalSince1970: 1_800_000_000)
+        var engine = try engine(now: now - 3600)
+        plugIn(&engine, now: now)
+        let blue = try Self.ticReading(ptec: "HPJB", now: now)
+        _ = engine.record(meter: "linky", MeterSample(reading: blue), reading: blue)
+        var decision = engine.cycle(now: now)
+        #expect(decision.setpoint("cp1")?.current ?? 0 > 0, "a blue day: the car charges from the grid")
+        #expect(engine.house?.last?.heatPump?.regime == .normal)
+
+        now += 5
+        let red = try Self.ticReading(ptec: "HPJR", now: now)
+        _ = engine.record(meter: "linky", MeterSample(reading: red), reading: red)
+        plugIn(&engine, now: now)
+        decision = engine.cycle(now: now)
+        #expect(decision.setpoint("cp1")?.current == 0, "a red peak: solar only, and there is no export")
+        #expect(engine.state.settings.modes["cp1"] == .automatic, "the operator's mode is untouched")
+        #expect(engine.house?.last?.heatPump?.regime == .off)
+        #expect(engine.house?.last?.tariff.active == [.tempoRedPeak])
+        // The contacts as commands: SG1 opens first, then SG0 closes (Off = 1:0).
+        let commands = engine.dueRelayCommands(now: now)
+        #expect(commands.map(\.id) == ["sg1", "sg0"] && commands.map(\.on) == [false, true])
+    }
+
+    @Test func relayCommandsRepeatUntilTheGatewayReportsThem() throws {
+        var now = Date(timeIntervalSince1970: 1_800_000_000)
+        var engine = try engine(now: now - 3600)
+        plugIn(&engine, now: now)
+        _ = engine.cycle(now: now)
+        #expect(engine.dueRelayCommands(now: now).map(\.id) == ["sg0", "sg1"])
+        now += 1
+        _ = engine.cycle(now: now)
+        #expect(engine.dueRelayCommands(now: now).isEmpty, "not again within the retry")
+        now += 2
+        _ = engine.cycle(now: now)
+        #expect(engine.dueRelayCommands(now: now).count == 2, "the gateway has not reported them: again")
+        engine.record(relay: "sg0", on: false)
+        engine.record(relay: "sg1", on: false)
+        now += 2
+        _ = engine.cycle(now: now)
+        #expect(engine.dueRelayCommands(now: now).isEmpty, "confirmed")
+        now += 30
+        _ = engine.cycle(now: now)
+        #expect(engine.dueRelayCommands(now: now).count == 2, "refreshed every 30 s")
+    }
+
+    @Test func aDischargingBatteryIsNotChargedIntoTheCar() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let yaml = Self.yaml.replacingOccurrences(of: "max_current: 16}", with: "max_current: 16, mode: solar}")
+        let model = try SiteModel.load(yaml: yaml)
+        var engine = ControlEngine(model: model, state: ControlState(model: model), firstSequence: 1, now: now - 3600)
+        engine.record(charger: "cp1", ChargerSample(time: now, connected: true, currents: .zero))
+        // The grid exports 6.9 kW (above the car's 5.5 kW start minimum)… because the battery discharges 8 kW.
+        func grid(at t: Date) -> Reading {
+            var grid = Reading(device: "linky", time: MeterTimestamp(date: t, utcOffsetSeconds: 0), values: [])
+            for p in 1...3 { grid.set(Quantity.current.phase(p), 10) }
+            for p in 1...3 { grid.set(Quantity.powerExport.phase(p), 2300) }
+            grid.set(.powerExport, 6900)
+            return grid
+        }
+        _ = engine.record(meter: "linky", MeterSample(reading: grid(at: now)), reading: grid(at: now))
+        _ = engine.record(meter: "inverter", MeterSample(time: now), reading: battery(8000, now: now))
+        #expect(engine.cycle(now: now).setpoint("cp1")?.current == 0, "no surplus once the battery's discharge is counted")
+        // The same export without the battery (after the view window): a real surplus charges it.
+        let later = now + 10
+        engine.record(charger: "cp1", ChargerSample(time: later, connected: true, currents: .zero))
+        _ = engine.record(meter: "inverter", MeterSample(time: later), reading: battery(0, now: later))
+        _ = engine.record(meter: "linky", MeterSample(reading: grid(at: later)), reading: grid(at: later))
+        #expect(engine.cycle(now: later).setpoint("cp1")?.current ?? 0 > 0, "a real surplus charges it")
+    }
+}
