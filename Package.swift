@@ -67,14 +67,30 @@ let package = Package(
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control",
+                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "BridgeAlerts", "BridgeLicences",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
         .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
-        .target(name: "Bridge", dependencies: ["PhasorService"]),
+        /// libcurl: HTTP(S) and SMTP (STARTTLS, TLS, AUTH) for the bridge's alert delivery.
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        /// Alert rules, grouping and message formats: pure, on injected time. No MQTT, no I/O.
+        .target(name: "BridgeAlerts", dependencies: ["PhasorCore"]),
+        /// Offline licences: canonical bytes, Ed25519 verification, machine serial, trusted time. No MQTT.
+        .target(
+            name: "BridgeLicences",
+            dependencies: ["PhasorCore", .product(name: "Crypto", package: "swift-crypto")]),
+        /// Alert delivery: the queue (`AlertQueue`) and its channels (MQTT, webhook, ntfy, e-mail).
+        .target(
+            name: "BridgeDelivery",
+            dependencies: ["BridgeAlerts", "MQTT", "PhasorCore", "CCurl",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Bridge", dependencies: ["PhasorService", "BridgeAlerts", "BridgeDelivery", "BridgeLicences"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
         /// on a free loopback port, child processes with a clean signal mask.
         .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
@@ -83,7 +99,10 @@ let package = Package(
         .executableTarget(name: "phasor-gateway", dependencies: ["Gateway"]),
         .executableTarget(name: "phasor-control", dependencies: ["ControlService"]),
         .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
-        .executableTarget(name: "phasor", dependencies: ["Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+        .executableTarget(
+            name: "phasor",
+            dependencies: ["Gateway", "ControlService", "Bridge", "BridgeLicences", "PhasorTesting",
+                           .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Benchmarks (print figures; run by scripts/bench.sh, never timed in tests)
         .executableTarget(
@@ -127,6 +146,11 @@ let package = Package(
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: ["Bridge", "BridgeAlerts", "BridgeDelivery", "BridgeLicences", "PhasorService", "MQTT", "PhasorCore",
+                           "PhasorTesting", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Scripts")]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),

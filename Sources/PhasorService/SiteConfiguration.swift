@@ -1,3 +1,5 @@
+import BridgeAlerts
+import BridgeLicences
 import Foundation
 import Modbus
 import Control
@@ -22,10 +24,15 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var pulses: PulseSection?
     /// The meters the gateway reads (P1, TIC); see docs/gateway-meters.md.
     public var meters: [MeterConfiguration]?
+    /// Alert rules, events and delivery (the bridge's; see docs/alerts.md).
+    public var alerts: AlertsSection?
+    /// Where the licence is and which keys may sign it (the bridge's; see docs/licences.md).
+    public var licence: LicenceSection?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
                 logging: LoggingConfiguration? = nil, control: SiteConfig? = nil, modbus: ModbusSection? = nil,
-                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil) {
+                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil, alerts: AlertsSection? = nil,
+                licence: LicenceSection? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
@@ -34,6 +41,8 @@ public struct SiteConfiguration: Decodable, Sendable {
         self.modbus = modbus
         self.pulses = pulses
         self.meters = meters
+        self.alerts = alerts
+        self.licence = licence
     }
 
     /// The site of `--demo` when no site file is given.

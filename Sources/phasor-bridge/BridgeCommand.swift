@@ -11,8 +11,8 @@ struct BridgeCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await ServiceRunner.run(.bridge, options: options) { session, logger in
-            [ServiceWatchService(client: session.client, topics: session.settings.topics, logger: logger)]
+        try await ServiceRunner.run(.bridge, options: options, checks: [BridgeSiteCheck()]) { session, logger in
+            try BridgeServices.make(session: session, logger: logger)
         }
     }
 }
