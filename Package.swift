@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
         .testTarget(
             name: "BridgeTests",
-            dependencies: ["Bridge", "BridgeAlerts", "BridgeDelivery", "BridgeLicences", "PhasorService", "MQTT", "PhasorCore",
+            dependencies: ["Bridge", "BridgeAlerts", "BridgeDelivery", "BridgeLicences", "PhasorService", "MQTT", "PhasorCore", "Modbus",
                            "PhasorTesting", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Scripts")]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
