@@ -163,6 +163,11 @@ import Testing
             sink.requests.contains { ($0.json?["groupLabels"] as? [String: String])?["alertname"] == "service" }
         })
         #expect(gateway.poll() == nil, "the gateway keeps running")
+        if let result = try await SchemaValidation.validate([try [UInt8](Data(contentsOf: URL(fileURLWithPath: rig.config)))],
+                                                            against: "config.schema.json", repositoryRoot: repositoryRoot,
+                                                            fileExtension: "yaml") {
+            #expect(result.status == 0, "\(result.output)")
+        }
         if let result = try await SchemaValidation.validate(
             [retained.payload] + recorder.all(rig.topics.alert("event")).map(\.payload), against: "alert.schema.json",
             repositoryRoot: repositoryRoot) {
