@@ -11,8 +11,8 @@ struct BridgeCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await ServiceRunner.run(.bridge, options: options, checks: [BridgeSiteCheck()]) { session, logger in
-            try BridgeServices.make(session: session, logger: logger)
+        try await ServiceRunner.run(.bridge, options: options, checks: AlertServices.checks) { session, logger in
+            try AlertServices.make(session: session, logger: logger)
         }
     }
 }

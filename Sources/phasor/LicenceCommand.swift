@@ -28,7 +28,7 @@ struct LicenceCommand: AsyncParsableCommand {
         func section() throws -> LicenceSection {
             var section = LicenceSection()
             if let config {
-                section = try SiteConfiguration.load(from: config, checks: [BridgeSiteCheck()]).site.licence ?? section
+                section = try SiteConfiguration.load(from: config, checks: [LicenceSiteCheck()]).site.licence ?? section
             }
             if let file { section.file = file }
             if let machineIdFile { section.machineIdFile = machineIdFile }

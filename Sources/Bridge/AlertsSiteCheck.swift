@@ -4,16 +4,14 @@ import Foundation
 import PhasorCore
 import PhasorService
 
-/// The bridge's sections of the site file (`alerts:`, `licence:`), checked as
-/// phasor-bridge checks them at start; `phasor config check` runs the same.
-public struct BridgeSiteCheck: SiteCheck {
+/// The site file's `alerts:` section, checked as phasor-bridge checks it at start;
+/// `phasor config check` runs the same.
+public struct AlertsSiteCheck: SiteCheck {
     public init() {}
 
     public func check(_ site: SiteConfiguration, in document: ConfigDocument) throws -> [ConfigError] {
-        var warnings: [ConfigError] = []
-        if let alerts = site.alerts { warnings += try check(alerts, site: site.site, in: document) }
-        if let licence = site.licence { try check(licence, in: document) }
-        return warnings
+        guard let alerts = site.alerts else { return [] }
+        return try check(alerts, site: site.site, in: document)
     }
 
     func check(_ alerts: AlertsSection, site: String, in document: ConfigDocument) throws -> [ConfigError] {
@@ -85,6 +83,17 @@ public struct BridgeSiteCheck: SiteCheck {
         if let duplicate = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
             throw document.error("alerts", "two channels are named '\(duplicate)'")
         }
+        return []
+    }
+}
+
+/// The site file's `licence:` section, checked as phasor-bridge checks it at start;
+/// `phasor config check` runs the same.
+public struct LicenceSiteCheck: SiteCheck {
+    public init() {}
+
+    public func check(_ site: SiteConfiguration, in document: ConfigDocument) throws -> [ConfigError] {
+        if let licence = site.licence { try check(licence, in: document) }
         return []
     }
 

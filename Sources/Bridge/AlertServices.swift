@@ -7,9 +7,13 @@ import PhasorCore
 import PhasorService
 import ServiceLifecycle
 
-/// The bridge's pieces for a site: service watch, alerts (engine, MQTT state,
-/// queue and channels) and, when the site file has a `licence:` section, the licence.
-public enum BridgeServices {
+/// The bridge's alerting and licence pieces for a site: service watch, alerts
+/// (engine, MQTT state, queue and channels) and, when the site file has a
+/// `licence:` section, the licence.
+public enum AlertServices {
+    /// The checks of the sections these pieces own.
+    public static let checks: [any SiteCheck] = [AlertsSiteCheck(), LicenceSiteCheck()]
+
     public static func make(session: MQTTSessionService, logger: Logger, clock: any WallClock = SystemWallClock(),
                             tick: Duration = .seconds(1)) throws -> [any Service] {
         let site = session.settings.site
