@@ -50,6 +50,7 @@ public actor InProcessAlertQueue: AlertQueue {
     var known: Set<String> = []
     var sent: [String: [Date]] = [:]
     public private(set) var deliveredCount = 0
+    static let rememberedKeys = 10_000
 
     public init(channels: [any AlertChannel], clock: any WallClock, logger: Logger, capacity: Int = 1000, perMinute: Int = 30) {
         self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -64,6 +65,12 @@ public actor InProcessAlertQueue: AlertQueue {
             throw DeliveryFailure(description: "no channel named \(delivery.channel)")
         }
         guard known.insert(delivery.key).inserted else { return }
+        // Duplicates come from the dispatcher within minutes: remembering the last few
+        // thousand keys is enough, and keeps the set bounded.
+        if known.count > Self.rememberedKeys {
+            known = Set(pending.map(\.delivery.key))
+            known.insert(delivery.key)
+        }
         pending.append(Pending(delivery: delivery, nextAttempt: clock.now()))
         if pending.count > capacity {
             let dropped = pending.removeFirst()

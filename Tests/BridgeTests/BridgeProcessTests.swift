@@ -191,6 +191,64 @@ import Testing
         try? FileManager.default.removeItem(at: sinkFolder)
     }
 
+    /// A P1 meter on a pty whose line is pulled: the gateway reports it lost, the bridge
+    /// raises `communication_lost_grid` (retained state and event).
+    @Test func aP1LinePulledRaisesCommunicationLost() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pty = try await SocatPTYPair.start(in: folder)
+        var pulled = false
+        defer { if !pulled { Task { await pty.stop() } } }
+        let site = "bp\(UUID().uuidString.prefix(8))"
+        let topics = TopicBuilder(site: site)
+        let config = folder.appendingPathComponent("site.yaml").path
+        try """
+            site: \(site)
+            meters:
+              - {id: grid, type: p1, source: \(pty.second)}
+            alerts:
+              route: {group_wait_s: 0, group_interval_s: 1}
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let port = try await SharedBroker.port()
+        let peer = try await Self.client(port: port)
+        let recorder = Recorder(try await peer.subscribe(topics.all, qos: .atLeastOnce))
+        let common = ["--config", config, "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "info"]
+        let gateway = try ChildProcess(BuiltExecutables.path("phasor-gateway"), common,
+                                       outputFile: folder.appendingPathComponent("gateway.log").path)
+        let bridge = try ChildProcess(BuiltExecutables.path("phasor-bridge"), common,
+                                      outputFile: folder.appendingPathComponent("bridge.log").path)
+        func logs() -> String {
+            ["gateway", "bridge"].map { (try? String(contentsOfFile: folder.appendingPathComponent("\($0).log").path, encoding: .utf8)) ?? "" }
+                .joined(separator: "\n").suffix(4000).description
+        }
+        let template = try [UInt8](Data(contentsOf: repositoryRoot.appendingPathComponent(
+            "Tests/SiteTests/Fixtures/dsmr5-belgium-fluvius-v171-dsmrparser.txt")))
+        let meter = try SimulatedP1Meter(template: template)
+        let line = try SerialLineWriter(path: pty.first)
+        // A meter sends once a second; until its availability is online.
+        var online = false
+        for _ in 0..<20 where !online {
+            _ = try? line.write(meter.telegram(time: Date(), currents: [3, 2, 1]))
+            online = await eventually(timeout: .seconds(1)) { recorder.last(topics.deviceAvailability("grid"))?.string == "online" }
+        }
+        #expect(online, "\(logs())")
+
+        await pty.stop()  // the line is pulled
+        pulled = true
+        let lost = await eventually(timeout: .seconds(20)) {
+            Self.json(recorder.last(topics.alert("communication_lost_grid")))?["status"] as? String == "firing"
+        }
+        #expect(lost, "\(logs())")
+        #expect(recorder.all(topics.alert("event")).contains { Self.json($0)?["id"] as? String == "communication_lost_grid" })
+
+        _ = await bridge.terminate()
+        _ = await gateway.terminate()
+        try? peer.publish(MQTTMessage(topic: topics.alert("communication_lost_grid"), payload: [], qos: .atLeastOnce, retain: true))
+        recorder.task.cancel()
+        await peer.shutdown()
+    }
+
     /// Every licence case with its outcome, judged by the real bridge; the gateway and
     /// control run through all of them without noticing.
     @Test func everyLicenceCaseIsJudgedAndControlAndTheGatewayKeepRunning() async throws {
