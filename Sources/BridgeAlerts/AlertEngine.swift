@@ -24,6 +24,8 @@ public struct AlertEngine: Sendable {
 
     struct Instance: Sendable {
         var value: Double?
+        /// For `daily_max`: the local day the value's maximum belongs to.
+        var day: DateComponents?
         var lastSeen: Date
         var pendingSince: Date?
         var clearingSince: Date?
@@ -64,7 +66,15 @@ public struct AlertEngine: Sendable {
             let key = InstanceKey(rule: i, topic: topic)
             var instance = instances[key] ?? Instance(lastSeen: now)
             instance.lastSeen = now
-            if let value = Self.number(payload, field: rule.config.field) { instance.value = value }
+            if let value = rule.value(of: payload) {
+                if rule.config.dailyMax == true {
+                    let day = Self.day(of: now, in: timeZone)
+                    instance.value = instance.day == day ? max(instance.value ?? value, value) : value
+                    instance.day = day
+                } else {
+                    instance.value = value
+                }
+            }
             if let alert = instance.noData {
                 instance.noData = nil
                 out += resolve(alert, at: now)
@@ -109,6 +119,17 @@ public struct AlertEngine: Sendable {
         let open = rule.window?.contains(now, in: timeZone) ?? true
         let device = Self.device(of: topic)
         let excluded = device.map(exclude.contains) ?? false
+        if rule.config.dailyMax == true, let day = instance.day, day != Self.day(of: now, in: timeZone) {
+            // A new day: yesterday's peak no longer counts, and what it raised resolves.
+            instance.value = nil
+            instance.day = nil
+            instance.pendingSince = nil
+            instance.clearingSince = nil
+            if let alert = instance.threshold {
+                instance.threshold = nil
+                out += resolve(alert, at: now)
+            }
+        }
         if let threshold = rule.threshold {
             if let alert = instance.threshold {
                 if !open {
@@ -208,6 +229,12 @@ public struct AlertEngine: Sendable {
         resolved.status = .resolved
         resolved.endsAt = now
         return [AlertTransition(resolved)]
+    }
+
+    static func day(of date: Date, in zone: TimeZone) -> DateComponents {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        return calendar.dateComponents([.year, .month, .day], from: date)
     }
 
     /// The device a topic is about: `meter/<id>/…`, `device/<id>/…`, `chargepoint/<id>/…`, `relay/<id>/…`.

@@ -14,6 +14,9 @@ public struct AlertTexts: Sendable {
     public func below(_ what: String, value: String, level: String) -> String {
         pick("\(what) is \(value), below \(level)", "\(what) vaut \(value), en dessous de \(level)")
     }
+    public func dailyPeak(_ what: String) -> String {
+        pick("today's peak of \(what)", "pic du jour de \(what)")
+    }
     public func noData(_ what: String, seconds: Int) -> String {
         pick("no data on \(what) for \(seconds) s", "aucune donnée sur \(what) depuis \(seconds) s")
     }

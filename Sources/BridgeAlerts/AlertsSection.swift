@@ -56,6 +56,12 @@ public struct AlertRuleConfig: Decodable, Sendable {
     public var topic: String
     /// For a JSON payload: the key, dotted for nested objects (`budget.forecast_kw`).
     public var field: String?
+    /// Compare the value as a fraction of this other key of the same JSON payload
+    /// (`field: budget.month_peak_kw`, `ratio_to: slider_kw`, `above: 0.9`: the month's
+    /// peak approaching the slider).
+    public var ratioTo: String?
+    /// Compare the day's highest value so far (local midnight to midnight): a daily peak.
+    public var dailyMax: Bool?
     public var above: Double?
     public var below: Double?
     public var clear: Double?
@@ -68,12 +74,14 @@ public struct AlertRuleConfig: Decodable, Sendable {
     /// Text of the alert; `{value}` is replaced by the value that raised it.
     public var message: String?
 
-    public init(id: String, topic: String, field: String? = nil, above: Double? = nil, below: Double? = nil,
+    public init(id: String, topic: String, field: String? = nil, ratioTo: String? = nil, dailyMax: Bool? = nil, above: Double? = nil, below: Double? = nil,
                 clear: Double? = nil, raiseAfterS: Double? = nil, clearAfterS: Double? = nil, noDataAfterS: Double? = nil,
                 severity: AlertSeverity? = nil, window: TimeWindowConfig? = nil, message: String? = nil) {
         self.id = id
         self.topic = topic
         self.field = field
+        self.ratioTo = ratioTo
+        self.dailyMax = dailyMax
         self.above = above
         self.below = below
         self.clear = clear

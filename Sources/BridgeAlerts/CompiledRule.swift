@@ -48,6 +48,10 @@ struct CompiledRule: Sendable {
             if c.clear != nil { throw fail("clear", "a clear level needs `above` or `below`") }
             threshold = nil
         }
+        if c.ratioTo != nil && c.field == nil { throw fail("ratio_to", "needs `field`: both are keys of one JSON payload") }
+        if (c.ratioTo != nil || c.dailyMax == true) && c.above == nil && c.below == nil {
+            throw fail(c.ratioTo != nil ? "ratio_to" : "daily_max", "needs `above` or `below`")
+        }
         guard threshold != nil || c.noDataAfterS != nil else {
             throw fail("above", "a rule needs `above`, `below` or `no_data_after_s`")
         }
@@ -68,6 +72,14 @@ struct CompiledRule: Sendable {
         }
     }
 
+    /// The rule's value in a payload: the number, or `field`, as a fraction of `ratio_to` when set.
+    func value(of payload: [UInt8]) -> Double? {
+        guard let value = AlertEngine.number(payload, field: config.field) else { return nil }
+        guard let ratioTo = config.ratioTo else { return value }
+        guard let base = AlertEngine.number(payload, field: ratioTo), base != 0 else { return nil }
+        return value / base
+    }
+
     func alertName(topic: String, noData: Bool) -> String {
         noData && threshold != nil ? "\(config.id)_no_data" : config.id
     }
@@ -75,7 +87,9 @@ struct CompiledRule: Sendable {
     func summary(topic: String, value: Double, texts: AlertTexts) -> String {
         let shown = JSONWriter.format(value)
         if let message = config.message { return message.replacingOccurrences(of: "{value}", with: shown) }
-        let what = config.field.map { "\(topic) \($0)" } ?? topic
+        var what = config.field.map { "\(topic) \($0)" } ?? topic
+        if let ratioTo = config.ratioTo { what += " / \(ratioTo)" }
+        if config.dailyMax == true { what = texts.dailyPeak(what) }
         guard let threshold else { return what }
         let level = JSONWriter.format(threshold.raise)
         return threshold.above ? texts.above(what, value: shown, level: level) : texts.below(what, value: shown, level: level)

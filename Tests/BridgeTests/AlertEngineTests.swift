@@ -191,3 +191,46 @@ import Testing
                 .hasPrefix("alerts.rules[0].window") == true)
     }
 }
+
+@Suite struct AlertEngineDerivedValueTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)  // Friday 15 January 2027, 09:00 in Brussels
+
+    func engine(_ rule: AlertRuleConfig) throws -> AlertEngine {
+        try AlertEngine(site: "home", section: AlertsSection(timeZone: "Europe/Brussels", rules: [rule]), startedAt: t0)
+    }
+
+    func state(peak: Double, slider: Double) -> [UInt8] {
+        Array(#"{"slider_kw": \#(slider), "budget": {"month_peak_kw": \#(peak)}}"#.utf8)
+    }
+
+    @Test func theMonthsPeakApproachingTheSlider() throws {
+        var e = try engine(AlertRuleConfig(id: "peak_near_slider", topic: "control/state", field: "budget.month_peak_kw",
+                                           ratioTo: "slider_kw", above: 0.9, clear: 0.85))
+        #expect(e.observe(topic: "control/state", payload: state(peak: 4, slider: 5), at: t0).isEmpty, "80 %")
+        let fired = e.observe(topic: "control/state", payload: state(peak: 4.6, slider: 5), at: t0 + 1)
+        #expect(fired.first?.alert.summary == "control/state budget.month_peak_kw / slider_kw is 0.92, above 0.9")
+        // The user raises the slider: the peak is now far from it.
+        #expect(e.observe(topic: "control/state", payload: state(peak: 4.6, slider: 8), at: t0 + 2).map(\.alert.status) == [.resolved])
+        #expect(e.observe(topic: "control/state", payload: state(peak: 4.6, slider: 0), at: t0 + 3).isEmpty, "no division by zero")
+    }
+
+    @Test func aDailyPeakFiresOnceADayAndResolvesAtMidnight() throws {
+        var e = try engine(AlertRuleConfig(id: "daily_peak", topic: "meter/main/power_import", dailyMax: true, above: 7000))
+        let topic = "meter/main/power_import"
+        #expect(e.observe(topic: topic, payload: Array("5000".utf8), at: t0).isEmpty)
+        let fired = e.observe(topic: topic, payload: Array("7500".utf8), at: t0 + 3600)
+        #expect(fired.first?.alert.summary == "today's peak of meter/main/power_import is 7500, above 7000")
+        // The power falls, but today's peak stays: no resolve, no second alert.
+        #expect(e.observe(topic: topic, payload: Array("1000".utf8), at: t0 + 7200).isEmpty)
+        #expect(e.tick(at: t0 + 14 * 3600).isEmpty, "23:00 the same day")
+        // Midnight in Brussels: a new day.
+        #expect(e.tick(at: t0 + 15 * 3600).map(\.alert.status) == [.resolved])
+        #expect(e.observe(topic: topic, payload: Array("3000".utf8), at: t0 + 16 * 3600).isEmpty)
+        #expect(e.observe(topic: topic, payload: Array("7100".utf8), at: t0 + 17 * 3600).count == 1, "the next day's peak")
+    }
+
+    @Test func derivedValuesNeedTheirParts() {
+        #expect(throws: AlertRuleError.self) { try engine(AlertRuleConfig(id: "x", topic: "control/state", ratioTo: "slider_kw", above: 1)) }
+        #expect(throws: AlertRuleError.self) { try engine(AlertRuleConfig(id: "x", topic: "m/a/b", dailyMax: true, noDataAfterS: 5)) }
+    }
+}
