@@ -41,6 +41,12 @@ public final class AlertCenter: Sendable {
     public var texts: AlertTexts { state.withLock { $0.engine.texts } }
     public var active: [Alert] { state.withLock { Array($0.engine.active.values) } }
 
+    /// An alert's retained MQTT state from a previous run (see `AlertEngine.restore`).
+    public func restore(mqttState payload: [UInt8]) {
+        guard let alert = AlertFormats.alert(fromMQTT: payload) else { return }
+        state.withLock { $0.engine.restore(alert) }
+    }
+
     /// A message on a topic under the site's root.
     public func observe(topic: String, payload: [UInt8]) {
         let now = clock.now()

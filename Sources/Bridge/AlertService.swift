@@ -25,6 +25,15 @@ public final class AlertService: Service, Sendable {
     }
 
     public func run() async throws {
+        // First what a previous run left firing (retained `alert/<id>`), so the retained
+        // states that follow can resolve it.
+        let previous = try await client.subscribe("\(topics.root)/alert/+", qos: .atLeastOnce)
+        let restoring = Task {
+            for await m in previous where m.retain && !m.topic.hasSuffix("/event") { center.restore(mqttState: m.payload) }
+        }
+        try? await Task.sleep(for: .milliseconds(300))
+        previous.cancel()
+        restoring.cancel()
         var subscriptions: [MQTTSubscription] = []
         for filter in center.subscriptions {
             subscriptions.append(try await client.subscribe("\(topics.root)/\(filter)", qos: .atLeastOnce))

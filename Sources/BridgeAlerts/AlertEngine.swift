@@ -16,6 +16,13 @@ public struct AlertEngine: Sendable {
     var instances: [InstanceKey: Instance] = [:]
     /// What fires now, by fingerprint.
     public private(set) var active: [String: Alert] = [:]
+    /// Alerts a previous run left firing (their retained MQTT state), by fingerprint:
+    /// taken over when a rule or event fires them again (same fingerprint, same start,
+    /// no new notification), resolved when their event says so, or after `restoreGrace`
+    /// if nothing claims them — so a condition that ended while the bridge was down
+    /// does not stay "firing" for ever.
+    var restored: [String: Alert] = [:]
+    let restoreGrace: TimeInterval
 
     struct InstanceKey: Hashable, Sendable {
         var rule: Int
@@ -41,6 +48,8 @@ public struct AlertEngine: Sendable {
         exclude = Set(section?.exclude ?? [])
         timeZone = section?.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
         self.startedAt = startedAt
+        let slowest = rules.map { max($0.raiseAfter, $0.noDataAfter ?? 0) }.max() ?? 0
+        restoreGrace = max(60, slowest + 5)
         // Concrete topics are watched from the start, so a stream that never speaks is "no data" too.
         for (i, rule) in rules.enumerated() where !rule.pattern.hasWildcard {
             instances[InstanceKey(rule: i, topic: rule.config.topic)] = Instance(lastSeen: startedAt)
@@ -86,9 +95,22 @@ public struct AlertEngine: Sendable {
         return out
     }
 
+    /// An alert a previous run left firing (see `restored`); resolved ones are ignored.
+    public mutating func restore(_ alert: Alert) {
+        guard alert.status == .firing, active[alert.fingerprint] == nil else { return }
+        restored[alert.fingerprint] = alert
+    }
+
     /// Time passed: raise and clear delays, no data, windows.
     public mutating func tick(at now: Date) -> [AlertTransition] {
         var out: [AlertTransition] = []
+        if !restored.isEmpty, now.timeIntervalSince(startedAt) >= restoreGrace {
+            for alert in restored.values.sorted(by: { $0.id < $1.id }) {
+                active[alert.fingerprint] = alert
+                out += resolve(alert, at: now)
+            }
+            restored = [:]
+        }
         for key in instances.keys.sorted(by: { ($0.rule, $0.topic) < ($1.rule, $1.topic) }) {
             guard var instance = instances[key] else { continue }
             out += evaluate(rules[key.rule], topic: key.topic, &instance, now: now)
@@ -108,7 +130,8 @@ public struct AlertEngine: Sendable {
             if let device, exclude.contains(device) { return [] }
             return fire(labels: labels, summary: summary, at: now)
         }
-        guard let alert = active[fingerprint] else { return [] }
+        guard let alert = active[fingerprint] ?? restored.removeValue(forKey: fingerprint) else { return [] }
+        active[fingerprint] = alert
         return resolve(alert, at: now)
     }
 
@@ -218,6 +241,12 @@ public struct AlertEngine: Sendable {
     }
 
     private mutating func fire(labels: [String: String], summary: String, at now: Date) -> [AlertTransition] {
+        if var previous = restored.removeValue(forKey: Alert.fingerprint(of: labels)) {
+            // Still firing since the previous run: same alert, same start, nothing new to say.
+            previous.labels = labels
+            active[previous.fingerprint] = previous
+            return []
+        }
         let alert = Alert(labels: labels, annotations: ["summary": summary], status: .firing, startsAt: now)
         active[alert.fingerprint] = alert
         return [AlertTransition(alert)]

@@ -63,6 +63,18 @@ public enum AlertFormats {
         return w.bytes
     }
 
+    /// An alert back from its MQTT state (`mqttJSON`); nil for anything else (an
+    /// older payload without labels, a cleared retained message).
+    public static func alert(fromMQTT payload: [UInt8]) -> Alert? {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+              let labels = o["labels"] as? [String: String], labels["alertname"] != nil,
+              let status = (o["status"] as? String).flatMap(AlertStatus.init(rawValue:)),
+              let starts = (o["starts_at"] as? String).flatMap({ ISO8601.parse($0)?.date }) else { return nil }
+        let summary = o["message"] as? String ?? ""
+        return Alert(labels: labels, annotations: ["summary": summary], status: status, startsAt: starts,
+                     endsAt: (o["ends_at"] as? String).flatMap { ISO8601.parse($0)?.date })
+    }
+
     /// One line per alert, for ntfy's body and the e-mail's list.
     static func line(_ a: Alert, texts: AlertTexts) -> String {
         let when = a.status == .firing ? "\(texts.since) \(iso(a.startsAt))" : "\(texts.resolvedAt) \(iso(a.endsAt ?? a.startsAt))"

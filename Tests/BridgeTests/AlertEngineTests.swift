@@ -234,3 +234,46 @@ import Testing
         #expect(throws: AlertRuleError.self) { try engine(AlertRuleConfig(id: "x", topic: "m/a/b", dailyMax: true, noDataAfterS: 5)) }
     }
 }
+
+/// A restarted bridge takes over what its previous run left firing (retained MQTT state).
+@Suite struct AlertEngineRestoreTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func previous(_ device: String, since: Date) throws -> Alert {
+        var first = try AlertEngine(site: "home", section: nil, startedAt: since)
+        let fired = first.observe(topic: "device/\(device)/availability", payload: Array("offline".utf8), at: since)
+        let alert = try #require(fired.first?.alert)
+        // Through its MQTT form, as the new run reads it.
+        return try #require(AlertFormats.alert(fromMQTT: AlertFormats.mqttJSON(alert)))
+    }
+
+    @Test func stillFiringIsTakenOverWithItsStartAndNoNewNotification() throws {
+        let old = try previous("cp1", since: t0 - 3600)
+        var e = try AlertEngine(site: "home", section: nil, startedAt: t0)
+        e.restore(old)
+        #expect(e.observe(topic: "device/cp1/availability", payload: Array("offline".utf8), at: t0).isEmpty)
+        #expect(e.active[old.fingerprint]?.startsAt == t0 - 3600)
+        #expect(e.tick(at: t0 + 3600).isEmpty, "claimed: not resolved by the grace")
+        let resolved = e.observe(topic: "device/cp1/availability", payload: Array("online".utf8), at: t0 + 3700)
+        #expect(resolved.map(\.alert.status) == [.resolved])
+        #expect(resolved.first?.alert.startsAt == t0 - 3600)
+    }
+
+    @Test func endedWhileTheBridgeWasDownResolvesOnItsEvent() throws {
+        let old = try previous("cp1", since: t0 - 3600)
+        var e = try AlertEngine(site: "home", section: nil, startedAt: t0)
+        e.restore(old)
+        #expect(e.observe(topic: "device/cp1/availability", payload: Array("online".utf8), at: t0).map(\.alert.fingerprint) == [old.fingerprint])
+    }
+
+    @Test func unclaimedIsResolvedAfterTheGrace() throws {
+        let old = try previous("gone", since: t0 - 3600)
+        var e = try AlertEngine(site: "home", section: nil, startedAt: t0)
+        e.restore(old)
+        #expect(e.tick(at: t0 + 59).isEmpty)
+        let resolved = e.tick(at: t0 + 60)
+        #expect(resolved.map(\.alert.id) == ["communication_lost_gone"])
+        #expect(resolved.first?.alert.endsAt == t0 + 60)
+        #expect(e.tick(at: t0 + 120).isEmpty)
+    }
+}

@@ -249,6 +249,42 @@ import Testing
         await peer.shutdown()
     }
 
+    /// The bridge restarts after a device came back while it was down: the retained
+    /// "firing" state it left is resolved, with the same fingerprint and start.
+    @Test func aRestartedBridgeResolvesWhatEndedWhileItWasDown() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let site = "bq\(UUID().uuidString.prefix(8))"
+        let topics = TopicBuilder(site: site)
+        let port = try await SharedBroker.port()
+        let peer = try await Self.client(port: port)
+        let recorder = Recorder(try await peer.subscribe(topics.all, qos: .atLeastOnce))
+        let arguments = ["--site", site, "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "info"]
+        func bridge() throws -> ChildProcess {
+            try ChildProcess(BuiltExecutables.path("phasor-bridge"), arguments, outputFile: folder.appendingPathComponent("bridge.log").path)
+        }
+        let availability = topics.deviceAvailability("meter9")
+        let state = topics.alert("communication_lost_meter9")
+        var first = try bridge()
+        try await Task.sleep(for: .milliseconds(500))
+        try peer.publish(MQTTMessage(topic: availability, string: "offline", qos: .atLeastOnce, retain: true))
+        #expect(await eventually(timeout: .seconds(15)) { Self.json(recorder.last(state))?["status"] as? String == "firing" })
+        let firing = try #require(Self.json(recorder.last(state)))
+        _ = await first.terminate()
+
+        try peer.publish(MQTTMessage(topic: availability, string: "online", qos: .atLeastOnce, retain: true))
+        first = try bridge()
+        let resolved = await eventually(timeout: .seconds(15)) { Self.json(recorder.last(state))?["status"] as? String == "resolved" }
+        #expect(resolved, "\((try? String(contentsOfFile: folder.appendingPathComponent("bridge.log").path, encoding: .utf8)) ?? "")")
+        let after = Self.json(recorder.last(state))
+        #expect(after?["fingerprint"] as? String == firing["fingerprint"] as? String)
+        #expect(after?["starts_at"] as? String == firing["starts_at"] as? String)
+        _ = await first.terminate()
+        for topic in [availability, state] { try? peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true)) }
+        recorder.task.cancel()
+        await peer.shutdown()
+    }
+
     /// Every licence case with its outcome, judged by the real bridge; the gateway and
     /// control run through all of them without noticing.
     @Test func everyLicenceCaseIsJudgedAndControlAndTheGatewayKeepRunning() async throws {
