@@ -20,7 +20,7 @@ public enum AlertServices {
         let topics = session.settings.topics
         let client = session.client
         let channels = try AlertSetup.channels(site.alerts, site: topics.site, clock: clock)
-        let queue = InProcessAlertQueue(channels: channels, clock: clock, logger: logger)
+        let queue = InProcessAlertQueue(channels: channels, clock: clock, logger: logger, file: site.alerts?.queueFile)
         let engine: AlertEngine
         do { engine = try AlertEngine(site: topics.site, section: site.alerts, startedAt: clock.now()) } catch {
             throw ConfigError(file: session.settings.site.site, line: nil, field: error.field, message: error.message)

@@ -77,6 +77,12 @@ public struct AlertsSiteCheck: SiteCheck {
             try readable("alerts.email[\(i)].password_file", e.passwordFile)
             try readable("alerts.email[\(i)].ca_file", e.caFile)
         }
+        if let file = alerts.queueFile {
+            let folder = (file as NSString).deletingLastPathComponent
+            if !FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) {
+                throw document.error("alerts.queue_file", "cannot write in '\(folder)'")
+            }
+        }
         let names = (alerts.webhooks ?? []).enumerated().map { "webhook:\($0.element.name ?? String($0.offset))" }
             + (alerts.ntfy ?? []).enumerated().map { "ntfy:\($0.element.name ?? String($0.offset))" }
             + (alerts.email ?? []).enumerated().map { "email:\($0.element.name ?? String($0.offset))" }

@@ -19,10 +19,13 @@ public struct AlertsSection: Decodable, Sendable {
     public var webhooks: [WebhookConfig]?
     public var ntfy: [NtfyConfig]?
     public var email: [EmailConfig]?
+    /// Where notifications waiting for webhook, ntfy or e-mail are kept across restarts
+    /// (e.g. `/var/lib/phasor/alert-queue.json`); without it they wait in memory.
+    public var queueFile: String?
 
     public init(language: AlertLanguage? = nil, timeZone: String? = nil, exclude: [String]? = nil,
                 rules: [AlertRuleConfig]? = nil, events: BuiltInEventsConfig? = nil, route: RouteConfig? = nil,
-                webhooks: [WebhookConfig]? = nil, ntfy: [NtfyConfig]? = nil, email: [EmailConfig]? = nil) {
+                webhooks: [WebhookConfig]? = nil, ntfy: [NtfyConfig]? = nil, email: [EmailConfig]? = nil, queueFile: String? = nil) {
         self.language = language
         self.timeZone = timeZone
         self.exclude = exclude
@@ -32,6 +35,7 @@ public struct AlertsSection: Decodable, Sendable {
         self.webhooks = webhooks
         self.ntfy = ntfy
         self.email = email
+        self.queueFile = queueFile
     }
 }
 

@@ -27,6 +27,10 @@ public protocol AlertQueue: Sendable {
 /// dropped), at most `perMinute` sends a minute per channel, and at most
 /// `capacity` waiting (the oldest dropped first, with an error logged).
 /// Driven by `deliverDue(at:)` on injected time; `run` calls it every `tick`.
+///
+/// With a `file`, what waits is kept there (JSON, written to a temporary file and
+/// renamed on every change) and read back at start, so a bridge restarted during an
+/// outage still delivers what it had accepted.
 public actor InProcessAlertQueue: AlertQueue {
     struct Pending: Sendable {
         var delivery: AlertDelivery
@@ -46,18 +50,45 @@ public actor InProcessAlertQueue: AlertQueue {
     let logger: Logger
     let capacity: Int
     let perMinute: Int
+    let file: String?
     var pending: [Pending] = []
     var known: Set<String> = []
     var sent: [String: [Date]] = [:]
     public private(set) var deliveredCount = 0
     static let rememberedKeys = 10_000
 
-    public init(channels: [any AlertChannel], clock: any WallClock, logger: Logger, capacity: Int = 1000, perMinute: Int = 30) {
+    public init(channels: [any AlertChannel], clock: any WallClock, logger: Logger, capacity: Int = 1000, perMinute: Int = 30,
+                file: String? = nil) {
         self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.clock = clock
         self.logger = logger
         self.capacity = capacity
         self.perMinute = perMinute
+        self.file = file
+        if let file, let data = FileManager.default.contents(atPath: file) {
+            do {
+                let saved = try JSONDecoder().decode([AlertDelivery].self, from: data)
+                // Deliveries for channels no longer configured are dropped, with a line in the log.
+                let kept = saved.filter { channels.map(\.name).contains($0.channel) }
+                if kept.count < saved.count { logger.warning("alert queue: deliveries for removed channels dropped", metadata: ["count": "\(saved.count - kept.count)"]) }
+                pending = kept.map { Pending(delivery: $0, nextAttempt: clock.now()) }
+                known = Set(kept.map(\.key))
+            } catch {
+                logger.error("alert queue: unreadable file ignored", metadata: ["file": "\(file)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Keeps what waits on disk (when there is a file); a failure is logged, delivery goes on from memory.
+    private func save() {
+        guard let file else { return }
+        do {
+            let temporary = file + ".tmp"
+            try JSONEncoder().encode(pending.map(\.delivery)).write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, file) == 0 else { throw DeliveryFailure(description: "rename: errno \(errno)") }
+        } catch {
+            logger.error("alert queue: cannot save", metadata: ["file": "\(file)", "error": "\(error)"])
+        }
     }
 
     public func enqueue(_ delivery: AlertDelivery) async throws {
@@ -77,6 +108,7 @@ public actor InProcessAlertQueue: AlertQueue {
             logger.error("alert queue full: oldest notification dropped",
                          metadata: ["channel": "\(dropped.delivery.channel)", "id": "\(dropped.delivery.notification.id)"])
         }
+        save()
     }
 
     public var waiting: Int { pending.count }
@@ -97,6 +129,7 @@ public actor InProcessAlertQueue: AlertQueue {
             do {
                 try await channel.deliver(item.delivery.notification)
                 pending.removeAll { $0.delivery.key == item.delivery.key }
+                save()
                 sent[item.delivery.channel, default: []].append(now)
                 deliveredCount += 1
                 outcomes.append(Outcome(key: item.delivery.key, delivered: true))

@@ -96,6 +96,32 @@ import Testing
         try? FileManager.default.removeItem(at: folder)
     }
 
+    /// The bridge restarts during the outage: the queue's file brings the delivery back.
+    @Test func whatWaitsSurvivesARestartWithAQueueFile() async throws {
+        let folder = try temporaryFolder()
+        let sink = HTTPSink(folder: folder)
+        let clock = ManualWallClock()
+        let file = folder.appendingPathComponent("alert-queue.json").path
+        let channel = WebhookChannel(name: "webhook:ops", url: "http://127.0.0.1:\(sink.port)/hook", secret: nil, timeout: 5)
+        let delivery = AlertDelivery(channel: "webhook:ops", notification: sampleNotification())
+        do {
+            let before = InProcessAlertQueue(channels: [channel], clock: clock, logger: logger, file: file)
+            try await before.enqueue(delivery)
+            #expect(await before.deliverDue(at: clock.now()).map(\.delivered) == [false])
+        }
+        try await sink.start()
+        let after = InProcessAlertQueue(channels: [channel], clock: clock, logger: logger, file: file)
+        #expect(await after.waiting == 1)
+        try await after.enqueue(delivery)  // the dispatcher's copy after the restart is not a second one
+        #expect(await after.deliverDue(at: clock.now()).map(\.delivered) == [true])
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "[]")
+        let again = InProcessAlertQueue(channels: [channel], clock: clock, logger: logger, file: file)
+        #expect(await again.waiting == 0)
+        await sink.stop()
+        #expect(sink.requests.count == 1)
+        try? FileManager.default.removeItem(at: folder)
+    }
+
     @Test func theQueueLimitsSendsPerMinuteAndChannel() async throws {
         let folder = try temporaryFolder()
         let sink = HTTPSink(folder: folder)
