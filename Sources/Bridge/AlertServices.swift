@@ -37,10 +37,16 @@ public enum AlertServices {
                 }
             })
         let events = site.alerts?.events
-        let watch = ServiceWatchService(client: client, topics: topics, logger: logger, clock: clock, tick: tick) { service, alive, message in
+        let watch = ServiceWatchService(client: client, topics: topics, logger: logger, clock: clock, tick: tick) { service, verdict in
             guard events?.serviceOffline ?? true else { return }
-            center.event("service", device: service, active: !alive, severity: .critical,
-                         summary: center.texts.serviceOffline(service, detail: message.replacingOccurrences(of: "\(service) ", with: "")))
+            let texts = center.texts
+            let summary: String
+            switch verdict {
+            case .silent(let age): summary = texts.serviceSilent(service, seconds: Int(age))
+            case .offline: summary = texts.serviceOffline(service)
+            default: summary = texts.serviceOnline(service)
+            }
+            center.event("service", device: service, active: !verdict.isAlive, severity: .critical, summary: summary)
         }
         var services: [any Service] = [watch, AlertService(client: client, topics: topics, center: center, queue: queue, tick: tick)]
         if let section = site.licence {

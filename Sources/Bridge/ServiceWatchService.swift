@@ -19,10 +19,10 @@ public final class ServiceWatchService: Service, Sendable {
     let tick: Duration
     /// What was heard of each service, and the last verdict acted on.
     private let watched = Locked<[String: Watched]>([:])
-    /// When set (the bridge with its `AlertCenter`), verdicts go there — service,
-    /// alive, message — and the centre publishes and delivers them; else this
-    /// service publishes `alert/service_<name>` itself.
-    let report: (@Sendable (String, Bool, String) -> Void)?
+    /// When set (the bridge with its `AlertCenter`), verdicts go there — service and
+    /// verdict — and the centre publishes and delivers them; else this service
+    /// publishes `alert/service_<name>` itself.
+    let report: (@Sendable (String, ServiceLiveness.Verdict) -> Void)?
 
     struct Watched {
         var liveness = ServiceLiveness()
@@ -30,7 +30,7 @@ public final class ServiceWatchService: Service, Sendable {
     }
 
     public init(client: MQTTClient, topics: TopicBuilder, logger: Logger, clock: any WallClock = SystemWallClock(),
-                tick: Duration = .seconds(1), report: (@Sendable (String, Bool, String) -> Void)? = nil) {
+                tick: Duration = .seconds(1), report: (@Sendable (String, ServiceLiveness.Verdict) -> Void)? = nil) {
         self.report = report
         self.client = client
         self.topics = topics
@@ -109,7 +109,7 @@ public final class ServiceWatchService: Service, Sendable {
             logger.error("service offline", metadata: ["service": "\(service)", "why": "\(message)"])
         }
         if let report {
-            report(service, alive, message)
+            report(service, verdict)
             return
         }
         var w = JSONWriter()

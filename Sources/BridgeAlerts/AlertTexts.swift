@@ -37,8 +37,15 @@ public struct AlertTexts: Sendable {
     public func breakerTripped(_ id: String) -> String {
         pick("breaker \(id) tripped", "le disjoncteur \(id) a déclenché")
     }
-    public func serviceOffline(_ service: String, detail: String) -> String {
-        pick("service \(service) \(detail)", "service \(service) \(detail)")
+    public func serviceOffline(_ service: String) -> String {
+        pick("\(service) is offline", "\(service) est hors ligne")
+    }
+    public func serviceSilent(_ service: String, seconds: Int) -> String {
+        pick("\(service) is silent: its last heartbeat is \(seconds) s old",
+             "\(service) ne répond plus : son dernier signal de vie date de \(seconds) s")
+    }
+    public func serviceOnline(_ service: String) -> String {
+        pick("\(service) is back online", "\(service) est de nouveau en ligne")
     }
     public func licenceExpiring(days: Int) -> String {
         pick("the licence expires in \(days) day\(days == 1 ? "" : "s")",
