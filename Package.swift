@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "BridgeCore",
+                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "BridgeCore", "BridgeAlerts", "BridgeLicences",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,8 +103,28 @@ let package = Package(
         .executableTarget(
             name: "phasor-cloud-consumer",
             dependencies: ["CloudConsumer", "MQTT", .product(name: "Logging", package: "swift-log")]),
+        /// libcurl: HTTP(S) and SMTP (STARTTLS, TLS, AUTH) for the bridge's alert delivery.
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        /// Alert rules, grouping and message formats: pure, on injected time. No MQTT, no I/O.
+        .target(name: "BridgeAlerts", dependencies: ["PhasorCore"]),
+        /// Offline licences: canonical bytes, Ed25519 verification, machine serial, trusted time. No MQTT.
+        .target(
+            name: "BridgeLicences",
+            dependencies: ["PhasorCore", .product(name: "Crypto", package: "swift-crypto")]),
+        /// Alert delivery: the queue (`AlertQueue`) and its channels (MQTT, webhook, ntfy, e-mail).
+        .target(
+            name: "BridgeDelivery",
+            dependencies: ["BridgeAlerts", "MQTT", "PhasorCore", "CCurl",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")]),
         /// The bridge service: the local intake (acked after the outbox commit), wiring, site check.
-        .target(name: "Bridge", dependencies: ["PhasorService", "BridgeCore", "BridgeOutbox", "BridgeCloud"]),
+        .target(
+            name: "Bridge",
+            dependencies: [
+                "PhasorService", "BridgeCore", "BridgeOutbox", "BridgeCloud", "BridgeAlerts", "BridgeDelivery", "BridgeLicences",
+            ]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
         /// on a free loopback port, child processes with a clean signal mask.
         .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
@@ -113,7 +133,10 @@ let package = Package(
         .executableTarget(name: "phasor-gateway", dependencies: ["Gateway"]),
         .executableTarget(name: "phasor-control", dependencies: ["ControlService"]),
         .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
-        .executableTarget(name: "phasor", dependencies: ["Gateway", "ControlService", "Bridge", "PhasorTesting"]),
+        .executableTarget(
+            name: "phasor",
+            dependencies: ["Gateway", "ControlService", "Bridge", "BridgeLicences", "PhasorTesting",
+                           .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Benchmarks (print figures; run by scripts/bench.sh, never timed in tests)
         .executableTarget(
@@ -169,6 +192,14 @@ let package = Package(
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: [
+                "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "CloudConsumer", "BridgeAlerts", "BridgeDelivery",
+                "BridgeLicences", "PhasorService", "MQTT", "PhasorCore", "Modbus", "PhasorTesting",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Scripts")]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),
@@ -182,12 +213,6 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "TIC"]),
-        .testTarget(
-            name: "BridgeTests",
-            dependencies: [
-                "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "CloudConsumer", "MQTT", "PhasorCore", "PhasorTesting",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
         .testTarget(
             name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
             resources: [.copy("Fixtures")]),

@@ -14,7 +14,8 @@ import ServiceLifecycle
 public enum BridgeServices {
     public static func make(session: MQTTSessionService, logger: Logger) throws -> [any Service] {
         let settings = session.settings
-        var services: [any Service] = [ServiceWatchService(client: session.client, topics: settings.topics, logger: logger)]
+        // The service watch, alerts and licence (issue 13); then the outbox and the cloud link.
+        var services: [any Service] = try AlertServices.make(session: session, logger: logger)
         guard let bridge = settings.site.bridge, let cloud = bridge.cloud else { return services }
         let outboxSettings = OutboxSettings.from(bridge.outbox)
         let outbox: Outbox

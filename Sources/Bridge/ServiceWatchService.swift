@@ -19,6 +19,10 @@ public final class ServiceWatchService: Service, Sendable {
     let tick: Duration
     /// What was heard of each service, and the last verdict acted on.
     private let watched = Locked<[String: Watched]>([:])
+    /// When set (the bridge with its `AlertCenter`), verdicts go there — service and
+    /// verdict — and the centre publishes and delivers them; else this service
+    /// publishes `alert/service_<name>` itself.
+    let report: (@Sendable (String, ServiceLiveness.Verdict) -> Void)?
 
     struct Watched {
         var liveness = ServiceLiveness()
@@ -26,7 +30,8 @@ public final class ServiceWatchService: Service, Sendable {
     }
 
     public init(client: MQTTClient, topics: TopicBuilder, logger: Logger, clock: any WallClock = SystemWallClock(),
-                tick: Duration = .seconds(1)) {
+                tick: Duration = .seconds(1), report: (@Sendable (String, ServiceLiveness.Verdict) -> Void)? = nil) {
+        self.report = report
         self.client = client
         self.topics = topics
         self.logger = logger
@@ -98,6 +103,15 @@ public final class ServiceWatchService: Service, Sendable {
         case .offline: message = "\(service) is offline"
         default: message = "\(service) is back online"
         }
+        if alive {
+            logger.notice("service back online", metadata: ["service": "\(service)"])
+        } else {
+            logger.error("service offline", metadata: ["service": "\(service)", "why": "\(message)"])
+        }
+        if let report {
+            report(service, verdict)
+            return
+        }
         var w = JSONWriter()
         w.beginObject()
         w.key("id"); w.value("service_\(service)")
@@ -106,11 +120,6 @@ public final class ServiceWatchService: Service, Sendable {
         w.key("message"); w.value(message)
         w.key("time"); w.value(MeterTimestamp(date: now, utcOffsetSeconds: 0).iso8601)
         w.endObject()
-        if alive {
-            logger.notice("service back online", metadata: ["service": "\(service)"])
-        } else {
-            logger.error("service offline", metadata: ["service": "\(service)", "why": "\(message)"])
-        }
         try? client.publish(MQTTMessage(topic: topics.alert("service_\(service)"), payload: w.bytes, qos: .atLeastOnce,
                                         properties: .init(contentType: "application/json")))
     }

@@ -1,4 +1,6 @@
 import BridgeCore
+import BridgeAlerts
+import BridgeLicences
 import Foundation
 import Modbus
 import Control
@@ -25,10 +27,15 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var meters: [MeterConfiguration]?
     /// The bridge's cloud link, outbox, forwarding and commands (see docs/bridge.md).
     public var bridge: BridgeSection?
+    /// Alert rules, events and delivery (the bridge's; see docs/alerts.md).
+    public var alerts: AlertsSection?
+    /// Where the licence is and which keys may sign it (the bridge's; see docs/licences.md).
+    public var licence: LicenceSection?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
                 logging: LoggingConfiguration? = nil, control: SiteConfig? = nil, modbus: ModbusSection? = nil,
-                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil, bridge: BridgeSection? = nil) {
+                pulses: PulseSection? = nil, meters: [MeterConfiguration]? = nil, bridge: BridgeSection? = nil,
+                alerts: AlertsSection? = nil, licence: LicenceSection? = nil) {
         self.site = site
         self.prefix = prefix
         self.broker = broker
@@ -38,6 +45,8 @@ public struct SiteConfiguration: Decodable, Sendable {
         self.pulses = pulses
         self.meters = meters
         self.bridge = bridge
+        self.alerts = alerts
+        self.licence = licence
     }
 
     /// The site of `--demo` when no site file is given.

@@ -11,7 +11,7 @@ struct BridgeCommand: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await ServiceRunner.run(.bridge, options: options, checks: [BridgeSiteCheck()]) { session, logger in
+        try await ServiceRunner.run(.bridge, options: options, checks: [BridgeSiteCheck()] + AlertServices.checks) { session, logger in
             try BridgeServices.make(session: session, logger: logger)
         }
     }

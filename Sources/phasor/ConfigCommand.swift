@@ -1,6 +1,7 @@
 import Bridge
 import ArgumentParser
 import Foundation
+import Bridge
 import ControlService
 import Gateway
 import PhasorCore
@@ -19,7 +20,7 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 // The checks the services run at start, every service's: what passes here starts.
-                let checked = try SiteConfiguration.load(from: file, checks: [GatewaySiteCheck(), ControlSiteCheck(), BridgeSiteCheck()])
+                let checked = try SiteConfiguration.load(from: file, checks: [GatewaySiteCheck(), ControlSiteCheck(), BridgeSiteCheck()] + AlertServices.checks)
                 for warning in checked.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
                 print("\(file): ok (site '\(checked.site.site)')")
             } catch {

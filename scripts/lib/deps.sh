@@ -3,9 +3,9 @@
 # apt packages the build, tests and demo use.
 # postgresql + libpq-dev: the cloud-side consumer (phasor-cloud-consumer) and its fleet test.
 PHASOR_APT_PACKAGES=(libmosquitto-dev libmodbus-dev mosquitto mosquitto-clients socat openssl pkg-config libsqlite3-dev
-  libpq-dev postgresql)
+  libpq-dev postgresql libcurl4-openssl-dev)
 # Python packages tests use as independent peers and validators.
-PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML)
+PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML aiosmtpd==1.4.6)
 
 phasor_ensure_apt() {
   local missing=()
@@ -27,7 +27,7 @@ phasor_ensure_venv() {
   if [ ! -x "$root/.venv/bin/python" ]; then
     python3 -m venv "$root/.venv"
   fi
-  if ! "$root/.venv/bin/python" -c "import dsmr_parser, jsonschema, pymodbus, paho, yaml" 2>/dev/null; then
+  if ! "$root/.venv/bin/python" -c "import dsmr_parser, jsonschema, pymodbus, paho, yaml, aiosmtpd" 2>/dev/null; then
     "$root/.venv/bin/pip" install -q --disable-pip-version-check "${PHASOR_PIP_PACKAGES[@]}"
   fi
   export PHASOR_PYTHON="$root/.venv/bin/python"

@@ -36,7 +36,8 @@ public struct TopicBuilder: Sendable, Hashable {
     /// Errors answering a refused command, per service.
     public func error(_ service: ServiceName) -> String { "\(root)/error/\(service.rawValue)" }
     public func alert(_ id: String) -> String { "\(root)/alert/\(id)" }
-    public var license: String { "\(root)/license" }
+    /// Retained licence status (bridge): state, tier, features, days left, reason.
+    public var licence: String { "\(root)/licence" }
     /// Wildcard: every topic of this site.
     public var all: String { "\(root)/#" }
 }
