@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
     ],
     targets: [
         // MARK: C shims (thin, as in swift-nio): headers and link flags only.
@@ -63,24 +65,32 @@ let package = Package(
         .target(name: "MeterIO", dependencies: ["PhasorCore"]),
         /// Control algorithms: pure functions of site model, measurements and time.
         .target(name: "Control", dependencies: ["PhasorCore"]),
+        /// Home Assistant MQTT discovery: pure functions from a device description to
+        /// discovery payloads, the quantity → class table, the removal registry. No MQTT.
+        .target(name: "HomeAssistant", dependencies: ["PhasorCore"]),
         /// What every Phasor service shares: command line, config, MQTT session, status, lifecycle.
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control",
+                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "HomeAssistant",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
-        .target(name: "ControlService", dependencies: ["PhasorService", "Control"]),
+        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO", "HomeAssistant"]),
+        .target(name: "ControlService", dependencies: ["PhasorService", "Control", "HomeAssistant"]),
         .target(name: "Bridge", dependencies: ["PhasorService"]),
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
         /// on a free loopback port, child processes with a clean signal mask.
         .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
 
         // MARK: Executables (thin: parse the command line, run the service)
-        .executableTarget(name: "phasor-gateway", dependencies: ["Gateway"]),
+        .executableTarget(
+            name: "phasor-gateway",
+            dependencies: ["Gateway", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "phasor-control", dependencies: ["ControlService"]),
         .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
         .executableTarget(name: "phasor", dependencies: ["Gateway", "ControlService", "Bridge", "PhasorTesting"]),
@@ -127,6 +137,7 @@ let package = Package(
 
         // MARK: Tests (Swift Testing)
         .testTarget(name: "PhasorCoreTests", dependencies: ["PhasorCore"]),
+        .testTarget(name: "HomeAssistantTests", dependencies: ["HomeAssistant", "PhasorCore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),
@@ -139,7 +150,7 @@ let package = Package(
             name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "HomeAssistant"]),
         .testTarget(
             name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
             resources: [.copy("Fixtures")]),

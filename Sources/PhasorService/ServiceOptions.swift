@@ -44,6 +44,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String?
 
+    @Option(name: .long, help: "Serve Prometheus metrics on this port (0: any free port); overrides the site file's metrics: section.")
+    public var metricsPort: Int?
+
     @Option(name: .long, help: ArgumentHelp(
         "Seconds between heartbeats on …/status/<service>/heartbeat (default 5); others count the service gone after three missed beats.",
         visibility: .hidden))

@@ -45,7 +45,13 @@ public enum ServiceRunner {
         let session = try MQTTSessionService(settings: settings, logger: logger, heartbeatInterval: beat)
         let own: [any Service]
         do { own = try makeServices(session, logger) } catch { refuse(error) }
-        let services: [any Service] = [session] + own
+        var services: [any Service] = [session] + own
+        if let port = options.metricsPort ?? settings.site.metrics?.port(of: service) {
+            let client = session.client
+            services.append(MetricsService(
+                bind: settings.site.metrics?.bind ?? MetricsConfiguration.defaultBind, port: port, logger: logger,
+                beforeScrape: { PhasorMetrics.recordMQTT(client) }))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

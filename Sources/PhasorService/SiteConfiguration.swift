@@ -1,4 +1,5 @@
 import Foundation
+import HomeAssistant
 import Modbus
 import Control
 import MQTT
@@ -22,6 +23,10 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var pulses: PulseSection?
     /// The meters the gateway reads (P1, TIC); see docs/gateway-meters.md.
     public var meters: [MeterConfiguration]?
+    /// Home Assistant discovery (on by default) and its prefix; see docs/home-assistant.md.
+    public var homeassistant: HomeAssistantConfiguration?
+    /// Prometheus `/metrics` per service; see docs/metrics.md.
+    public var metrics: MetricsConfiguration?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
                 logging: LoggingConfiguration? = nil, control: SiteConfig? = nil, modbus: ModbusSection? = nil,

@@ -37,6 +37,8 @@ public struct TopicBuilder: Sendable, Hashable {
     public func error(_ service: ServiceName) -> String { "\(root)/error/\(service.rawValue)" }
     public func alert(_ id: String) -> String { "\(root)/alert/\(id)" }
     public var license: String { "\(root)/license" }
+    /// Retained: what a service announced to Home Assistant (`DiscoveryRegistry`), to clean up later.
+    public func homeAssistantRegistry(_ service: ServiceName) -> String { "\(root)/homeassistant/\(service.rawValue)/registry" }
     /// Wildcard: every topic of this site.
     public var all: String { "\(root)/#" }
 }
