@@ -3,7 +3,7 @@
 # apt packages the build, tests and demo use.
 PHASOR_APT_PACKAGES=(libmosquitto-dev libmodbus-dev mosquitto mosquitto-clients socat openssl pkg-config libsqlite3-dev)
 # Python packages tests use as independent peers and validators.
-PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML)
+PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML prometheus-client)
 
 phasor_ensure_apt() {
   local missing=()
@@ -25,7 +25,7 @@ phasor_ensure_venv() {
   if [ ! -x "$root/.venv/bin/python" ]; then
     python3 -m venv "$root/.venv"
   fi
-  if ! "$root/.venv/bin/python" -c "import dsmr_parser, jsonschema, pymodbus, paho, yaml" 2>/dev/null; then
+  if ! "$root/.venv/bin/python" -c "import dsmr_parser, jsonschema, pymodbus, paho, yaml, prometheus_client" 2>/dev/null; then
     "$root/.venv/bin/pip" install -q --disable-pip-version-check "${PHASOR_PIP_PACKAGES[@]}"
   fi
   export PHASOR_PYTHON="$root/.venv/bin/python"

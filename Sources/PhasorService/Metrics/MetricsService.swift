@@ -26,7 +26,21 @@ public final class MetricsService: Service, Sendable {
     /// The port actually bound (differs from `port` when 0 was asked for).
     public var listeningPort: Int? { listening.withLock { $0 } }
 
+    /// A port that cannot be bound (busy, bad address) is logged and retried every
+    /// few seconds: metrics never stop the service they describe.
     public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await serve()
+                return
+            } catch {
+                logger.error("metrics not served", metadata: ["port": "\(port)", "bind": "\(bind)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+
+    private func serve() async throws {
         let address = try sockaddr_in.inet(ip4: bind, port: UInt16(port))
         let server = HTTPServer(address: address, logger: DisabledLogger.disabled)
         let refresh = beforeScrape

@@ -23,7 +23,9 @@ public enum PhasorMetrics {
             values[key] = total
             return total >= previous ? total - previous : total
         }
-        if delta > 0 { registry.makeCounter(descriptor: describe(name, help), labels: labels).increment(by: Int64(delta)) }
+        // Made even at zero, so a scrape shows the counter before its first event.
+        let counter = registry.makeCounter(descriptor: describe(name, help), labels: labels)
+        if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 
     public static func increment(_ name: String, _ labels: [(String, String)] = [], by amount: Int64 = 1, help: String) {
