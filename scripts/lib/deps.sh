@@ -65,3 +65,19 @@ phasor_stop_broker() {
     kill -KILL "$PHASOR_TEST_MQTT_PID" 2>/dev/null || true
   fi
 }
+
+# Optional: Home Assistant's own discovery schemas (homeassistant==2025.4.4, the newest
+# release for Python 3.13.0) in .venv-ha; exports PHASOR_HA_PYTHON. Takes several
+# minutes from PyPI, so only with PHASOR_HA_CHECK=1 (docs/home-assistant.md).
+phasor_ensure_ha_venv() {
+  local root="$1"
+  local python="${PHASOR_HA_BASE_PYTHON:-$(command -v python3.13 || true)}"
+  [ -n "$python" ] || { echo "PHASOR_HA_CHECK: no python3.13 found" >&2; return 1; }
+  if [ ! -x "$root/.venv-ha/bin/python" ]; then
+    "$python" -m venv "$root/.venv-ha"
+  fi
+  if ! "$root/.venv-ha/bin/python" -c "import homeassistant.components.mqtt" 2>/dev/null; then
+    "$root/.venv-ha/bin/pip" install -q --disable-pip-version-check homeassistant==2025.4.4 paho-mqtt==2.1.0
+  fi
+  export PHASOR_HA_PYTHON="$root/.venv-ha/bin/python"
+}
