@@ -49,6 +49,8 @@ install -m 0644 "$root/deploy/site.example.yaml" "$pkg/usr/share/phasor/site.exa
 install -m 0644 "$root"/schemas/*.json "$pkg/usr/share/phasor/schemas/"
 install -m 0644 "$root/README.md" "$pkg/usr/share/doc/phasor/README.md"
 install -m 0644 "$root/deploy/debian/copyright" "$pkg/usr/share/doc/phasor/copyright"
+install -d "$pkg/usr/share/lintian/overrides"
+install -m 0644 "$root/deploy/debian/lintian-overrides" "$pkg/usr/share/lintian/overrides/phasor"
 printf 'phasor (%s) stable; urgency=medium\n\n  * Release %s.\n\n -- Phasor developers <phasor@localhost>  %s\n' \
   "$version" "$version" "$(date -R -u -d @"${SOURCE_DATE_EPOCH:-0}")" | gzip -9n > "$pkg/usr/share/doc/phasor/changelog.gz"
 chmod 0644 "$pkg/usr/share/doc/phasor/changelog.gz"

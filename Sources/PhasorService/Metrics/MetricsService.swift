@@ -34,6 +34,7 @@ public final class MetricsService: Service, Sendable {
                 try await serve()
                 return
             } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled || error is CancellationError { return }
                 logger.error("metrics not served", metadata: ["port": "\(port)", "bind": "\(bind)", "error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(5))
