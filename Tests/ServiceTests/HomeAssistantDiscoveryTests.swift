@@ -43,6 +43,9 @@ import Glibc
         let pumpNode = "phasor_\(site)_relay_pump"
         let payloads = try await discovered.waitFor([gatewayNode, boilerNode, pumpNode])
         for (node, payload) in payloads { #expect(DiscoveryFacts.problems(payload) == [], "\(node)") }
+        if let result = try await HomeAssistantSchemas.validate(Array(discovered.all().values)) {
+            #expect(result.status == 0, "\(result.output)")
+        }
 
         // The relay is a switch on the existing command topic, never retained, reached via the gateway.
         let boiler = try #require(payloads[boilerNode])
@@ -165,6 +168,46 @@ import Glibc
         if let result = try await HomeAssistantSchemas.validate(Array(discovered.all().filter { payloads[$0.key] != nil }.values)) {
             #expect(result.status == 0, "\(result.output)")
         }
+        await peer.shutdown()
+    }
+
+    @Test func aModbusMeterThatNeverAnswersIsAnnouncedAndUnavailable() async throws {
+        let port = try await SharedBroker.port()
+        let site = uniqueSite()
+        let topics = TopicBuilder(site: site)
+        let prefix = Self.prefix()
+        let silent = Loopback.freePort()
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("site.yaml").path
+        try """
+        site: \(site)
+        homeassistant: {prefix: \(prefix)}
+        modbus:
+          devices:
+            - {id: sdm, profile: eastron_sdm630, host: 127.0.0.1, port: \(silent), tcp_gateway: true, timeout_ms: 100, retries: 0}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let peer = try makeClient(port: port)
+        try await peer.connect()
+        let discovered = DiscoveryCollector(try await peer.subscribe("\(prefix)/device/+/config", qos: .atLeastOnce))
+        let availability = try await peer.subscribe(topics.deviceAvailability("sdm"), qos: .atLeastOnce)
+        let gateway = try ChildProcess(
+            executable("phasor-gateway"), ["--config", config, "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning"])
+        defer { gateway.terminateBlocking() }
+        let node = "phasor_\(site)_modbus_127_0_0_1_\(silent)_u1_eastron_sdm630"
+        let payload = try #require(try await discovered.waitFor([node])[node])
+        #expect(DiscoveryFacts.problems(payload) == [])
+        let device = try #require(payload["device"] as? [String: Any])
+        #expect(device["manufacturer"] as? String == "Eastron")
+        let components = try #require(payload["components"] as? [String: [String: Any]])
+        #expect(components["energy_import"]?["device_class"] as? String == "energy", "the profile's registers, before any answer")
+        let topicsListed = (payload["availability"] as? [[String: Any]])?.compactMap { $0["topic"] as? String }
+        #expect(topicsListed == [topics.status(.gateway), topics.deviceAvailability("sdm")])
+        if let result = try await HomeAssistantSchemas.validate(Array(discovered.all().values)) {
+            #expect(result.status == 0, "\(result.output)")
+        }
+        // Home Assistant shows it unavailable: its own availability topic says so.
+        #expect(await next(availability, timeout: .seconds(20)) { String(decoding: $0.payload, as: UTF8.self) == "offline" } != nil)
         await peer.shutdown()
     }
 

@@ -71,6 +71,15 @@ public final class GatewayDiscovery: Sendable {
         }
         self.templates = templates
         announceFixed(modbus: modbus, profiles: profiles)
+        // Modbus meters and inverters are announced from their profile at once, so a
+        // device that never answers still shows up (unavailable) in Home Assistant.
+        for device in modbus?.devices ?? [] {
+            guard let profile = profiles?.profiles[device.profile], profile.charger == nil,
+                  let template = templates[device.id], !profile.registers.isEmpty else { continue }
+            let quantities = Set(profile.registers.map(\.quantity))
+            announced.withLock { $0[device.id] = quantities }
+            announceMeter(device.id, template, quantities: quantities, serial: nil)
+        }
     }
 
     /// The gateway itself, charge points and relays: known from the site file alone.
@@ -138,10 +147,13 @@ public final class GatewayDiscovery: Sendable {
             return after
         }
         guard let quantities = grew else { return }
-        let serial = reading[.meterID]?.text
+        announceMeter(reading.device, template, quantities: quantities, serial: reading[.meterID]?.text)
+    }
+
+    /// A meter (or inverter) with these quantities, one sensor each on its plain topic.
+    private func announceMeter(_ id: String, _ template: Template, quantities: Set<Quantity>, serial: String?) {
         let node = template.node ?? serial.map(DiscoveryIdentity.meter(serial:))
-            ?? DiscoveryIdentity.node(topics.site, "meter", reading.device)
-        let id = reading.device
+            ?? DiscoveryIdentity.node(topics.site, "meter", id)
         let sorted = quantities.sorted { $0.rawValue < $1.rawValue }
         publisher.announce(id, DiscoveryDevice(
             nodeID: node, identifiers: [node], name: template.name, manufacturer: template.manufacturer,
