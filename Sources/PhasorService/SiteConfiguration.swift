@@ -68,6 +68,8 @@ public struct OfflineQueueConfiguration: Decodable, Sendable {
 
 public struct LoggingConfiguration: Decodable, Sendable {
     public var level: LogLevelName?
+    /// `text` (default, key=value) or `json` (one object per line).
+    public var format: LogFormat?
 }
 
 public enum LogLevelName: String, Decodable, Sendable, CaseIterable {
