@@ -27,6 +27,9 @@ check() {  # check NAME COMMAND…
 }
 
 export PHASOR_BIN_DIR="${PHASOR_BIN_DIR:-$(swift build --show-bin-path)}"
+if [ "${PHASOR_DEB_INSTALL:-0}" = 1 ] && ! command -v lintian >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq lintian >/dev/null
+fi
 deb=$(scripts/build-deb.sh "$work/dist" | tail -1)
 echo "built $deb ($(du -h "$deb" | cut -f1))"
 check "package metadata" bash -c "dpkg-deb -f '$deb' Package Version Depends | grep -q '^Package: phasor'"
