@@ -17,7 +17,7 @@ executables=(phasor phasor-gateway phasor-control phasor-bridge)
 if [ -z "${PHASOR_BIN_DIR:-}" ]; then
   # The Swift runtime and Foundation linked in: the package runs without a toolchain.
   for exe in "${executables[@]}"; do
-    (cd "$root" && swift build -c release --static-swift-stdlib --product "$exe" 2>&1 | grep -E "error:|Build complete" | tail -1)
+    (cd "$root" && swift build -c release --static-swift-stdlib --product "$exe" 2>&1 | grep -E "error:|complete" | tail -1 || true)
   done
   PHASOR_BIN_DIR="$(cd "$root" && swift build -c release --show-bin-path)"
 fi

@@ -21,7 +21,9 @@ struct GatewayCommand: AsyncParsableCommand {
         try await ServiceRunner.run(.gateway, options: options, checks: [GatewaySiteCheck()], demo: demo) { session, logger in
             let topics = session.settings.topics
             let modbusSection = try modbus.section(arguments: CommandLine.arguments) ?? session.settings.site.modbus
-            let site = session.settings.site
+            // The meters of the file and of the quick-start flags (--p1, --tic), for discovery.
+            var site = session.settings.site
+            site.meters = (try? meters.merged(into: site.meters ?? [])) ?? site.meters
             // Home Assistant discovery of every device the gateway owns (docs/home-assistant.md).
             let announcer = session.discoveryPublisher(
                 configured: GatewayDiscovery.deviceIDs(site: site, modbus: modbusSection, demo: demo), logger: logger)
