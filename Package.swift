@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
     ],
     targets: [
         // MARK: C shims (thin, as in swift-nio): headers and link flags only.
@@ -66,17 +68,23 @@ let package = Package(
         .target(name: "MeterIO", dependencies: ["PhasorCore"]),
         /// Control algorithms: pure functions of site model, measurements and time.
         .target(name: "Control", dependencies: ["PhasorCore"]),
+        /// Home Assistant MQTT discovery: pure functions from a device description to
+        /// discovery payloads, the quantity → class table, the removal registry. No MQTT.
+        .target(name: "HomeAssistant", dependencies: ["PhasorCore"]),
         /// What every Phasor service shares: command line, config, MQTT session, status, lifecycle.
         .target(
             name: "PhasorService",
             dependencies: [
-                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "BridgeCore", "BridgeAlerts", "BridgeLicences",
+                "MQTT", "PhasorCore", "Modbus", "Pulse", "Control", "BridgeCore", "BridgeAlerts", "BridgeLicences", "HomeAssistant",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO"]),
-        .target(name: "ControlService", dependencies: ["PhasorService", "Control"], resources: [.copy("Resources")]),
+        .target(name: "Gateway", dependencies: ["PhasorService", "P1", "TIC", "Modbus", "Pulse", "MeterIO", "HomeAssistant"]),
+        .target(name: "ControlService", dependencies: ["PhasorService", "Control", "HomeAssistant"], resources: [.copy("Resources")]),
         // MARK: The bridge (issue 12): a small core and one module per capability.
         /// The bridge's vocabulary: its site section, message classes and lanes, cloud topics
         /// and envelope, command allowlist. Pure: no I/O, no MQTT session, no database.
@@ -130,7 +138,9 @@ let package = Package(
         .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
 
         // MARK: Executables (thin: parse the command line, run the service)
-        .executableTarget(name: "phasor-gateway", dependencies: ["Gateway"]),
+        .executableTarget(
+            name: "phasor-gateway",
+            dependencies: ["Gateway", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "phasor-control", dependencies: ["ControlService"]),
         .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
         .executableTarget(
@@ -200,6 +210,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Scripts")]),
+        .testTarget(name: "HomeAssistantTests", dependencies: ["HomeAssistant", "PhasorCore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),
@@ -212,7 +223,7 @@ let package = Package(
             name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "TIC"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "TIC", "HomeAssistant"]),
         .testTarget(
             name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
             resources: [.copy("Fixtures")]),

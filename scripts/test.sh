@@ -9,6 +9,7 @@ source scripts/lib/deps.sh
 
 phasor_ensure_apt
 phasor_ensure_venv "$root"
+[ "${PHASOR_HA_CHECK:-0}" = 1 ] && phasor_ensure_ha_venv "$root"
 phasor_start_broker
 trap phasor_stop_broker EXIT
 echo "test broker: 127.0.0.1:$PHASOR_TEST_MQTT_PORT (pid $PHASOR_TEST_MQTT_PID)"
@@ -28,6 +29,11 @@ if [ -x scripts/fuzz.sh ]; then
   # on every clone; exploring new inputs is the long run's job (scripts/fuzz.sh 3600).
   PHASOR_FUZZ_SEED="${PHASOR_FUZZ_SEED:-1}" scripts/fuzz.sh "${PHASOR_FUZZ_SECONDS:-10}"
 fi
+
+# The Debian package: built, linted and (in CI, or with PHASOR_DEB_INSTALL=1)
+# installed on this machine, run from its installed paths, and purged.
+[ "${CI:-}" = true ] && export PHASOR_DEB_INSTALL="${PHASOR_DEB_INSTALL:-1}"
+scripts/test-deb.sh
 
 # Last, so its summary closes the output.
 swift test --skip-build

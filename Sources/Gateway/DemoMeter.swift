@@ -6,7 +6,9 @@ import PhasorCore
 /// function of time, so the demo is reproducible and testable.
 public struct DemoMeter: Sendable {
     public let device: String
-    public init(device: String = "grid") { self.device = device }
+    /// The demo meter's device id.
+    public static let deviceID = "grid"
+    public init(device: String = DemoMeter.deviceID) { self.device = device }
 
     public func reading(at date: Date, utcOffsetSeconds: Int = 3600) -> Reading {
         let t = date.timeIntervalSince1970

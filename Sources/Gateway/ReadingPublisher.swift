@@ -7,10 +7,13 @@ import PhasorCore
 public struct ReadingPublisher: Sendable {
     public let client: MQTTClient
     public let topics: TopicBuilder
+    /// Told of every reading, so Home Assistant learns each meter's quantities (nil: discovery off).
+    public let discovery: GatewayDiscovery?
 
-    public init(client: MQTTClient, topics: TopicBuilder) {
+    public init(client: MQTTClient, topics: TopicBuilder, discovery: GatewayDiscovery? = nil) {
         self.client = client
         self.topics = topics
+        self.discovery = discovery
     }
 
     public func publish(_ reading: Reading) throws {
@@ -20,6 +23,7 @@ public struct ReadingPublisher: Sendable {
 
     /// The atomic JSON state: every quantity of the reading, one timestamp.
     public func publishState(_ reading: Reading) throws {
+        discovery?.observe(reading)
         let json = MQTTPublishProperties(contentType: "application/json")
         try client.publish(MQTTMessage(
             topic: topics.meterState(reading.device), payload: ReadingPayload.encode(reading), qos: .atLeastOnce,

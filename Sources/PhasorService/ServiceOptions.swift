@@ -44,6 +44,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String?
 
+    @Option(name: .long, help: "Log format: text (key=value) or json (one object per line).")
+    public var logFormat: String?
+
+    @Option(name: .long, help: "Serve Prometheus metrics on this port (0: any free port); overrides the site file's metrics: section.")
+    public var metricsPort: Int?
+
     @Option(name: .long, help: ArgumentHelp(
         "Seconds between heartbeats on …/status/<service>/heartbeat (default 5); others count the service gone after three missed beats.",
         visibility: .hidden))
@@ -117,7 +123,13 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             birth: MQTTMessage(topic: status, string: "online", qos: .atLeastOnce, retain: true),
             offlineQueue: MQTTOfflineQueuePolicy(
                 capacity: b?.offlineQueue?.capacity ?? 10_000, whenFull: b?.offlineQueue?.whenFull ?? .dropOldest))
-        return ServiceSettings(service: service, site: site, topics: topics, mqtt: mqtt, logLevel: level, warnings: warnings)
+        let formatName = logFormat ?? site.logging?.format?.rawValue ?? LogFormat.text.rawValue
+        guard let format = LogFormat(rawValue: formatName) else {
+            throw Self.flagError("--log-format", "'\(formatName)': use text or json")
+        }
+        var settings = ServiceSettings(service: service, site: site, topics: topics, mqtt: mqtt, logLevel: level, warnings: warnings)
+        settings.logFormat = format
+        return settings
     }
 
     /// A command-line problem, in the site file's one-line form: `command line: --site: …`.
@@ -133,6 +145,7 @@ public struct ServiceSettings: Sendable {
     public var topics: TopicBuilder
     public var mqtt: MQTTConfiguration
     public var logLevel: Logger.Level
+    public var logFormat: LogFormat = .text
     /// What the site file's checks found that does not stop the service (logged at start).
     public var warnings: [ConfigError] = []
 }

@@ -9,8 +9,9 @@ import ServiceLifecycle
 /// and SIGINT.
 public enum ServiceRunner {
     /// Bootstraps swift-log once per process with key=value output on stderr.
-    public static func bootstrapLogging(level: Logger.Level) {
+    public static func bootstrapLogging(level: Logger.Level, format: LogFormat = .text) {
         LoggingSystem.bootstrap { label in
+            if format == .json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -34,7 +35,7 @@ public enum ServiceRunner {
         } catch {
             refuse(error)
         }
-        bootstrapLogging(level: settings.logLevel)
+        bootstrapLogging(level: settings.logLevel, format: settings.logFormat)
         var logger = Logger(label: "phasor.\(service.rawValue)")
         logger[metadataKey: "site"] = "\(settings.topics.site)"
         for warning in settings.warnings { logger.warning("site file", metadata: ["warning": "\(warning)"]) }
@@ -45,7 +46,13 @@ public enum ServiceRunner {
         let session = try MQTTSessionService(settings: settings, logger: logger, heartbeatInterval: beat)
         let own: [any Service]
         do { own = try makeServices(session, logger) } catch { refuse(error) }
-        let services: [any Service] = [session] + own
+        var services: [any Service] = [session] + own
+        if let port = options.metricsPort ?? settings.site.metrics?.port(of: service) {
+            let client = session.client
+            services.append(MetricsService(
+                bind: settings.site.metrics?.bind ?? MetricsConfiguration.defaultBind, port: port, logger: logger,
+                beforeScrape: { PhasorMetrics.recordMQTT(client) }))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

@@ -42,6 +42,25 @@ public struct CommonSiteCheck: SiteCheck {
         if let capacity = site.broker?.offlineQueue?.capacity, capacity < 0 {
             throw document.error("broker.offline_queue.capacity", "\(capacity): use 0 or more messages")
         }
+        if let prefix = site.homeassistant?.prefix,
+           prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: { Self.topicLevelProblem(String($0)) != nil })
+        {
+            throw document.error("homeassistant.prefix", "'\(prefix)': topic levels of letters, digits, '-' and '_', separated by '/' (Home Assistant's default is homeassistant)")
+        }
+        if let metrics = site.metrics {
+            for service in ServiceName.allCases {
+                if let port = metrics.port(of: service), !(1...65535).contains(port) {
+                    throw document.error("metrics.\(service.rawValue)", "\(port): use 1…65535")
+                }
+            }
+            let ports = ServiceName.allCases.compactMap { metrics.port(of: $0) }
+            if Set(ports).count != ports.count {
+                throw document.error("metrics", "two services on one port: give each its own")
+            }
+            if let bind = metrics.bind, !Self.isIPv4(bind) {
+                throw document.error("metrics.bind", "'\(bind)': an IPv4 address (127.0.0.1, 0.0.0.0)")
+            }
+        }
         return []
     }
 
@@ -55,6 +74,11 @@ public struct CommonSiteCheck: SiteCheck {
             return "'\(id)': use letters, digits, '-' and '_' only (it becomes a topic level)"
         }
         return nil
+    }
+
+    static func isIPv4(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { $0.count <= 3 && UInt8($0) != nil }
     }
 
     static func brokerURLProblem(_ error: MQTTError) -> String {

@@ -2,6 +2,7 @@ import BridgeCore
 import BridgeAlerts
 import BridgeLicences
 import Foundation
+import HomeAssistant
 import Modbus
 import Control
 import MQTT
@@ -31,6 +32,10 @@ public struct SiteConfiguration: Decodable, Sendable {
     public var alerts: AlertsSection?
     /// Where the licence is and which keys may sign it (the bridge's; see docs/licences.md).
     public var licence: LicenceSection?
+    /// Home Assistant discovery (on by default) and its prefix; see docs/home-assistant.md.
+    public var homeassistant: HomeAssistantConfiguration?
+    /// Prometheus `/metrics` per service; see docs/metrics.md.
+    public var metrics: MetricsConfiguration?
 
     public init(site: String, prefix: String? = nil, broker: BrokerConfiguration? = nil,
                 logging: LoggingConfiguration? = nil, control: SiteConfig? = nil, modbus: ModbusSection? = nil,
@@ -76,6 +81,8 @@ public struct OfflineQueueConfiguration: Decodable, Sendable {
 
 public struct LoggingConfiguration: Decodable, Sendable {
     public var level: LogLevelName?
+    /// `text` (default, key=value) or `json` (one object per line).
+    public var format: LogFormat?
 }
 
 public enum LogLevelName: String, Decodable, Sendable, CaseIterable {

@@ -21,9 +21,10 @@ struct ControlCommand: AsyncParsableCommand {
             let site = session.settings.site
             let model = try ControlLoopService.model(for: site, demo: demo, file: options.config, logger: logger)
             let directory = ControlLoopService.stateDirectory(flag: stateDir, configured: site.control?.stateDir)
-            return [ControlLoopService(
+            let loop = ControlLoopService(
                 client: session.client, topics: session.settings.topics, model: model, logger: logger,
-                stateDirectory: directory)]
+                stateDirectory: directory)
+            return [loop] + ControlLoopService.discovery(session: session, model: model, logger: logger)
         }
     }
 }

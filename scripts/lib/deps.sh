@@ -5,7 +5,7 @@
 PHASOR_APT_PACKAGES=(libmosquitto-dev libmodbus-dev mosquitto mosquitto-clients socat openssl pkg-config libsqlite3-dev
   libpq-dev postgresql libcurl4-openssl-dev)
 # Python packages tests use as independent peers and validators.
-PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML aiosmtpd==1.4.6)
+PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML aiosmtpd==1.4.6 prometheus-client)
 
 phasor_ensure_apt() {
   local missing=()
@@ -27,7 +27,7 @@ phasor_ensure_venv() {
   if [ ! -x "$root/.venv/bin/python" ]; then
     python3 -m venv "$root/.venv"
   fi
-  if ! "$root/.venv/bin/python" -c "import dsmr_parser, jsonschema, pymodbus, paho, yaml, aiosmtpd" 2>/dev/null; then
+  if ! "$root/.venv/bin/python" -c "import dsmr_parser, jsonschema, pymodbus, paho, yaml, aiosmtpd, prometheus_client" 2>/dev/null; then
     "$root/.venv/bin/pip" install -q --disable-pip-version-check "${PHASOR_PIP_PACKAGES[@]}"
   fi
   export PHASOR_PYTHON="$root/.venv/bin/python"
@@ -66,4 +66,20 @@ phasor_stop_broker() {
     for _ in $(seq 1 50); do kill -0 "$PHASOR_TEST_MQTT_PID" 2>/dev/null || return 0; sleep 0.1; done
     kill -KILL "$PHASOR_TEST_MQTT_PID" 2>/dev/null || true
   fi
+}
+
+# Optional: Home Assistant's own discovery schemas (homeassistant==2025.4.4, the newest
+# release for Python 3.13.0) in .venv-ha; exports PHASOR_HA_PYTHON. Takes several
+# minutes from PyPI, so only with PHASOR_HA_CHECK=1 (docs/home-assistant.md).
+phasor_ensure_ha_venv() {
+  local root="$1"
+  local python="${PHASOR_HA_BASE_PYTHON:-$(command -v python3.13 || true)}"
+  [ -n "$python" ] || { echo "PHASOR_HA_CHECK: no python3.13 found" >&2; return 1; }
+  if [ ! -x "$root/.venv-ha/bin/python" ]; then
+    "$python" -m venv "$root/.venv-ha"
+  fi
+  if ! "$root/.venv-ha/bin/python" -c "import homeassistant.components.mqtt" 2>/dev/null; then
+    "$root/.venv-ha/bin/pip" install -q --disable-pip-version-check homeassistant==2025.4.4 paho-mqtt==2.1.0
+  fi
+  export PHASOR_HA_PYTHON="$root/.venv-ha/bin/python"
 }

@@ -3,6 +3,7 @@ import Logging
 import MQTT
 import MeterIO
 import PhasorCore
+import PhasorService
 import TIC
 
 /// Everything that happens to one meter's bytes: framing and parsing, the P1
@@ -145,6 +146,9 @@ final class MeterPipeline: Sendable {
             device: id, at: now, framingErrors: s.decoder.framingErrors,
             available: s.liveness.state.map { $0 == .online }, split: split()?.statistics)
         publishRetained(publisher.topics.meterStats(id), payload, qos: .atMostOnce, json: true)
+        let st = s.statistics
+        PhasorMetrics.recordMeter(device: id, telegrams: st.telegramsOK, badCRC: st.badCRC, badChecksum: st.badChecksum,
+                                  otherErrors: st.otherErrors + s.decoder.framingErrors, sourceOpens: st.sourceOpens)
     }
 
     private func updateTICStatus(now: Date, in s: inout State) {

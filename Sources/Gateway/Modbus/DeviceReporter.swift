@@ -3,6 +3,7 @@ import Logging
 import Modbus
 import MQTT
 import PhasorCore
+import PhasorService
 
 /// Publishes a device's availability (retained, only when it changes) and its
 /// statistics (retained, after every poll), and logs each change of availability
@@ -28,6 +29,7 @@ struct DeviceReporter {
     @discardableResult
     mutating func report(_ health: DeviceHealth, at now: Date) -> Availability {
         let stats = DeviceStatsPayload(id: id, time: now, health: health)
+        PhasorMetrics.recordModbus(device: id, health.statistics)
         if health.availability != published && health.availability != .unknown {
             published = health.availability
             let s = health.statistics

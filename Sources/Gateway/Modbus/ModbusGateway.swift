@@ -32,7 +32,7 @@ public enum ModbusGateway {
 
     public static func services(
         _ section: ModbusSection?, client: MQTTClient, topics: TopicBuilder, clock: any WallClock = SystemWallClock(),
-        ticks: Ticks = Ticks(), logger: Logger
+        ticks: Ticks = Ticks(), discovery: GatewayDiscovery? = nil, logger: Logger
     ) throws -> [any Service] {
         guard let section, !section.devices.isEmpty || !(section.relays ?? []).isEmpty else { return [] }
         let profiles = section.profileLibrary()
@@ -41,7 +41,7 @@ public enum ModbusGateway {
         let pool = BusPool()
         var devices: [String: ModbusDevice] = [:]
         var services: [any Service] = []
-        let publisher = ReadingPublisher(client: client, topics: topics)
+        let publisher = ReadingPublisher(client: client, topics: topics, discovery: discovery)
         for config in section.devices {
             let device = try pool.makeDevice(config, profiles: profiles, clock: clock)
             devices[config.id] = device

@@ -38,6 +38,8 @@ public struct TopicBuilder: Sendable, Hashable {
     public func alert(_ id: String) -> String { "\(root)/alert/\(id)" }
     /// Retained licence status (bridge): state, tier, features, days left, reason.
     public var licence: String { "\(root)/licence" }
+    /// Retained: what a service announced to Home Assistant (`DiscoveryRegistry`), to clean up later.
+    public func homeAssistantRegistry(_ service: ServiceName) -> String { "\(root)/homeassistant/\(service.rawValue)/registry" }
     /// Wildcard: every topic of this site.
     public var all: String { "\(root)/#" }
 }

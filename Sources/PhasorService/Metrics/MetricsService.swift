@@ -1,0 +1,68 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+import Logging
+import PhasorCore
+import ServiceLifecycle
+
+/// Serves `GET /metrics` (Prometheus text format 0.0.4) on one HTTP port: the
+/// process's `PhasorMetrics.registry`, refreshed by `beforeScrape` (MQTT queue
+/// depth and the like are read when asked). FlyingFox is the HTTP server.
+public final class MetricsService: Service, Sendable {
+    let bind: String
+    let port: Int
+    let beforeScrape: @Sendable () -> Void
+    let logger: Logger
+    private let listening = Locked<Int?>(nil)
+
+    public init(bind: String = MetricsConfiguration.defaultBind, port: Int, logger: Logger,
+                beforeScrape: @escaping @Sendable () -> Void = {}) {
+        self.bind = bind
+        self.port = port
+        self.logger = logger
+        self.beforeScrape = beforeScrape
+    }
+
+    /// The port actually bound (differs from `port` when 0 was asked for).
+    public var listeningPort: Int? { listening.withLock { $0 } }
+
+    /// A port that cannot be bound (busy, bad address) is logged and retried every
+    /// few seconds: metrics never stop the service they describe.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await serve()
+                return
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled || error is CancellationError { return }
+                logger.error("metrics not served", metadata: ["port": "\(port)", "bind": "\(bind)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+
+    private func serve() async throws {
+        let address = try sockaddr_in.inet(ip4: bind, port: UInt16(port))
+        let server = HTTPServer(address: address, logger: DisabledLogger.disabled)
+        let refresh = beforeScrape
+        await server.appendRoute("GET /metrics") { _ in
+            refresh()
+            return HTTPResponse(
+                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: Data(PhasorMetrics.exposition()))
+        }
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                try await server.waitUntilListening()
+                if case .ip4(_, let bound)? = await server.listeningAddress {
+                    listening.withLock { $0 = Int(bound) }
+                    logger.info("metrics listening", metadata: ["address": "http://\(bind):\(bound)/metrics"])
+                }
+                try await group.next()
+            }
+        } onGracefulShutdown: {
+            Task { await server.stop(timeout: 1) }
+        }
+    }
+}
