@@ -15,25 +15,40 @@ bin="$(swift build -c release --show-bin-path)"
 work=$(mktemp -d)
 cc -O2 Benchmarks/MQTTThroughput/c_client.c -lmosquitto -o "$work/c_client"
 
+# Queued QoS 0 messages for an offline persistent session: the receive benchmark
+# queues its messages before the subscriber comes back, at either QoS.
+export PHASOR_BROKER_EXTRA_CONF="queue_qos0_messages true"
 phasor_start_broker
 trap phasor_stop_broker EXIT
 port=$PHASOR_TEST_MQTT_PORT
-echo "broker 127.0.0.1:$port; $count messages of 20 bytes; 3 alternating rounds per QoS"
-for qos in 0 1; do
-  for round in 1 2 3; do
-    "$work/c_client" "$port" "$count" "$qos"
-    "$bin/phasor-bench-mqtt" "$port" "$count" "$qos"
+rounds="${PHASOR_BENCH_ROUNDS:-5}"
+echo "broker 127.0.0.1:$port; $count messages of 20 bytes; $rounds rounds per QoS, C and Swift interleaved (order alternating)"
+for mode in publish receive; do
+  arg=""; [ "$mode" = receive ] && arg=receive
+  for qos in 0 1; do
+    for round in $(seq 1 "$rounds"); do
+      if [ $((round % 2)) -eq 1 ]; then
+        "$work/c_client" $arg "$port" "$count" "$qos"
+        "$bin/phasor-bench-mqtt" $arg "$port" "$count" "$qos"
+      else
+        "$bin/phasor-bench-mqtt" $arg "$port" "$count" "$qos"
+        "$work/c_client" $arg "$port" "$count" "$qos"
+      fi
+    done
   done
 done | tee "$work/results.txt"
 python3 - "$work/results.txt" <<'PY'
 import re, sys, statistics
 rates = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\w+)\s+qos=(\d).*rate=(\d+)", line)
-    if m: rates.setdefault((m[1], m[2]), []).append(int(m[3]))
-for qos in ("0", "1"):
-    c, s = statistics.median(rates[("c", qos)]), statistics.median(rates[("swift", qos)])
-    print(f"QoS {qos}: median C {c:.0f} msg/s, Swift {s:.0f} msg/s, ratio Swift/C {s/c:.2f}")
+    m = re.match(r"(\w+)\s+(receive )?qos=(\d).*rate=(\d+)", line)
+    if m: rates.setdefault((m[1], "receive" if m[2] else "publish", m[3]), []).append(int(m[4]))
+for mode in ("publish", "receive"):
+    for qos in ("0", "1"):
+        c, s = rates[("c", mode, qos)], rates[("swift", mode, qos)]
+        mc, ms = statistics.median(c), statistics.median(s)
+        print(f"MQTT {mode} QoS {qos}: median C {mc:.0f} msg/s ({min(c)}-{max(c)}), Swift {ms:.0f} msg/s ({min(s)}-{max(s)}), "
+              f"ratio Swift/C {ms/mc:.2f}")
 PY
 
 echo "idle RSS of each service (release, connected, 3 s after start):"

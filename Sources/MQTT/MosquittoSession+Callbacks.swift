@@ -28,6 +28,18 @@ extension MosquittoSession {
             guard let message, let session = MosquittoSession.session(userdata) else { return }
             session.didReceive(message.pointee, props: props)
         }
+        setLibraryLog(enabled: true)
+    }
+
+    /// libmosquitto formats a debug line for every packet while a log callback is
+    /// installed (7 % of a QoS 0 publish, issue 15). We read its log only to explain
+    /// a failed connect (TLS, refused socket), so it is installed while connecting
+    /// and removed once connected (`didConnect`), installed again on a loss.
+    func setLibraryLog(enabled: Bool) {
+        guard enabled else {
+            mosquitto_log_callback_set(handle, nil)
+            return
+        }
         mosquitto_log_callback_set(handle) { _, userdata, level, text in
             guard let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
             let line = String(cString: text)

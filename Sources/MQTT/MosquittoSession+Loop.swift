@@ -68,6 +68,7 @@ extension MosquittoSession {
     /// birth message, then flush the offline queue, in that order, before new
     /// publishes go straight out (they queue behind the flush under the state lock).
     private func didConnect(sessionPresent: Bool) {
+        setLibraryLog(enabled: false)
         let keptSession = sessionPresent && !configuration.cleanSession
         if !keptSession {
             for sub in events.withLock({ $0.routes.brokerSubscriptions }) {
@@ -99,6 +100,7 @@ extension MosquittoSession {
     }
 
     private func connectionLost(reason: String) {
+        setLibraryLog(enabled: true)
         state.withLock { s in
             if s.phase == .connected { s.phase = .connecting }
             s.stats.connectionFailures += 1

@@ -53,8 +53,16 @@ extension MosquittoSession {
 
     private func validate(topic: String) throws(MQTTError) {
         if topic.isEmpty { throw .invalidTopic(topic, reason: "empty") }
-        if topic.contains("+") || topic.contains("#") { throw .invalidTopic(topic, reason: "wildcards are not allowed in a topic name") }
-        if topic.utf8.count > 65_535 { throw .invalidTopic(topic, reason: "longer than 65535 bytes") }
+        // A byte scan: `String.contains` goes through Foundation's string search,
+        // which cost a fifth of the CPU of a QoS 0 publish (issue 15).
+        var length = 0
+        for byte in topic.utf8 {
+            if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "#") {
+                throw .invalidTopic(topic, reason: "wildcards are not allowed in a topic name")
+            }
+            length += 1
+        }
+        if length > 65_535 { throw .invalidTopic(topic, reason: "longer than 65535 bytes") }
     }
 
     private func enqueueLocked(_ message: MQTTMessage, state s: inout State) -> SendOutcome {
