@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks that print figures (not tests): MQTT publish throughput of Phasor's
-# Swift client against a C libmosquitto client in the same run, and idle RSS of
-# each service. Usage: scripts/bench.sh [COUNT]   (default 100000)
+# Benchmarks that print figures (not tests): MQTT publish and receive throughput of
+# Phasor's Swift client against a C libmosquitto client in the same run (medians of
+# interleaved rounds, with the spread), and the idle RSS and PSS of the services.
+# Usage: scripts/bench.sh [COUNT]   (default 100000; PHASOR_BENCH_ROUNDS=5)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -51,11 +52,29 @@ for mode in ("publish", "receive"):
               f"ratio Swift/C {ms/mc:.2f}")
 PY
 
-echo "idle RSS of each service (release, connected, 3 s after start):"
+# Memory: the three services idle and connected, started together so that their
+# shared libraries (Swift runtime, Foundation, ICU) are shared as on a real box. RSS
+# counts every shared page in each process; PSS divides them among the processes,
+# so the PSS sum is what the three cost together (targets: RSS < 25 MB each, PSS
+# sum < 35 MB).
+echo "idle memory of the services (release, connected, started together, 3 s after start):"
+pids=()
 for svc in gateway control bridge; do
   "$bin/phasor-$svc" --broker "mqtt://127.0.0.1:$port" --site bench --log-level error &
-  pid=$!
-  sleep 3
-  echo "phasor-$svc: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
-  kill -TERM $pid; wait $pid 2>/dev/null || true
+  pids+=($!)
 done
+sleep 3
+pss_total=0
+for i in 0 1 2; do
+  pid=${pids[$i]}
+  svc=$(basename "$(readlink /proc/$pid/exe)")
+  rss=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status)
+  pss=$(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup)
+  anon=$(awk '/^Pss_Anon:/ {print $2}' /proc/$pid/smaps_rollup)
+  pss_total=$((pss_total + pss))
+  awk -v s="$svc" -v r="$rss" -v p="$pss" -v a="$anon" \
+    'BEGIN { printf "%s: RSS %.1f MB, PSS %.1f MB (anonymous %.1f MB)\n", s, r/1024, p/1024, a/1024 }'
+done
+awk -v t="$pss_total" 'BEGIN { printf "PSS of the three together: %.1f MB\n", t/1024 }'
+for pid in "${pids[@]}"; do kill -TERM "$pid"; done
+for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
