@@ -50,12 +50,12 @@ extension MosquittoSession {
     private func didComplete(mid: Int32, reasonCode: Int32) {
         let waiter = events.withLock { e -> CheckedContinuation<Bool, any Error>? in
             e.completed += 1
-            guard e.pending.removeValue(forKey: mid) != nil else {
+            guard e.pending.remove(mid) != nil else {
                 // Untracked QoS 0, or a tracked publish whose mid is not registered yet.
                 if e.registering > 0 { e.earlyCompletions[mid] = reasonCode }
                 return nil
             }
-            return e.publishWaiters.removeValue(forKey: mid)
+            return e.publishWaiters.isEmpty ? nil : e.publishWaiters.removeValue(forKey: mid)
         }
         guard let waiter else { return }
         if reasonCode >= 0x80 {

@@ -108,13 +108,12 @@ extension MosquittoSession {
         }
         let (subWaiters, lostQoS0) = events.withLock { e -> ([CheckedContinuation<[Int32], any Error>], Int) in
             // QoS 0 messages still in libmosquitto's packet queue die with the socket.
-            let lost = e.pending.filter { $0.value == .atMostOnce }
-            for mid in lost.keys { e.pending.removeValue(forKey: mid) }
+            let lost = e.pending.removeAtMostOnce()
             e.earlyCompletions.removeAll()
             e.earlySubacks.removeAll()
             let w = Array(e.subscribeWaiters.values)
             e.subscribeWaiters.removeAll()
-            return (w, lost.count)
+            return (w, lost)
         }
         // Subscriptions are re-sent on reconnect: a subscriber need not wait for that.
         for w in subWaiters { w.resume(returning: []) }

@@ -128,9 +128,12 @@ extension MosquittoSession {
         // Register the mid; its completion may already have arrived.
         let early: Int32? = events.withLock { e in
             e.registering -= 1
-            defer { if e.registering == 0 { e.earlyCompletions.removeAll(keepingCapacity: true) } }
-            if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
-            e.pending[mid] = message.qos
+            // (Emptiness checked first: hashing a mid per publish showed in the profile.)
+            if !e.earlyCompletions.isEmpty {
+                defer { if e.registering == 0 { e.earlyCompletions.removeAll(keepingCapacity: true) } }
+                if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
+            }
+            e.pending.insert(mid, qos: message.qos)
             if let waiter { e.publishWaiters[mid] = waiter }
             return nil
         }

@@ -44,7 +44,7 @@ final class MosquittoSession: @unchecked Sendable {
         var connack: (code: Int32, sessionPresent: Bool)?
         var disconnectCode: Int32?
         /// Outgoing messages handed to libmosquitto and not yet complete, by mid.
-        var pending: [Int32: QoS] = [:]
+        var pending = PendingMessages()
         /// Completions that arrived before `mosquitto_publish` returned the mid; kept
         /// only while a tracked publish is between those two points (`registering`).
         var earlyCompletions: [Int32: Int32] = [:]
