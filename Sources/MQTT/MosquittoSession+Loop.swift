@@ -8,7 +8,7 @@ extension MosquittoSession {
         var attempt = 0
         var socketOpen = false
         var connected = false
-        while !state.withLock({ $0.stopRequested }) {
+        while !stopFlag.withLock({ $0 }) {
             if !socketOpen {
                 let rc = openSocket()
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
@@ -42,7 +42,7 @@ extension MosquittoSession {
                     connected = false
                     connectionLost(reason: describeLoss(rc: rc, disconnectCode: disconnectCode))
                     // Retry at once after a loss: the broker may be back already.
-                    if state.withLock({ $0.stopRequested }) { break }
+                    if stopFlag.withLock({ $0 }) { break }
                     sleepInterruptibly(configuration.reconnect.initialDelay)
                 } else {
                     connectionFailed(classify(rc == MOSQ_ERR_SUCCESS.rawValue ? MOSQ_ERR_CONN_LOST.rawValue : rc), attempt: &attempt)
@@ -157,7 +157,7 @@ extension MosquittoSession {
 
     private func sleepInterruptibly(_ d: Duration) {
         let deadline = ContinuousClock.now + d
-        while ContinuousClock.now < deadline && !state.withLock({ $0.stopRequested }) {
+        while ContinuousClock.now < deadline && !stopFlag.withLock({ $0 }) {
             usleep(10_000)
         }
     }

@@ -34,7 +34,6 @@ final class MosquittoSession: @unchecked Sendable {
         var connectWaiters: [UUID: CheckedContinuation<Void, any Error>] = [:]
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var eventListeners: [UUID: AsyncStream<MQTTConnectionEvent>.Continuation] = [:]
-        var stopRequested = false
         var finalMessage: MQTTMessage?
         var lastConnectError: MQTTError?
     }
@@ -65,6 +64,10 @@ final class MosquittoSession: @unchecked Sendable {
     let handle: OpaquePointer
     let state: Locked<State>
     let events = Locked(Events())
+    /// A stop was asked for. Behind a lock of its own: the loop thread checks it on
+    /// every wake-up, and taking `state` for that made it wait for publishers, which
+    /// hold `state` through `mosquitto_publish` (issue 15).
+    let stopFlag = Locked(false)
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised
@@ -184,7 +187,7 @@ final class MosquittoSession: @unchecked Sendable {
                     s.phase = .stopped
                     return true
                 }
-                s.stopRequested = true
+                stopFlag.withLock { $0 = true }
                 s.finalMessage = finalMessage
                 s.stopWaiters.append(continuation)
                 return false
@@ -195,7 +198,7 @@ final class MosquittoSession: @unchecked Sendable {
 
     /// Signals the loop to stop without waiting (used from `deinit` of the client).
     func requestStop() {
-        state.withLock { $0.stopRequested = true }
+        stopFlag.withLock { $0 = true }
     }
 
     func addEventListener() -> AsyncStream<MQTTConnectionEvent> {
