@@ -1,7 +1,9 @@
 // Times one control cycle for 20 charge points in a 4-level tree, then for
-// 1000 charge points (a charging hub) in the same shape, scaled up.
+// 1000 charge points (a charging hub) in the same shape, scaled up; then the growth
+// over 20 / 100 / 300 / 1000 / 5000 points, each across a quarter-hour boundary (the
+// budget's reset), with the boundary cycle printed beside the others.
 //
-//   swift run -c release phasor-bench-control [cycles]
+//   swift run -c release phasor-bench-control [cycles] [--sizes-only] [--points N]
 //
 // `cycles` is for the 20-point site (default 20 000); the 1000-point site runs a
 // twentieth of it (at least 200). Prints figures; it is not a test and asserts nothing.
@@ -27,6 +29,16 @@ struct Layout {
     static let thousand = Layout(
         buildings: 10, pointsPerPanel: 50, mainA: 2500, buildingA: 400, panelA: 250, sliderKW: 1000, preset: .hub)
 
+    /// `points` charge points in the hub's shape: buildings of 100 points (2 panels), at least two.
+    static func hub(points: Int) -> Layout {
+        if points <= 20 { return .twenty }
+        let buildings = max(2, points / 100)
+        return Layout(
+            buildings: buildings, pointsPerPanel: points / (2 * buildings), mainA: 2.5 * Double(points),
+            buildingA: 4 * Double(points / buildings), panelA: 2.5 * Double(points / buildings),
+            sliderKW: Double(points), preset: .hub)
+    }
+
     var points: Int { buildings * 2 * pointsPerPanel }
 }
 
@@ -46,8 +58,8 @@ func site(_ layout: Layout) throws -> SiteModel {
         PanelConfig(
             id: name, currentLimit: PhaseLimit(layout.buildingA), meter: .device("meter_\(name)"),
             panels: [
-                PanelConfig(id: "\(name)1", currentLimit: PhaseLimit(layout.panelA), meter: .device("meter_\(name)1"), chargePoints: points()),
-                PanelConfig(id: "\(name)2", currentLimit: PhaseLimit(layout.panelA), meter: .virtual, chargePoints: points()),
+                PanelConfig(id: "\(name)a", currentLimit: PhaseLimit(layout.panelA), meter: .device("meter_\(name)a"), chargePoints: points()),
+                PanelConfig(id: "\(name)b", currentLimit: PhaseLimit(layout.panelA), meter: .virtual, chargePoints: points()),
             ])
     }
     return try SiteModel(
@@ -62,6 +74,7 @@ func site(_ layout: Layout) throws -> SiteModel {
 struct Bench {
     let model: SiteModel
     var state: ControlState
+    /// A quarter-hour boundary (1 773 133 200 is a multiple of 900 s).
     var now = Date(timeIntervalSince1970: 1_773_133_200)
     var draws = [String: PhaseCurrents]()
 
@@ -148,6 +161,45 @@ func measure(_ layout: Layout, cycles: Int, warmUp: Int) throws {
     print(summary("cpu ", cpu))
 }
 
-let cycles = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
-try measure(.twenty, cycles: cycles, warmUp: 1_000)
-try measure(.thousand, cycles: max(200, cycles / 20), warmUp: 300)
+/// Cycles across a quarter-hour boundary: `warmUp` cycles, then `before` timed cycles
+/// up to the boundary and `after` from it on. Returns the boundary cycle's CPU time and
+/// the others' median and maximum.
+func boundary(_ layout: Layout, warmUp: Int, before: Int, after: Int) throws -> (boundary: Duration, p50: Duration, max: Duration) {
+    var bench = Bench(model: try site(layout))
+    bench.now -= Double(warmUp + before)
+    for _ in 0..<warmUp { _ = bench.step() }
+    var others: [Duration] = []
+    var atBoundary = Duration.zero
+    for _ in 0..<(before + after) {
+        let t = bench.step()
+        if Int(bench.now.timeIntervalSince1970) % 900 == 0 { atBoundary = t.cpu } else { others.append(t.cpu) }
+    }
+    others.sort()
+    return (atBoundary, others[others.count / 2], others[others.count - 1])
+}
+
+func growth(sizes: [Int]) throws {
+    print("phasor-bench-control: cycle CPU time by site size, across a quarter-hour boundary (warm-up 300 cycles, 60 timed)")
+    print("points  p50 ms   growth  max ms (other cycles)  boundary ms")
+    var previous: (points: Int, p50: Double)?
+    for points in sizes {
+        let r = try boundary(.hub(points: points), warmUp: 300, before: 30, after: 30)
+        let p50 = micro(r.p50) / 1000
+        let grow = previous.map { String(format: "%.1f× for %.0f×", p50 / $0.p50, Double(points) / Double($0.points)) } ?? "-"
+        let padded = grow.padding(toLength: 15, withPad: " ", startingAt: 0)
+        print(
+            String(format: "%6d  %7.3f  ", points, p50) + padded
+                + String(format: "%8.3f  %8.3f", micro(r.max) / 1000, micro(r.boundary) / 1000))
+        previous = (points, p50)
+    }
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+let cycles = arguments.first.flatMap(Int.init) ?? 20_000
+if !arguments.contains("--sizes-only") {
+    try measure(.twenty, cycles: cycles, warmUp: 1_000)
+    try measure(.thousand, cycles: max(200, cycles / 20), warmUp: 300)
+}
+// `--points N` runs only that size (for profiling).
+let only = arguments.firstIndex(of: "--points").flatMap { i in arguments.dropFirst(i - arguments.startIndex + 1).first.flatMap(Int.init) }
+try growth(sizes: only.map { [$0] } ?? [20, 100, 300, 1000, 5000])

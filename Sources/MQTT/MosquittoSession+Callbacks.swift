@@ -32,6 +32,18 @@ extension MosquittoSession {
             guard let message, let session = MosquittoSession.session(userdata) else { return }
             session.didReceive(message.pointee, props: props)
         }
+        setLibraryLog(enabled: true)
+    }
+
+    /// libmosquitto formats a debug line for every packet while a log callback is
+    /// installed (7 % of a QoS 0 publish, issue 15). We read its log only to explain
+    /// a failed connect (TLS, refused socket), so it is installed while connecting
+    /// and removed once connected (`didConnect`), installed again on a loss.
+    func setLibraryLog(enabled: Bool) {
+        guard enabled else {
+            mosquitto_log_callback_set(handle, nil)
+            return
+        }
         mosquitto_log_callback_set(handle) { _, userdata, level, text in
             guard let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
             let line = String(cString: text)
@@ -42,12 +54,16 @@ extension MosquittoSession {
     private func didComplete(mid: Int32, reasonCode: Int32) {
         let (waiter, delivery) = events.withLock { e -> (CheckedContinuation<Bool, any Error>?, MQTTDelivery?) in
             e.completed += 1
-            guard e.pending.removeValue(forKey: mid) != nil else {
+            guard e.pending.remove(mid) != nil else {
                 // Untracked QoS 0, or a tracked publish whose mid is not registered yet.
                 if e.registering > 0 { e.earlyCompletions[mid] = reasonCode }
                 return (nil, nil)
             }
-            return (e.publishWaiters.removeValue(forKey: mid), e.deliveries.removeValue(forKey: mid))
+            // No hashing when nothing waits (the common case for fire-and-forget publishes).
+            return (
+                e.publishWaiters.isEmpty ? nil : e.publishWaiters.removeValue(forKey: mid),
+                e.deliveries.isEmpty ? nil : e.deliveries.removeValue(forKey: mid)
+            )
         }
         let refusal = reasonCode >= 0x80
             ? MQTTError.library(code: reasonCode, message: "broker refused the publish: \(String(cString: mosquitto_reason_string(reasonCode)))")

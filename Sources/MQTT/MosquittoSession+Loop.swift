@@ -11,7 +11,7 @@ extension MosquittoSession {
         var attempt = 0
         var socketOpen = false
         var connected = false
-        while !state.withLock({ $0.stopRequested }) {
+        while !stopFlag.withLock({ $0 }) {
             if !socketOpen {
                 let rc = openSocket()
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
@@ -45,7 +45,7 @@ extension MosquittoSession {
                     connected = false
                     connectionLost(reason: describeLoss(rc: rc, disconnectCode: disconnectCode))
                     // Retry at once after a loss: the broker may be back already.
-                    if state.withLock({ $0.stopRequested }) { break }
+                    if stopFlag.withLock({ $0 }) { break }
                     sleepInterruptibly(configuration.reconnect.initialDelay)
                 } else {
                     connectionFailed(classify(rc == MOSQ_ERR_SUCCESS.rawValue ? MOSQ_ERR_CONN_LOST.rawValue : rc), attempt: &attempt)
@@ -118,6 +118,7 @@ extension MosquittoSession {
     /// birth message, then flush the offline queue, in that order, before new
     /// publishes go straight out (they queue behind the flush under the state lock).
     private func didConnect(sessionPresent: Bool) {
+        setLibraryLog(enabled: false)
         let keptSession = sessionPresent && !configuration.cleanSession
         if !keptSession {
             for sub in events.withLock({ $0.routes.brokerSubscriptions }) {
@@ -149,6 +150,7 @@ extension MosquittoSession {
     }
 
     private func connectionLost(reason: String) {
+        setLibraryLog(enabled: true)
         state.withLock { s in
             if s.phase == .connected { s.phase = .connecting }
             s.stats.connectionFailures += 1
@@ -156,13 +158,12 @@ extension MosquittoSession {
         }
         let (subWaiters, lostQoS0) = events.withLock { e -> ([CheckedContinuation<[Int32], any Error>], Int) in
             // QoS 0 messages still in libmosquitto's packet queue die with the socket.
-            let lost = e.pending.filter { $0.value == .atMostOnce }
-            for mid in lost.keys { e.pending.removeValue(forKey: mid) }
+            let lost = e.pending.removeAtMostOnce()
             e.earlyCompletions.removeAll()
             e.earlySubacks.removeAll()
             let w = Array(e.subscribeWaiters.values)
             e.subscribeWaiters.removeAll()
-            return (w, lost.count)
+            return (w, lost)
         }
         // Subscriptions are re-sent on reconnect: a subscriber need not wait for that.
         for w in subWaiters { w.resume(returning: []) }
@@ -206,7 +207,7 @@ extension MosquittoSession {
 
     private func sleepInterruptibly(_ d: Duration) {
         let deadline = ContinuousClock.now + d
-        while ContinuousClock.now < deadline && !state.withLock({ $0.stopRequested }) {
+        while ContinuousClock.now < deadline && !stopFlag.withLock({ $0 }) {
             usleep(10_000)
         }
     }

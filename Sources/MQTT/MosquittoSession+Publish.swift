@@ -72,8 +72,16 @@ extension MosquittoSession {
 
     private func validate(topic: String) throws(MQTTError) {
         if topic.isEmpty { throw .invalidTopic(topic, reason: "empty") }
-        if topic.contains("+") || topic.contains("#") { throw .invalidTopic(topic, reason: "wildcards are not allowed in a topic name") }
-        if topic.utf8.count > 65_535 { throw .invalidTopic(topic, reason: "longer than 65535 bytes") }
+        // A byte scan: `String.contains` goes through Foundation's string search,
+        // which cost a fifth of the CPU of a QoS 0 publish (issue 15).
+        var length = 0
+        for byte in topic.utf8 {
+            if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "#") {
+                throw .invalidTopic(topic, reason: "wildcards are not allowed in a topic name")
+            }
+            length += 1
+        }
+        if length > 65_535 { throw .invalidTopic(topic, reason: "longer than 65535 bytes") }
     }
 
     private func enqueueLocked(_ message: MQTTMessage, state s: inout State) -> SendOutcome {
@@ -145,9 +153,12 @@ extension MosquittoSession {
         // Register the mid; its completion may already have arrived.
         let early: Int32? = events.withLock { e in
             e.registering -= 1
-            defer { if e.registering == 0 { e.earlyCompletions.removeAll(keepingCapacity: true) } }
-            if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
-            e.pending[mid] = message.qos
+            // (Emptiness checked first: hashing a mid per publish showed in the profile.)
+            if !e.earlyCompletions.isEmpty {
+                defer { if e.registering == 0 { e.earlyCompletions.removeAll(keepingCapacity: true) } }
+                if let code = e.earlyCompletions.removeValue(forKey: mid) { return code }
+            }
+            e.pending.insert(mid, qos: message.qos)
             if let waiter { e.publishWaiters[mid] = waiter }
             if let delivery { e.deliveries[mid] = delivery }
             return nil

@@ -34,7 +34,6 @@ final class MosquittoSession: @unchecked Sendable {
         var connectWaiters: [UUID: CheckedContinuation<Void, any Error>] = [:]
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var eventListeners: [UUID: AsyncStream<MQTTConnectionEvent>.Continuation] = [:]
-        var stopRequested = false
         var finalMessage: MQTTMessage?
         var lastConnectError: MQTTError?
     }
@@ -44,7 +43,7 @@ final class MosquittoSession: @unchecked Sendable {
         var connack: (code: Int32, sessionPresent: Bool)?
         var disconnectCode: Int32?
         /// Outgoing messages handed to libmosquitto and not yet complete, by mid.
-        var pending: [Int32: QoS] = [:]
+        var pending = PendingMessages()
         /// Completions that arrived before `mosquitto_publish` returned the mid; kept
         /// only while a tracked publish is between those two points (`registering`).
         var earlyCompletions: [Int32: Int32] = [:]
@@ -71,6 +70,10 @@ final class MosquittoSession: @unchecked Sendable {
     let handle: OpaquePointer
     let state: Locked<State>
     let events = Locked(Events())
+    /// A stop was asked for. Behind a lock of its own: the loop thread checks it on
+    /// every wake-up, and taking `state` for that made it wait for publishers, which
+    /// hold `state` through `mosquitto_publish` (issue 15).
+    let stopFlag = Locked(false)
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised
@@ -190,7 +193,7 @@ final class MosquittoSession: @unchecked Sendable {
                     s.phase = .stopped
                     return true
                 }
-                s.stopRequested = true
+                stopFlag.withLock { $0 = true }
                 s.finalMessage = finalMessage
                 s.stopWaiters.append(continuation)
                 return false
@@ -201,7 +204,7 @@ final class MosquittoSession: @unchecked Sendable {
 
     /// Signals the loop to stop without waiting (used from `deinit` of the client).
     func requestStop() {
-        state.withLock { $0.stopRequested = true }
+        stopFlag.withLock { $0 = true }
     }
 
     func addEventListener() -> AsyncStream<MQTTConnectionEvent> {

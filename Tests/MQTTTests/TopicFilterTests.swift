@@ -66,3 +66,33 @@ import Testing
         #expect(p.baseDelay(attempt: 20) == .seconds(30))
     }
 }
+
+/// The table of outgoing messages not yet complete, by 16-bit message id.
+@Suite struct PendingMessagesTests {
+    @Test func tracksByMessageIdAcrossTheWholeRange() {
+        var pending = PendingMessages()
+        #expect(pending.isEmpty)
+        pending.insert(1, qos: .atLeastOnce)
+        pending.insert(65_535, qos: .atMostOnce)
+        pending.insert(1, qos: .atLeastOnce)  // the same mid again counts once
+        #expect(pending.count == 2)
+        #expect(pending.remove(2) == nil)
+        #expect(pending.remove(65_535) == .atMostOnce)
+        #expect(pending.remove(65_535) == nil)
+        #expect(pending.remove(1) == .atLeastOnce)
+        #expect(pending.isEmpty)
+    }
+
+    @Test func aLostConnectionDropsOnlyQoS0() {
+        var pending = PendingMessages()
+        pending.insert(7, qos: .atMostOnce)
+        pending.insert(8, qos: .atLeastOnce)
+        pending.insert(9, qos: .exactlyOnce)
+        pending.insert(10, qos: .atMostOnce)
+        #expect(pending.removeAtMostOnce() == 2)
+        #expect(pending.count == 2)
+        #expect(pending.remove(8) == .atLeastOnce)
+        #expect(pending.remove(9) == .exactlyOnce)
+        #expect(pending.remove(7) == nil)
+    }
+}

@@ -34,7 +34,8 @@ phasor_ensure_venv() {
 }
 
 # Starts a mosquitto on a free loopback port; exports PHASOR_TEST_MQTT_PORT and
-# PHASOR_TEST_MQTT_PID. Stop it with phasor_stop_broker.
+# PHASOR_TEST_MQTT_PID. Stop it with phasor_stop_broker. Lines in
+# PHASOR_BROKER_EXTRA_CONF are appended to its configuration.
 phasor_start_broker() {
   local dir
   dir=$(mktemp -d /tmp/phasor-ci-broker.XXXXXX)
@@ -47,6 +48,7 @@ user $(id -un)
 max_queued_messages 1000000
 set_tcp_nodelay true
 log_dest file $dir/mosquitto.log
+${PHASOR_BROKER_EXTRA_CONF:-}
 CONF
   /usr/sbin/mosquitto -c "$dir/mosquitto.conf" &
   PHASOR_TEST_MQTT_PID=$!
