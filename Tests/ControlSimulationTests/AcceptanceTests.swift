@@ -17,7 +17,7 @@ enum Acceptance {
     static let sites = Int(environment["PHASOR_PLANT_SITES"] ?? "") ?? (enabled ? 100 : 40)
     static let baseSeed = UInt64(environment["PHASOR_PLANT_SEED"] ?? "") ?? 10_000
     static let note: Comment =
-        "still open (issue 10): steadiness under phase-unknown cars, waits and fairness; PHASOR_ACCEPTANCE=1 runs it"
+        "still open (issue 10): steadiness under house noise at a limit, a few waits; PHASOR_ACCEPTANCE=1 runs it"
     /// After the last event the site is given this long to settle…
     static let settle: TimeInterval = 60
     /// …and must then hold still for this long.
