@@ -69,7 +69,7 @@ public enum ControlCycle {
             solve(
                 Planner(
                     model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                    breakerMargin: margin, holdMinimumWhileUnsettled: true),
+                    breakerMargin: margin),
                 budget: budget, loads: loads, timing: safeTiming)
         }
 

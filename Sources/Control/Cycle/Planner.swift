@@ -14,16 +14,10 @@ struct Planner {
     var basePower: [Double]
     /// Kept free below breaker limits, A per phase.
     var breakerMargin: Double = 0
-    /// Running cars under a meter whose view is not settled are kept at their minimum
-    /// instead of stopped (the safe plan): the meter may still see a lowered car's old draw
-    /// against a report credited only down to its new limit, so the house looks heavier
-    /// than it is; the next settled view — a telegram or two later — stops them if need be.
-    var holdMinimumWhileUnsettled = false
 
     init(
         model: SiteModel, settings: ControlSettings, sessions: [ChargePointSession], loads: SiteLoads, now: Date,
-        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, breakerMargin: Double = 0,
-        holdMinimumWhileUnsettled: Bool = false
+        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, breakerMargin: Double = 0
     ) {
         self.model = model
         self.settings = settings
@@ -33,7 +27,6 @@ struct Planner {
         self.base = base ?? loads.base
         self.basePower = basePower ?? loads.basePower
         self.breakerMargin = breakerMargin
-        self.holdMinimumWhileUnsettled = holdMinimumWhileUnsettled
     }
 
     func stage(of cp: SiteModel.ChargePoint) -> Stage? {
@@ -75,9 +68,7 @@ struct Planner {
                     mask: cp.rotation.gridMask(phases: phases), onePhaseMask: cp.rotation.gridMask(phases: 1),
                     threePhaseMask: cp.rotation.gridMask(phases: 3), minimum: cp.minCurrent,
                     startMinimum: min(cp.minCurrent + cp.startBuffer, maximum), maximum: maximum,
-                    notDrawing: notDrawing,
-                    holdsMinimum: holdMinimumWhileUnsettled && !cp.ancestors.allSatisfy { loads.settled[$0] }
-                        && minimumsFitOnLowerBound(under: cp.ancestors, mask: cp.rotation.gridMask(phases: phases))))
+                    notDrawing: notDrawing))
         }
 
         var constraints: [Constraint] = []
@@ -131,26 +122,6 @@ struct Planner {
             return now.timeIntervalSince(paused) < model.timing.turnSeconds
         }
         return true
-    }
-
-    /// Every running car at its minimum (fallbacks at their safe currents) stays under the limits
-    /// of `nodes` on the phases of `mask` with the lower bound of the house load: the overload
-    /// may be the cars' own pending drop. Otherwise it is the house's for sure, and cars stop.
-    func minimumsFitOnLowerBound(under nodes: [Int], mask: PhaseCurrents) -> Bool {
-        nodes.allSatisfy { n in
-            guard loads.nodeFresh[n] else { return true }
-            let node = model.nodes[n]
-            var load = loads.baseLow[n]
-            for j in node.chargePoints {
-                if loads.fallback[j] != nil {
-                    load += loads.fixed[j]
-                } else if sessions[j].setpoint > 0 {
-                    let cp = model.chargePoints[j]
-                    load += cp.rotation.gridMask(phases: sessions[j].detectedPhases ?? sessions[j].phases) * cp.minCurrent
-                }
-            }
-            return (0..<3).allSatisfy { mask[$0] == 0 || load[$0] <= node.limit[$0] + 1e-6 }
-        }
     }
 
     func history(_ allocation: Allocation) -> [CarHistory] {

@@ -40,9 +40,6 @@ extension Allocation {
             if let blocked = tryAdmit(k, at: candidates[k].minimum, under: installation) {
                 if switchToOnePhase(k, history[k], at: candidates[k].minimum, under: installation) {
                     notes[k] = .switchingPhases(to: 1)
-                } else if candidates[k].holdsMinimum {
-                    candidates[k].current = candidates[k].minimum
-                    notes[k] = .settling
                 } else {
                     notes[k] = .stopped(blocked)
                 }
