@@ -264,22 +264,21 @@ final class DiscoveryCollector: Sendable {
 
     /// The payloads of `nodes`, once each has arrived (up to `timeout`).
     func waitFor(_ nodes: Set<String>, timeout: Duration = .seconds(20)) async throws -> [String: [String: Any]] {
-        try await eventually(timeout: timeout) { nodes.isSubset(of: Set(self.all().keys)) }
+        try await arrive(timeout: timeout) { nodes.isSubset(of: Set(self.all().keys)) }
         return try all().filter { nodes.contains($0.key) }.mapValues {
             try #require(try JSONSerialization.jsonObject(with: Data($0)) as? [String: Any])
         }
     }
 
     func waitForLive(_ nodes: Set<String>, timeout: Duration = .seconds(10)) async throws {
-        try await eventually(timeout: timeout) { nodes.isSubset(of: self.live.withLock { $0 }) }
+        try await arrive(timeout: timeout) { nodes.isSubset(of: self.live.withLock { $0 }) }
     }
 
-    private func eventually(timeout: Duration, _ done: @escaping () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !done() {
-            try #require(ContinuousClock.now < deadline, "discovery did not arrive: \(Array(all().keys))")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+    /// The shared poll (`PhasorTesting.eventually`, which looks once more after its deadline),
+    /// failing with what did arrive.
+    private func arrive(timeout: Duration, _ done: () -> Bool) async throws {
+        let arrived = await eventually(timeout: timeout) { done() }
+        try #require(arrived, "discovery did not arrive: \(Array(all().keys))")
     }
 }
 
