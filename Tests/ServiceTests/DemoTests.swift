@@ -15,7 +15,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: out) }
         let demo = try ChildProcess(
             executable("phasor"),
-            ["demo", "--port", "\(port)", "--duration", "40", "--log-level", "warning",
+            ["demo", "--port", "\(port)", "--duration", "150", "--log-level", "warning",
              "--acl-file", repositoryRoot.appendingPathComponent("deploy/mosquitto/phasor.acl").path],
             outputFile: out)
         defer { demo.terminateBlocking() }
@@ -46,14 +46,19 @@ import Testing
         while charging.withLock({ $0.count }) < 2, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(100)) }
         watcher.cancel()
         #expect(charging.withLock { $0 } == ["cp1", "cp2"],
-                "both simulated cars draw at least 6 A; setpoints: \(reasons.withLock { $0 })")
+                "both simulated cars draw at least 6 A; setpoints: \(reasons.withLock { $0 }); the demo said: \(Self.tail(out))")
 
         // The grid meter sees the cars: its busiest phase carries more than the household.
         let meter = try await client.subscribe("phasor/demo/meter/grid/state", qos: .atLeastOnce)
-        let reading = try #require(await meter.next(timeout: .seconds(10)))
+        let reading = try #require(await meter.next(timeout: .seconds(10)), "the demo said: \(Self.tail(out))")
         let decoded = try ReadingPayload.decode(reading.payload)
         let currents = (1...3).compactMap { decoded.values[Quantity.current.phase($0)]?.number }
         #expect((currents.max() ?? 0) > 6)
         await client.shutdown()
+    }
+
+    /// The end of what the demo printed (its services log warnings there), for a failure message.
+    static func tail(_ path: String) -> String {
+        String(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").suffix(3000))
     }
 }
