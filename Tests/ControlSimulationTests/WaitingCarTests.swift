@@ -4,9 +4,8 @@ import Foundation
 import Plant
 import Testing
 
-/// Cars whose minimum fits must not wait: two ways they used to (seeds 10018 and 10062 of the
-/// random acceptance sites), each on the plant with its timing. (A third, seed 10030 — a car on
-/// L1 kept waiting while the house alone is over L2 — is a known limit: docs/control.md.)
+/// Cars whose minimum fits must not wait: three ways they used to (seeds 10018, 10062 and 10030
+/// of the random acceptance sites), each on the plant with its timing.
 @Suite struct WaitingCarTests {
     func site(limit: PhaseLimit, points: [ChargePointConfig], timing: TimingConfig) throws -> SiteModel {
         try SiteModel(
@@ -37,6 +36,32 @@ import Testing
         let d = try #require(loop.decision)
         #expect(d.setpoints.allSatisfy { $0.current >= 6 }, "\(d.setpoints.map(\.summary))")
         #expect(loop.stats.ledger!.totalSecondsOver == 0)
+    }
+
+    /// The house alone is over L2 (a load nobody steers). A single-phase car on L1 has all the
+    /// room it needs there and charges; the cars that load L2 wait, and nothing control decides
+    /// adds to L2 (seed 10030: every car of the panel waited, "the minimum does not fit under
+    /// the L2 limit").
+    @Test func aCarOnAPhaseWithRoomChargesWhileTheHouseAloneOverloadsAnother() throws {
+        let points = [
+            ChargePointConfig(id: "cp1", phases: 1, maxCurrent: 16),
+            ChargePointConfig(id: "cp2", rotation: .l2l3l1, phases: 1, maxCurrent: 16),
+            ChargePointConfig(id: "cp3", phases: 3, maxCurrent: 16),
+        ]
+        let model = try site(limit: PhaseLimit(25, 10, 25), points: points, timing: TimingConfig(minRunSeconds: 20, minPauseSeconds: 10))
+        var config = PlantConfig(model: model)
+        config.loads = [LoadSpec(panel: 0, base: PhaseAmperes(3, 12, 3))]
+        var plant = Plant(config: config, start: t0, seed: 1)
+        plant.plug(charger: 0, car: car)
+        plant.plug(charger: 1, car: car)
+        plant.plug(charger: 2, car: CarSpec(phases: 3, maxCurrent: 16, lowerDelay: 2, riseDelay: 1, rampRate: 5))
+        var loop = ClosedLoop(model: model, plant: plant)
+        loop.startupDelay = 1.1  // after the meter's first reading (before it, every car gets its safe current)
+        loop.run(seconds: 60)
+        let d = try #require(loop.decision)
+        #expect(d.setpoints[0].current >= 6, "cp1 on L1 has room: \(d.setpoints.map(\.summary))")
+        #expect(d.setpoints[1].current == 0 && d.setpoints[2].current == 0, "\(d.setpoints.map(\.summary))")
+        #expect(loop.stats.starts.allSatisfy { $0.point == 0 }, "\(loop.stats.changes.map { "\($0.time.timeIntervalSince(t0)) cp\($0.point + 1) \($0.from)→\($0.to) \($0.reason.description)" })")
     }
 
     /// A full car keeps a share it does not draw; a car that waits for that room gets it once

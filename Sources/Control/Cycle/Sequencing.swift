@@ -120,6 +120,7 @@ struct Sequencing {
         }
 
         var raises: [(rank: Int, i: Int, k: Int)] = []
+        var safeRaises: [(rank: Int, i: Int, k: Int)] = []
         for (k, c) in target.allocation.candidates.enumerated() {
             let i = c.chargePoint
             let cp = model.chargePoints[i]
@@ -135,8 +136,15 @@ struct Sequencing {
                 let s = k
                 let safeCandidate = safe.allocation.candidates[s]
                 let current = safeCandidate.current
+                let had = cp.rotation.gridMask(phases: previousPhases[i]) * prev
+                let gets = cp.rotation.gridMask(phases: safeCandidate.phases) * current
                 if safeCandidate.phases == previousPhases[i] && current >= prev - Self.tolerance {
                     chosen[i] = Choice(current: prev, phases: previousPhases[i], reason: safe.reason(s), switchedPhases: false)
+                } else if (0..<3).contains(where: { gets[$0] > had[$0] + Self.tolerance }) {
+                    // The safe share starts the car, or moves it onto one phase with more current
+                    // there than it had: that phase's room is measured like any raise's (below),
+                    // with the cars held there counted at what they may still draw.
+                    safeRaises.append((c.rank, i, s))
                 } else {
                     chosen[i] = Choice(
                         current: current, phases: safeCandidate.phases, reason: safe.reason(s),
@@ -199,6 +207,21 @@ struct Sequencing {
                 decided = model.chargePoints[i].rotation.gridMask(phases: choice.phases) * choice.current
             }
             counted[i] = pointwiseMax(loads.allowance[i], decided)
+        }
+        // A car the safe share moves onto more current on some phase (a start, a 3p→1p switch)
+        // first: it was lowered off an exceeded limit and gets at most the safe share.
+        for (_, i, k) in safeRaises.sorted(by: { $0.rank < $1.rank }) {
+            let safe = safe()
+            let c = safe.allocation.candidates[k]
+            let cp = model.chargePoints[i]
+            let room = roomFor(i, mask: c.mask, phases: c.phases, counted: counted)
+            let fits = ((room + Self.tolerance) / cp.currentStep).rounded(.down) * cp.currentStep
+            let current = fits >= c.minimum - Self.tolerance ? min(c.current, fits) : 0
+            let phases = current > 0 ? c.phases : previousPhases[i]
+            chosen[i] = Choice(
+                current: current, phases: phases, reason: current > 0 ? safe.reason(k) : .waitingForOthers,
+                switchedPhases: current > 0 && c.phases != previousPhases[i])
+            counted[i] = current > 0 ? pointwiseMax(loads.allowance[i], cp.rotation.gridMask(phases: phases) * current) : counted[i]
         }
         for (_, i, k) in raises.sorted(by: { $0.rank < $1.rank }) {
             let c = target.allocation.candidates[k]

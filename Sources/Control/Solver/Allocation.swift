@@ -84,15 +84,24 @@ struct Allocation {
         return soft
     }
 
-    /// Would the candidate fit at `current` with everyone else as they are? Every limit is
-    /// asked, also one the house alone exceeds on a phase this car does not load (which
-    /// keeps a car on L1 waiting while L2 is over): asking only the car's own limits let a
-    /// phase switch through that overloaded another phase (property seed 1676818262201710555),
-    /// not yet understood.
+    /// Would the candidate fit at `current` with everyone else as they are? Only the limits
+    /// the candidate loads are asked: a phase the house alone keeps over its limit (a load on
+    /// L2) does not keep a car on L1 from charging, nor stop one running there. (A car the
+    /// cautious share moves onto a phase with more current there is sequenced like a start:
+    /// `Sequencing` measures that phase's room first, property seed 1676818262201710555.)
     mutating func tryAdmit(_ k: Int, at current: Double, under include: (Limit) -> Bool) -> Limit? {
         let previous = candidates[k].current
         candidates[k].current = current
-        let blocked = violation(include)
+        var blocked: Limit?
+        for c in constraints where include(c.limit) && c.members.contains(k) && coefficient(c, k) > 0
+            && load(c) > c.capacity + Self.tolerance
+        {
+            if c.limit.protectsInstallation {
+                blocked = c.limit
+                break
+            }
+            if blocked == nil { blocked = c.limit }
+        }
         if blocked != nil { candidates[k].current = previous }
         return blocked
     }
