@@ -214,7 +214,9 @@ struct Sequencing {
             let safe = safe()
             let c = safe.allocation.candidates[k]
             let cp = model.chargePoints[i]
-            let room = roomFor(i, mask: c.mask, phases: c.phases, counted: counted)
+            let room = min(
+                roomFor(i, mask: c.mask, phases: c.phases, counted: counted),
+                budgetRoom(i, phases: c.phases, in: safe.allocation, chosen: chosen, previous: previous, previousPhases: previousPhases))
             let fits = ((room + Self.tolerance) / cp.currentStep).rounded(.down) * cp.currentStep
             let current = fits >= c.minimum - Self.tolerance ? min(c.current, fits) : 0
             let phases = current > 0 ? c.phases : previousPhases[i]
@@ -227,7 +229,9 @@ struct Sequencing {
             let c = target.allocation.candidates[k]
             let cp = model.chargePoints[i]
             let prev = c.phases == previousPhases[i] ? previous[i] : 0
-            let room = roomFor(i, mask: c.mask, phases: c.phases, counted: counted)
+            let room = min(
+                roomFor(i, mask: c.mask, phases: c.phases, counted: counted),
+                budgetRoom(i, phases: c.phases, in: target.allocation, chosen: chosen, previous: previous, previousPhases: previousPhases))
             let step = cp.currentStep
             let fits = ((room + Self.tolerance) / step).rounded(.down) * step
             var current = min(c.current, fits)
@@ -252,6 +256,23 @@ struct Sequencing {
             counted[i] = pointwiseMax(counted[i], cp.rotation.gridMask(phases: phases) * current)
         }
         return chosen
+    }
+
+    /// The most charge point `i` may be given (A per phase) under the quarter-hour budget the
+    /// plan was made for, with every other car at what this cycle decided for it (or its old
+    /// setpoint, if not decided yet): cars the cycle holds above their share (a decrease below
+    /// the hysteresis) or lowers only to a cautious share still take their part of the budget.
+    private func budgetRoom(
+        _ i: Int, phases: Int, in allocation: Allocation, chosen: [Choice?], previous: [Double], previousPhases: [Int]
+    ) -> Double {
+        guard let budget = allocation.constraints.first(where: { $0.limit == .budget }) else { return .greatestFiniteMagnitude }
+        var others = 0.0
+        for c in allocation.candidates where c.chargePoint != i {
+            let j = c.chargePoint
+            let (current, phases) = chosen[j].map { ($0.current, $0.phases) } ?? (previous[j], previousPhases[j])
+            others += current * Double(phases) * model.voltage
+        }
+        return max(0, budget.capacity - others) / (Double(phases) * model.voltage)
     }
 
     /// The most charge point `i` may be given (A per phase) with every other car of its
