@@ -161,7 +161,7 @@ public struct TimingConfig: Sendable, Equatable, Decodable {
     public init(
         minRunSeconds: Double = 300, minPauseSeconds: Double = 120, hysteresisA: Double = 1,
         phaseSwitchSeconds: Double = 600, evResponseSeconds: Double = 5, increaseIntervalSeconds: Double = 10,
-        breakerMarginA: Double = 0.5, viewWindowSeconds: Double = 3, turnSeconds: Double = 1800,
+        breakerMarginA: Double = 0.5, viewWindowSeconds: Double = 15, turnSeconds: Double = 1800,
         idleSeconds: Double = 30
     ) {
         self.minRunSeconds = minRunSeconds
