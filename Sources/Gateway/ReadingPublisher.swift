@@ -1,3 +1,4 @@
+import Foundation
 import MQTT
 import PhasorCore
 
@@ -10,10 +11,17 @@ public struct ReadingPublisher: Sendable {
     /// Told of every reading, so Home Assistant learns each meter's quantities (nil: discovery off).
     public let discovery: GatewayDiscovery?
 
-    public init(client: MQTTClient, topics: TopicBuilder, discovery: GatewayDiscovery? = nil) {
+    /// The box's clock, stamped on every state as `received` (the meter's own clock may be off).
+    public let clock: @Sendable () -> Date
+
+    public init(
+        client: MQTTClient, topics: TopicBuilder, discovery: GatewayDiscovery? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.client = client
         self.topics = topics
         self.discovery = discovery
+        self.clock = clock
     }
 
     public func publish(_ reading: Reading) throws {
@@ -26,7 +34,7 @@ public struct ReadingPublisher: Sendable {
         discovery?.observe(reading)
         let json = MQTTPublishProperties(contentType: "application/json")
         try client.publish(MQTTMessage(
-            topic: topics.meterState(reading.device), payload: ReadingPayload.encode(reading), qos: .atLeastOnce,
+            topic: topics.meterState(reading.device), payload: ReadingPayload.encode(reading, received: clock()), qos: .atLeastOnce,
             retain: true, properties: json))
     }
 

@@ -24,14 +24,14 @@ import Glibc
         return path
     }
 
-    static func meter(_ currents: [Double], at time: Date) -> [UInt8] {
+    static func meter(_ currents: [Double], at time: Date, received: Date? = nil) -> [UInt8] {
         var reading = Reading(device: "grid", time: MeterTimestamp(date: time, utcOffsetSeconds: 0))
         for (i, amperes) in currents.enumerated() {
             reading.set(Quantity.current.phase(i + 1), amperes)
             reading.set(Quantity.power.phase(i + 1), amperes * 230)
         }
         reading.set(.power, currents.reduce(0, +) * 230)
-        return ReadingPayload.encode(reading)
+        return ReadingPayload.encode(reading, received: received)
     }
 
     static func charger(_ id: String, at time: Date) -> [UInt8] {
@@ -136,6 +136,46 @@ import Glibc
         #expect(await control.terminate() == 0)
         for topic in [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
                       topics.deviceAvailability("grid"), topics.deviceAvailability("cp1"),
+                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
+            try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
+        }
+        await peer.shutdown()
+    }
+
+    /// A P1 meter whose clock is two minutes behind the box (they drift; the DSO sets them):
+    /// control judges the reading by when the gateway received it (`received`), so the meter
+    /// is fresh and the car charges. On the meter's clock it was two minutes old: stale, every
+    /// charger on its safe current for as long as the clock stayed off.
+    @Test func aMeterWhoseClockIsOffIsJudgedByWhenTheGatewayReceivedIt() async throws {
+        let port = try await SharedBroker.port()
+        let site = uniqueSite()
+        let topics = TopicBuilder(site: site)
+        let peer = try makeClient(port: port)
+        try await peer.connect()
+        let states = try await peer.subscribe(topics.controlState, qos: .atLeastOnce)
+        for id in ["cp1", "cp2"] {
+            try peer.publish(MQTTMessage(topic: topics.chargePointState(id), payload: Self.charger(id, at: Date()),
+                                         qos: .atLeastOnce, retain: true))
+        }
+        let control = try ChildProcess(executable("phasor-control"), [
+            "--config", try Self.siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
+        ])
+        let feeder = Task {
+            while !Task.isCancelled {
+                let now = Date()
+                try? peer.publish(MQTTMessage(topic: topics.meterState("grid"),
+                                              payload: Self.meter([2, 2, 2], at: now.addingTimeInterval(-120), received: now),
+                                              qos: .atLeastOnce, retain: true))
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let charging = await states.nextState(timeout: .seconds(20)) {
+            $0.staleMeters.isEmpty && ($0.point("cp1")?["setpoint"] as? Double ?? 0) > 6
+        }
+        feeder.cancel()
+        #expect(charging != nil, "the meter is fresh by its receipt time and cp1 charges above its safe current")
+        #expect(await control.terminate() == 0)
+        for topic in [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
                       topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
             try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
         }

@@ -151,6 +151,16 @@ final class SiteRig: Sendable {
     }
 
     /// The gateway has reported what the simulated cars draw now (it polls every second).
+    /// Every car draws its charger's limit (it has followed the last setpoint: not still
+    /// ramping up to it) and the gateway reports that.
+    var carsFollowedAndReported: Bool {
+        let now = Date()
+        return reportsMatchTheChargers && chargers.allSatisfy { charger in
+            guard let model = charger.model else { return false }
+            return abs(model.chargingCurrent(at: now) - model.setpoint) < 0.01
+        }
+    }
+
     var reportsMatchTheChargers: Bool {
         let now = Date()
         return chargers.allSatisfy { charger in

@@ -6,13 +6,21 @@ import PhasorCore
 /// library reads. Pure functions: the service logs and drops what does not decode.
 enum TelemetryDecoding {
     /// `…/meter/<id>/state` (ReadingPayload) → device id and `MeterSample`.
+    ///
+    /// The sample's time is when the gateway received the reading (`received`, the box's clock),
+    /// not the meter's own clock: control lines readings up with its setpoints and the chargers'
+    /// reports, all on the box's clock, and a meter clock seconds off would make every reading
+    /// look settled too early or stale (a P1 meter's clock drifts, and carries whole seconds).
+    /// Without `received` (an older gateway, a hand-made state) the meter's time is used.
     static func meter(_ payload: [UInt8]) throws -> (device: String, sample: MeterSample, reading: Reading) {
-        let decoded = try ReadingPayload.decode(payload)
+        let decoded = try ReadingPayload.decodeState(payload)
         guard let time = ISO8601.parse(decoded.time) else {
             throw PayloadError.invalidField("time", reason: "not an ISO 8601 date-time")
         }
         let reading = Reading(device: decoded.device, time: time, values: Array(decoded.values))
-        return (decoded.device, MeterSample(reading: reading), reading)
+        var sample = MeterSample(reading: reading)
+        if let received = decoded.received { sample.time = received }
+        return (decoded.device, sample, reading)
     }
 
     /// `…/chargepoint/<id>/state` → device id and `ChargerSample`.

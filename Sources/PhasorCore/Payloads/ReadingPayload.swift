@@ -1,21 +1,26 @@
 import Foundation
 
 /// The JSON state payload of a reading (`…/meter/<device>/state`):
-/// a flat object, one key per quantity, plus the reserved keys `device` and `time`.
+/// a flat object, one key per quantity, plus the reserved keys `device`, `time` (the
+/// meter's own clock when it sends one, e.g. P1's 0-0:1.0.0) and `received` (the gateway's
+/// clock when the reading arrived, UTC with milliseconds).
 ///
 /// ```json
-/// {"device":"p1","time":"2026-11-21T14:00:01+01:00","power_import":1234,"voltage_l1":231.2}
+/// {"device":"p1","time":"2026-11-21T14:00:01+01:00","received":"2026-11-21T13:00:01.093Z","power_import":1234}
 /// ```
+/// A meter's clock may be seconds or minutes off the box's; whoever lines a reading up with
+/// the box's other events (control, against its setpoints and the chargers' reports) uses `received`.
 /// Numbers are in the quantity's catalogue unit; texts are strings; meter
 /// timestamps are ISO 8601 strings, or `null` for a "no value" placeholder.
 public enum ReadingPayload {
-    public static let reservedKeys: Set<String> = ["device", "time"]
+    public static let reservedKeys: Set<String> = ["device", "time", "received"]
 
-    public static func encode(_ reading: Reading) -> [UInt8] {
+    public static func encode(_ reading: Reading, received: Date? = nil) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("device"); w.value(reading.device)
         w.key("time"); w.value(reading.time.iso8601)
+        if let received { w.key("received"); w.value(ISO8601.format(received, utcOffsetSeconds: 0)) }
         for (q, v) in reading.values where !reservedKeys.contains(q.rawValue) {
             w.key(q.rawValue)
             write(v, into: &w)
@@ -44,6 +49,14 @@ public enum ReadingPayload {
     /// Decodes a state payload into device, time text and values. Timestamps come
     /// back as `.text` (their ISO form): consumers compare, they do not re-publish.
     public static func decode(_ bytes: [UInt8]) throws -> (device: String, time: String, values: [Quantity: MeasuredValue]) {
+        let state = try decodeState(bytes)
+        return (state.device, state.time, state.values)
+    }
+
+    /// `decode`, with the gateway's `received` time when the payload has one.
+    public static func decodeState(_ bytes: [UInt8]) throws
+        -> (device: String, time: String, received: Date?, values: [Quantity: MeasuredValue])
+    {
         guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw PayloadError.notAnObject
         }
@@ -55,7 +68,14 @@ public enum ReadingPayload {
             else if let s = v as? String { values[Quantity(k)] = .text(s) }
             else if v is NSNull { values[Quantity(k)] = .time(nil) }
         }
-        return (device, time, values)
+        var received: Date?
+        if let text = object["received"] as? String {
+            guard let date = ISO8601.parse(text)?.date else {
+                throw PayloadError.invalidField("received", reason: "not an ISO 8601 date-time")
+            }
+            received = date
+        }
+        return (device, time, received, values)
     }
 }
 
