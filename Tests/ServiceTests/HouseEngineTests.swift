@@ -137,7 +137,7 @@ import Testing
 
     /// A steered battery and an export limit: the engine sends one setpoint per inverter on a
     /// change and every 10 s (the gateway holds it 60 s), and the cars see the meter as it reads.
-    @Test func storageSetpointsAreSentOnChangeAndRefreshed() throws {
+    @Test func storageSetpointsAreSentOnChangeAndRefreshed() async throws {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let yaml = Self.yaml
             .replacingOccurrences(of: "battery: {meter: inverter}",
@@ -181,5 +181,15 @@ import Testing
         _ = engine.cycle(now: now + 11)
         let refreshed = engine.dueInverterSetpoints(now: now + 11)
         #expect(refreshed.count == 1 && refreshed[0].sequence > first[0].sequence, "sent again after 10 s")
+
+        // control/state shows both, valid against its schema.
+        let decision = engine.cycle(now: now + 12)
+        let state = ControlStatePayload.encode(engine: engine, decision: decision, now: now + 12)
+        let house = try #require((try JSONSerialization.jsonObject(with: Data(state)) as? [String: Any])?["house"] as? [String: Any])
+        #expect((house["export_limit"] as? [String: Any])?["reason"] != nil)
+        #expect((house["battery"] as? [String: Any])?["discharge_reason"] as? String == "no_import")
+        if let result = try await validate([state], against: "control-state.schema.json") {
+            #expect(result.status == 0, "\(result.output)")
+        }
     }
 }
