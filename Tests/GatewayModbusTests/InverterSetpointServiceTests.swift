@@ -139,10 +139,13 @@ import Testing
 
         // The setpoint holds 20 s (the site's validity_s): at 21 s the safe limit is back,
         // control still beating.
-        rig.clock.advance(by: 12)
-        try rig.controlAlive()
-        rig.clock.advance(by: 9)
-        try rig.controlAlive()
+        // (Time moves in 5 s steps with a fresh heartbeat each: control must not look silent.)
+        for _ in 0..<4 {
+            rig.clock.advance(by: 5)
+            try rig.controlAlive()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        rig.clock.advance(by: 1)
         let expired = try #require(await rig.applied.next())
         documents.append(expired.payload)
         let e = try json(expired)

@@ -26,7 +26,8 @@ public struct ExportLimiterState: Sendable, Equatable, Codable {
 /// so the inverter stays curtailed only while they cannot absorb what it could give.
 /// Each cycle the limit aims at `max_export_w − margin_w`:
 /// - **over** (export above the aim, or a phase exporting more than the main's limit):
-///   the limit drops at once to the inverter's output minus the excess;
+///   the limit drops at once to the inverter's output minus the excess (from the limit
+///   itself when, settled, the inverter's report would not lower it);
 /// - **under**: the limit rises by half the room (none within half the margin), at most once per `settle_seconds`
 ///   (the inverter's response and a fresh meter reading), and is lifted altogether once
 ///   it reaches the rated power;
@@ -84,7 +85,13 @@ public enum ExportLimiter {
         if excess > 0 {
             // Its output must drop by the excess; a limit it has not followed yet (output
             // still above it) is not lowered twice for the same excess.
-            return set(min(current, output - excess), reason)
+            var target = output - excess
+            if target >= current, state.changed.map({ i.now.timeIntervalSince($0) >= c.settleSeconds }) ?? true {
+                // Settled, yet the meter still sees too much: its report overstates what it
+                // gives (or counts a battery); the meter is believed, from the limit.
+                target = current - excess
+            }
+            return set(min(current, target), reason)
         }
         guard state.limitW != nil else { return ExportLimitDecision(limitW: nil, reason: "free") }
         if let changed = state.changed, i.now.timeIntervalSince(changed) < c.settleSeconds {

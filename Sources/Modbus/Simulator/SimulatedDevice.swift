@@ -68,11 +68,19 @@ final class SimulatedDevice {
         } else {
             v = SiteModel.meterValues(at: now)
         }
+        if profile.kind == .inverter, !profile.registers.contains(where: { $0.quantity == .batteryPower }) {
+            // An inverter without a battery: what it gives is its PV.
+            v[.batteryPower] = nil
+            v[.power] = SiteModel.load(at: now) - (v[.pvPower] ?? 0)
+            v[.inverterPower] = v[.pvPower]
+        }
+        v.merge(overrides) { $1 }
+        if overrides[.pvPower] != nil, overrides[.inverterPower] == nil, v[.batteryPower] == nil { v[.inverterPower] = v[.pvPower] }
+        // A pinned PV power is what the panels could give: the limit in force still caps it.
         if var model = inverter {
             model.advance(to: now)
             model.limit(&v)
         }
-        v.merge(overrides) { $1 }
         if charger == nil, profile.kind != .inverter { SiteModel.completePowerTriangle(&v, pinned: overrides) }
         return v
     }
