@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Modbus
 import MQTT
 import PhasorCore
@@ -21,12 +20,7 @@ import Testing
         try simulator.add(try #require(library["sunspec_inverter"]), unitID: 1)
         simulator.override(unitID: 1, .pvPower, 8000)
         let modbusPort = try simulator.startTCP()
-        let name = "export\(UUID().uuidString.prefix(8))"
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-\(name)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let config = folder.appendingPathComponent("site.yaml").path
-        try """
-            site: \(name)
+        let run = try await HouseExecutables.start(site: "export\(UUID().uuidString.prefix(8))", yaml: """
             meters:
               - {id: p1, type: p1, source: \(pty.second)}
             modbus:
@@ -42,34 +36,12 @@ import Testing
               house:
                 export_limit: {inverter: pv, max_export_w: 3000, rated_power_w: 10000, settle_seconds: 2}
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-
-        let brokerPort = try await SharedBroker.port()
-        var logger = Logger(label: "export-test")
-        logger.logLevel = .warning
-        let client = try MQTTClient(
-            configuration: MQTTConfiguration(host: "127.0.0.1", port: brokerPort, clientID: "export-\(name)"), logger: logger)
-        try await client.connect()
-        let topics = TopicBuilder(site: name)
-        let messages = SiteMessages(try await client.subscribe(topics.all, qos: .atLeastOnce), topics: topics)
-        let common = ["--config", config, "--broker", "mqtt://127.0.0.1:\(brokerPort)", "--log-level", "info"]
-        let gateway = try ChildProcess(BuiltExecutables.path("phasor-gateway"), common,
-                                       outputFile: folder.appendingPathComponent("gateway.log").path)
-        let control = try ChildProcess(BuiltExecutables.path("phasor-control"),
-                                       common + ["--state-dir", folder.appendingPathComponent("state").path],
-                                       outputFile: folder.appendingPathComponent("control.log").path)
+            """)
+        let (topics, messages, control) = (run.topics, run.messages, run.control)
+        func logs() -> String { run.logs() }
         let meter = try SimulatedP1Meter(template: try SiteRig.fixture("dsmr5-belgium-fluvius-v171-dsmrparser.txt"))
         let line = try SerialLineWriter(path: pty.first)
-        func logs() -> String {
-            ["gateway", "control"].map { name in
-                let text = (try? String(contentsOf: folder.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
-                return "\n--- \(name) ---\n" + text.split(separator: "\n").suffix(20).joined(separator: "\n")
-            }.joined()
-        }
-        defer {
-            simulator.stop()
-            try? FileManager.default.removeItem(at: folder)
-        }
+        defer { simulator.stop() }
         func applied() -> [[String: Any]] {
             messages.on(topics.inverterApplied("pv")).compactMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
         }
@@ -132,15 +104,11 @@ import Testing
             #expect(try await bus.readRegisters(.holdingRegisters, address: 40233, count: 1, target: BusTarget(unitID: 1)) == [30])
             await bus.close()
         } catch {
-            _ = await control.terminate()
-            _ = await gateway.terminate()
+            await run.stop()
             await pty.stop()
-            await client.shutdown()
             throw error
         }
-        _ = await control.terminate()
-        _ = await gateway.terminate()
+        await run.stop()
         await pty.stop()
-        await client.shutdown()
     }
 }
