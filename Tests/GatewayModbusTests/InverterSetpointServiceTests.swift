@@ -174,6 +174,70 @@ import Testing
         await rig.stop()
     }
 
+    /// A Huawei hybrid's battery limits (47075 / 47077, uint32 W, FC16) over Modbus TCP: the
+    /// simulated battery, charging 3 kW from the noon sun, charges at most what was written
+    /// once it has followed; control going quiet gives it back its maxima (its self-consumption).
+    @Test func batteryLimitsAreWrittenAndFollowed() async throws {
+        let clock = ManualWallClock(Self.noon)
+        let simulator = ModbusSimulator(clock: clock)
+        let huawei = try shippedProfile("huawei_sun2000")
+        try simulator.add(huawei, unitID: 1)
+        let port = try simulator.startTCP()
+        defer { simulator.stop() }
+        let topics = TopicBuilder(site: uniqueSite())
+        let gateway = try await connectedClient()
+        let control = try await connectedClient()
+        let applied = try await control.subscribe(topics.inverterApplied("hybrid"), qos: .atLeastOnce)
+        let device = ModbusDevice(id: "hybrid", profile: huawei,
+                                  bus: ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions),
+                                  target: BusTarget(unitID: 1), clock: clock)
+        let writer = try InverterSetpointWriter(
+            device: device, limits: InverterSetpointLimits(batteryMaxChargeW: 5000, batteryMaxDischargeW: 5000), clock: clock)
+        let running = RunningServices([InverterSetpointService(
+            id: "hybrid", writer: writer, client: gateway, topics: topics, clock: clock, tick: .milliseconds(20), logger: quietLogger)])
+        defer { running.stop() }
+        func batteryW() async throws -> Double? {
+            let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
+            defer { Task { await bus.close() } }
+            return try await ModbusDevice(id: "r", profile: huawei, bus: bus, target: BusTarget(unitID: 1), clock: clock)
+                .poll(groups: ["default"]).number(.batteryPower)
+        }
+        func register(_ address: UInt16) async throws -> Double? {
+            try await readValue(RegisterLayout(address: RegisterAddress(address), table: .holdingRegisters, type: .uint32),
+                                port: port, unit: 1)
+        }
+
+        #expect(try json(await applied.next())["result"] as? String == "fallback")
+        #expect(try await register(47075) == 5000, "the maxima at start")
+        #expect(try await register(47077) == 5000)
+        #expect(try await batteryW() == -3000, "charging 3 kW from the sun")
+        let now = clock.now()
+        try control.publish(MQTTMessage(topic: topics.status(.control), string: "online", qos: .atLeastOnce))
+        try control.publish(MQTTMessage(
+            topic: topics.heartbeat(.control), payload: HeartbeatPayload(service: "control", started: now, time: now).encode(),
+            qos: .atLeastOnce))
+        try await Task.sleep(for: .milliseconds(100))
+        try control.publish(MQTTMessage(topic: topics.inverterSetpoint("hybrid"),
+                                        string: #"{"battery_max_charge_w": 1000, "battery_max_discharge_w": 0, "sequence": 1}"#,
+                                        qos: .atLeastOnce))
+        let ok = try json(await applied.next())
+        #expect(ok["result"] as? String == "applied" && ok["battery_max_charge_w"] as? Double == 1000)
+        #expect(try await register(47075) == 1000)
+        #expect(try await register(47077) == 0)
+        clock.advance(by: 2)
+        #expect(try await batteryW() == -1000, "charging at most 1 kW once followed")
+
+        try control.publish(MQTTMessage(topic: topics.status(.control), string: "offline", qos: .atLeastOnce))
+        #expect(try json(await applied.next())["result"] as? String == "fallback")
+        #expect(try await register(47075) == 5000)
+        #expect(try await register(47077) == 5000)
+        clock.advance(by: 2)
+        #expect(try await batteryW() == -3000)
+        running.stop()
+        await gateway.shutdown()
+        await control.shutdown()
+    }
+
     @Test func theValidatorChecksFieldsAgainstTheProfileAndTheRatings() {
         let v = InverterSetpointValidator(
             fields: ["battery_max_charge_w", "battery_max_discharge_w"],
