@@ -21,6 +21,9 @@ public struct BatteryPlannerState: Sendable, Equatable, Codable {
     /// The discharge the last cycle worked out: a rise is taken only when two cycles in a
     /// row ask for it (the meter and the inverter are read apart; one odd pair is not a load).
     public var lastDischargeW: Double?
+    /// The charge the last cycle worked out: a fall is taken when two cycles in a row ask
+    /// for it (a too-high charge limit costs nothing: it charges from export only).
+    public var lastChargeW: Double?
 
     public init() {}
 
@@ -43,7 +46,8 @@ public struct BatteryPlannerState: Sendable, Equatable, Codable {
 ///
 /// - **Charge** from the surplus handed to `battery` in the sun's order (what the loads
 ///   ranked above it left), up to `max_charge_w`; nothing above `max_soc`; within the
-///   per-phase room of the main connection on the phases it feeds.
+///   per-phase room of the main connection on the phases it feeds. A fall is taken when two
+///   cycles in a row ask for it (the meter and the inverter's report are read apart).
 /// - **Discharge**, above `reserve_soc`: to cover the household's own import (self-
 ///   consumption); above `min_soc`: to keep the quarter-hour average import under the
 ///   budget's aim (`peak_shaving`) — what the rest of the quarter may still average,
@@ -118,6 +122,10 @@ public enum BatteryPlanner {
                 chargeWhy = "no_room"
             }
         }
+
+        let rawCharge = charge
+        if chargeWhy == "surplus" || chargeWhy == "no_surplus" { charge = max(charge, min(state.lastChargeW ?? charge, maxCharge)) }
+        state.lastChargeW = rawCharge
 
         // Discharge: the household's import without the battery (and without the cars).
         let withoutBattery = grid + i.batteryW

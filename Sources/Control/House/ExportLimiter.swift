@@ -24,7 +24,9 @@ public struct ExportLimiterState: Sendable, Equatable, Codable {
 /// The managed loads come first: they see the export up to the limit as surplus (the
 /// heat pump, relays, solar cars and the battery's charging take it in the sun's order),
 /// so the inverter stays curtailed only while they cannot absorb what it could give.
-/// Each cycle the limit aims at `max_export_w − margin_w`:
+/// Each cycle the limit aims at `max_export_w − margin_w`, counting the power the loads
+/// release in the same decision (a relay off, the heat pump down, the battery's charge
+/// limit lowered) as export already:
 /// - **over** (export above the aim, or a phase exporting more than the main's limit):
 ///   the limit drops at once to the inverter's output minus the excess (from the limit
 ///   itself when, settled, the inverter's report would not lower it);
@@ -44,10 +46,14 @@ public enum ExportLimiter {
         public var rootCurrents: PhaseCurrents?
         public var rootLimit: PhaseCurrents?
         public var voltage: Double
+        /// Power the loads release in this very decision (a relay switched off, the heat pump
+        /// stepping down, the battery's charge limit lowered), W: export the meter will show.
+        public var releasedW: Double
 
         public init(now: Date, gridW: Double?, inverterW: Double?, rootCurrents: PhaseCurrents? = nil,
-                    rootLimit: PhaseCurrents? = nil, voltage: Double = 230) {
+                    rootLimit: PhaseCurrents? = nil, voltage: Double = 230, releasedW: Double = 0) {
             self.now = now
+            self.releasedW = releasedW
             self.gridW = gridW
             self.inverterW = inverterW
             self.rootCurrents = rootCurrents
@@ -71,7 +77,7 @@ public enum ExportLimiter {
             return set(min(state.limitW ?? c.ratedPowerW, c.maxExportW), "meter_stale")
         }
         let aim = max(0, c.maxExportW - c.marginW)
-        var excess = -grid - aim
+        var excess = -grid + i.releasedW - aim
         var reason = "curtailed"
         if let currents = i.rootCurrents, let limit = i.rootLimit {
             // A phase exporting more current than the main connection takes.

@@ -2,7 +2,8 @@ import Foundation
 
 extension HousePlanner {
     /// The battery's limits and the inverter's export limit, after the loads took their share.
-    func stepStorage(_ next: inout HouseState, _ decision: inout HouseDecision, inputs: HouseInputs, batterySurplusW: Double) {
+    func stepStorage(_ next: inout HouseState, _ decision: inout HouseDecision, inputs: HouseInputs, batterySurplusW: Double,
+                     releasedW: Double) {
         let root = inputs.nodes.first
         let rootLimit = root.map(\.limit)
         if let b = config.battery, b.steered {
@@ -17,10 +18,13 @@ extension HousePlanner {
             next.battery = s
         }
         if let e = config.exportLimit {
+            // What the battery stops charging when its limit falls below its charging now.
+            let battery = decision.battery.map { max(0, -(inputs.batteryW ?? 0) - $0.maxChargeW) } ?? 0
             var s = next.exportLimiter ?? ExportLimiterState()
             decision.exportLimit = ExportLimiter.step(&s, config: e, inputs: ExportLimiter.Inputs(
                 now: inputs.now, gridW: inputs.measuredGridW, inverterW: inputs.inverterW,
-                rootCurrents: inputs.measuredRootCurrents, rootLimit: rootLimit, voltage: model.voltage))
+                rootCurrents: inputs.measuredRootCurrents, rootLimit: rootLimit, voltage: model.voltage,
+                releasedW: releasedW + battery))
             next.exportLimiter = s
         }
     }

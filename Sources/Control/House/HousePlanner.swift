@@ -277,7 +277,13 @@ public struct HousePlanner: Sendable {
         }
         let relays = config.relays.compactMap { relayDecisions[$0.id] }
         var decision = HouseDecision(heatPump: hpDecision, relays: relays, tariff: tariff, switchedOn: switchedOn)
-        stepStorage(&next, &decision, inputs: inputs, batterySurplusW: batterySurplus)
+        // Loads switched off or stepped down in this decision: export the meter will show.
+        var released = 0.0
+        if let hp = config.heatPump, let before = state.heatPump?.regime, let after = next.heatPump?.regime, after < before {
+            released += hp.power(before) - hp.power(after)
+        }
+        for r in config.relays where state.relays[r.id]?.on == true && next.relays[r.id]?.on == false { released += r.powerW }
+        stepStorage(&next, &decision, inputs: inputs, batterySurplusW: batterySurplus, releasedW: released)
         return (next, decision)
     }
 
