@@ -28,10 +28,11 @@ import Testing
         let errors: MQTTSubscription
         let profile: ResolvedProfile
 
-        init() async throws {
+        init(responding: Bool = true) async throws {
             simulator = ModbusSimulator(clock: clock)
             profile = try shippedProfile("sunspec_inverter")
             try simulator.add(profile, unitID: 1)
+            simulator.setResponding(1, responding)
             port = try simulator.startTCP()
             gateway = try await connectedClient()
             control = try await connectedClient()
@@ -131,6 +132,11 @@ import Testing
         try rig.control.publish(MQTTMessage(topic: rig.topics.inverterSetpoint("pv"), payload: [], qos: .atLeastOnce, retain: true))
         #expect(try await rig.limitPercent() == 40, "nothing written by refused setpoints")
 
+        // A limit between two steps of the register is rounded down (33 %, not 34 %).
+        try rig.send(#"{"active_power_limit_w": 3399, "valid_s": 30}"#)
+        #expect(try json(await rig.applied.next())["result"] as? String == "applied")
+        #expect(try await rig.limitPercent() == 33)
+
         // null lifts the limit (100 %).
         try rig.send(#"{"active_power_limit_w": null, "sequence": 8}"#)
         let lifted = try json(await rig.applied.next())
@@ -171,6 +177,24 @@ import Testing
         try await expectValid([Array(#"{"active_power_limit_w": 4000, "valid_s": 30, "sequence": 7, "reason": "export: curtailed"}"#.utf8),
                                Array(#"{"active_power_limit_w": null, "battery_max_charge_w": 0}"#.utf8)],
                               schema: "inverter-setpoint.schema.json")
+        await rig.stop()
+    }
+
+    /// An inverter that does not answer when the gateway starts gets its safe limit once it
+    /// answers again (tried every 10 s, not every tick).
+    @Test func safeValuesNotTakenAreTriedAgain() async throws {
+        let rig = try await Rig(responding: false)
+        let failed = try json(await rig.applied.next())
+        #expect(failed["result"] as? String == "failed" && (failed["reason"] as? String ?? "").contains("safe values not written"))
+        rig.simulator.setResponding(1, true)
+        rig.clock.advance(by: 5)
+        #expect(await rig.applied.next(timeout: .milliseconds(300)) == nil, "not before 10 s")
+        let later = try await rig.control.subscribe(rig.topics.inverterApplied("pv"), qos: .atLeastOnce)
+        _ = await later.next()  // the retained `failed`
+        rig.clock.advance(by: 6)
+        let retried = try json(await later.next())
+        #expect(retried["result"] as? String == "fallback" && retried["active_power_limit_w"] as? Double == 3000)
+        #expect(try await rig.limitPercent() == 30)
         await rig.stop()
     }
 

@@ -16,7 +16,8 @@ import ServiceLifecycle
 /// - a setpoint holds `valid_s` (default the site's `validity_s`, 60 s): older, the safe
 ///   values are written (`applied` with `fallback`), as when control's status goes
 ///   `offline` or its heartbeat stops;
-/// - rewrites the values in force every `refresh_s` of the profile (device watchdogs).
+/// - rewrites the values in force every `refresh_s` of the profile (device watchdogs);
+/// - safe values the device did not take are tried again every 10 s.
 public struct InverterSetpointService: Service {
     let id: String
     let writer: InverterSetpointWriter
@@ -32,6 +33,8 @@ public struct InverterSetpointService: Service {
         var controlAlive: Bool?
         /// The values in force and until when; nil while the safe values hold.
         var current: (values: [(field: String, watts: Double)], until: Date)?
+        /// The safe values could not be written: tried again at this time.
+        var retrySafeAt: Date?
     }
 
     public init(id: String, writer: InverterSetpointWriter, client: MQTTClient, topics: TopicBuilder,
@@ -141,7 +144,12 @@ public struct InverterSetpointService: Service {
             await fallBack(reason: reason)
             return
         }
-        guard let current else { return }
+        guard let current else {
+            if let retry = link.withLock({ $0.retrySafeAt }), now >= retry {
+                await fallBack(reason: "safe values not written yet: trying again")
+            }
+            return
+        }
         if now >= current.until {
             await fallBack(reason: "setpoint expired: none newer within its validity")
             return
@@ -151,8 +159,11 @@ public struct InverterSetpointService: Service {
         }
     }
 
+    /// Pause before the safe values are tried again after a failed write, s.
+    static let safeRetry: TimeInterval = 10
+
     private func fallBack(reason: String) async {
-        link.withLock { $0.current = nil }
+        link.withLock { $0.current = nil; $0.retrySafeAt = nil }
         let values = safeValues
         await writer.forget()
         do throws(ModbusError) {
@@ -160,6 +171,7 @@ public struct InverterSetpointService: Service {
             logger.warning("\(reason): safe values written", metadata: ["inverter": "\(id)"])
             publish(InverterAppliedPayload(time: clock.now(), result: .fallback, values: values, reason: reason))
         } catch {
+            link.withLock { $0.retrySafeAt = clock.now().addingTimeInterval(Self.safeRetry) }
             logger.warning("safe values not written", metadata: ["inverter": "\(id)", "error": "\(error)"])
             publish(InverterAppliedPayload(time: clock.now(), result: .failed, values: values,
                                            reason: "\(reason); safe values not written: \(error)"))

@@ -38,7 +38,7 @@ public actor InverterSetpointWriter {
             var raw = watts
             if point.unit == .percent, let max = limits.maximum(field), max > 0 { raw = watts / max * 100 }
             do {
-                try await write(point.register, raw: raw)
+                try await write(point.register, raw: raw, roundingDown: true)
             } catch {
                 written[field] = nil
                 throw error
@@ -53,7 +53,9 @@ public actor InverterSetpointWriter {
     /// Forget what was written (the next write goes to the device whatever it is).
     public func forget() { written = [:] }
 
-    private func write(_ point: RegisterPoint, raw: Double) async throws(ModbusError) {
+    /// `roundingDown`: a limit is written at the register's resolution rounded down (a limit
+    /// rounded up would let through more than control asked for).
+    private func write(_ point: RegisterPoint, raw: Double, roundingDown: Bool = false) async throws(ModbusError) {
         let layout: RegisterLayout
         do {
             layout = try ResolvedProfile.layout(of: point, defaultOrder: device.profile.defaultWordOrder, path: "setpoints",
@@ -62,7 +64,11 @@ public actor InverterSetpointWriter {
             throw .invalidRequest(error.description)
         }
         let function = point.writeFunction ?? 16
-        let words = function == 5 ? [UInt16(raw != 0 ? 1 : 0)] : layout.words(for: raw)
+        var value = raw
+        if roundingDown, !layout.type.isFloat, layout.scale > 0 {
+            value = ((raw - layout.offset) / layout.scale + 1e-9).rounded(.down) * layout.scale + layout.offset
+        }
+        let words = function == 5 ? [UInt16(value != 0 ? 1 : 0)] : layout.words(for: value)
         do { try await device.write(words, to: layout.address.value, function: function) } catch {
             if error.isRetryable { await device.recordUnansweredWrite() }
             throw error
