@@ -15,6 +15,7 @@ extension ControlLoopService {
             publisher.publishSetpoints(decision, sequence: engine.sequence, now: now) { engine.describe($0, now: now) }
             publisher.publishState(ControlStatePayload.encode(engine: engine, decision: decision, now: now))
             for command in engine.dueRelayCommands(now: now) { publisher.publishRelay(command.id, on: command.on) }
+            for due in engine.dueInverterSetpoints(now: now) { publisher.publishInverter(due.setpoint, sequence: due.sequence) }
             return engine.state.stats?.totalChanges ?? [:]
         }
         ControlMetrics.record(decision: ContinuousClock.now - started, setpointChanges: changes)

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import Modbus
 import PhasorCore
 import PhasorService
 
@@ -43,6 +44,7 @@ public struct ControlSiteCheck: SiteCheck {
         for (i, relay) in house.relays.enumerated() where !known.contains(relay.id) {
             throw document.error("control.house.relays[\(i)].id", "no relay '\(relay.id)' in modbus.relays (\(knownText))")
         }
+        try checkStorage(house, site: site, in: document)
         let named = [(house.heatPump?.model, "control.house.heat_pump.model", HeatPumpModel.Kind.heatPump)]
             + house.relays.enumerated().map { ($1.model, "control.house.relays[\($0)].model", HeatPumpModel.Kind.waterHeater) }
         for (model, field, kind) in named {
@@ -56,6 +58,52 @@ public struct ControlSiteCheck: SiteCheck {
             }
             if entry.kind != kind {
                 throw document.error(field, "'\(model)' is a \(entry.kind.rawValue.replacingOccurrences(of: "_", with: " ")) in the table")
+            }
+        }
+    }
+
+    /// A steered battery and an export limit need a device in `modbus.devices` that takes
+    /// those setpoints (its `setpoints` ratings), within its ratings; and the inverter's
+    /// safe limit must hold the export limit alone when control goes quiet.
+    private func checkStorage(_ house: HouseConfig, site: SiteConfiguration, in document: ConfigDocument) throws {
+        let devices = site.modbus?.devices ?? []
+        func device(_ id: String, _ field: String) throws -> InverterSetpointLimits {
+            guard let d = devices.first(where: { $0.id == id }) else {
+                throw document.error(field, "no device '\(id)' in modbus.devices")
+            }
+            guard let limits = d.setpoints else {
+                throw document.error(field, "modbus.devices '\(id)' has no setpoints: give its ratings there (docs/house.md)")
+            }
+            return limits
+        }
+        let format = JSONWriter.format
+        if let b = house.battery, b.steered, let charge = b.maxChargeW, let discharge = b.maxDischargeW {
+            let limits = try device(b.setpointDevice, b.device == nil ? "control.house.battery.meter" : "control.house.battery.device")
+            for (value, rating, key) in [(charge, limits.batteryMaxChargeW, "max_charge_w"),
+                                         (discharge, limits.batteryMaxDischargeW, "max_discharge_w")] {
+                guard let rating else {
+                    throw document.error("control.house.battery.\(key)",
+                                         "modbus.devices '\(b.setpointDevice)' has no battery_\(key) rating (its profile takes no battery limits?)")
+                }
+                if value > rating {
+                    throw document.error("control.house.battery.\(key)", "\(format(value)) W is above the device's rating of \(format(rating)) W")
+                }
+            }
+        }
+        if let e = house.exportLimit {
+            let limits = try device(e.inverter, "control.house.export_limit.inverter")
+            guard let rating = limits.activePowerMaxW else {
+                throw document.error("control.house.export_limit.inverter",
+                                     "modbus.devices '\(e.inverter)' has no active_power_max_w (its profile takes no active-power limit?)")
+            }
+            if e.ratedPowerW > rating {
+                throw document.error("control.house.export_limit.rated_power_w",
+                                     "\(format(e.ratedPowerW)) W is above the device's active_power_max_w of \(format(rating)) W")
+            }
+            let safe = limits.activePowerSafeW ?? rating
+            if safe > e.maxExportW {
+                throw document.error("control.house.export_limit.max_export_w",
+                                     "the inverter's safe limit (modbus.devices '\(e.inverter)'.setpoints.active_power_safe_w, \(format(safe)) W) is above the export limit of \(format(e.maxExportW)) W: when control goes quiet the export could pass it; set active_power_safe_w to at most \(format(e.maxExportW)) W")
             }
         }
     }

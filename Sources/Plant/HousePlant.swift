@@ -46,11 +46,15 @@ public struct HouseDevicesConfig: Sendable {
         public var maxDischargeW: Double
         /// Never below this state of charge, %.
         public var minSoC: Double
-        public init(capacityWh: Double, maxChargeW: Double, maxDischargeW: Double, minSoC: Double = 10) {
+        /// How long new charge/discharge limits take to apply, s.
+        public var responseSeconds: Double
+        public init(capacityWh: Double, maxChargeW: Double, maxDischargeW: Double, minSoC: Double = 10,
+                    responseSeconds: Double = 2) {
             self.capacityWh = capacityWh
             self.maxChargeW = maxChargeW
             self.maxDischargeW = maxDischargeW
             self.minSoC = minSoC
+            self.responseSeconds = responseSeconds
         }
     }
 
@@ -113,6 +117,10 @@ public struct HouseDevices: Sendable {
     /// The inverter's active-power limit now, W (nil = none), and one written but not yet applied.
     public private(set) var exportLimitW: Double?
     private var pendingLimit: (value: Double?, at: Date)?
+    /// The battery's charge and discharge limits in force (nil = its own maxima), and ones
+    /// written but not yet applied: it runs its self-consumption inside them.
+    public private(set) var batteryLimits: (charge: Double, discharge: Double)?
+    private var pendingBatteryLimits: (value: (charge: Double, discharge: Double)?, at: Date)?
     /// PV power produced now (after any limit), W.
     public private(set) var pvW: Double = 0
     /// Energy tallies, Wh.
@@ -148,8 +156,27 @@ public struct HouseDevices: Sendable {
 
     public mutating func setBattery(setpointW: Double?) { batterySetpointW = setpointW }
 
-    /// The inverter's active-power limit, applied after its response time.
+    /// The battery's charge and discharge limits (W, nil = its maxima), applied after its
+    /// response time; a write equal to what is in force or on its way changes nothing.
+    public mutating func setBatteryLimits(maxChargeW: Double, maxDischargeW: Double) {
+        let wanted = (charge: maxChargeW, discharge: maxDischargeW)
+        if let p = pendingBatteryLimits, p.value?.charge == wanted.charge, p.value?.discharge == wanted.discharge { return }
+        if pendingBatteryLimits == nil, batteryLimits?.charge == wanted.charge, batteryLimits?.discharge == wanted.discharge {
+            return
+        }
+        pendingBatteryLimits = (wanted, now + (config.battery?.responseSeconds ?? 0))
+    }
+
+    /// Back to the battery's own self-consumption at its maxima (the gateway's safe value).
+    public mutating func clearBatteryLimits() {
+        pendingBatteryLimits = (nil, now + (config.battery?.responseSeconds ?? 0))
+    }
+
+    /// The inverter's active-power limit, applied after its response time; a write equal
+    /// to what is in force or on its way changes nothing.
     public mutating func setExportLimit(_ watts: Double?) {
+        if let p = pendingLimit, p.value == watts { return }
+        if pendingLimit == nil, exportLimitW == watts { return }
         pendingLimit = (watts, now + (config.inverter?.responseSeconds ?? 0))
     }
 
@@ -181,11 +208,16 @@ public struct HouseDevices: Sendable {
             exportLimitW = p.value
             pendingLimit = nil
         }
+        if let p = pendingBatteryLimits, p.at <= time {
+            batteryLimits = p.value
+            pendingBatteryLimits = nil
+        }
         let available = config.inverter?.pv(time) ?? 0
         pvW = max(0, exportLimitW.map { min(available, $0) } ?? available)
         if let b = config.battery {
             let wanted = batterySetpointW ?? (houseW + heatPumpW + boilerW - pvW)  // + = discharge to cover import
-            var w = min(max(wanted, -b.maxChargeW), b.maxDischargeW)
+            var w = min(max(wanted, -min(b.maxChargeW, batteryLimits?.charge ?? .infinity)),
+                        min(b.maxDischargeW, batteryLimits?.discharge ?? .infinity))
             if w > 0 && batterySoC <= b.minSoC { w = 0 }
             if w < 0 && batterySoC >= 100 { w = 0 }
             batteryW = w

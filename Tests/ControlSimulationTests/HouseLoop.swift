@@ -24,6 +24,22 @@ struct HouseLoop {
     let tariff: @Sendable (Date) -> TariffSignals?
     /// The plant's load slots: 0 the household, 1 the house devices.
     static let devicesSlot = 1
+    /// The inverter's report (battery power and SoC, AC output) as control last read it:
+    /// every `inverterPeriod` s, apart from the meter; nil period = read at each decision.
+    var inverterPeriod: Double?
+    var inverterReport: (time: Date, batteryW: Double, soc: Double, outputW: Double)?
+    /// Steer the battery's limits and the inverter's export limit as decided (the gateway's writes).
+    var applyStorage = true
+    /// Control stopped at this time: the gateway's safe values hold from then on.
+    var controlStops: Date?
+    /// The export limit (W) the gateway writes when control goes quiet; nil = no limit.
+    var safeExportLimitW: Double?
+    /// Every export limit and battery limits decided.
+    var exportLimits: [(time: Date, limitW: Double?, reason: String)] = []
+    var batteryLimits: [(time: Date, limits: BatteryLimits)] = []
+    var batteryIntoCarsWh = 0.0
+    /// Seconds with export (W) at the main connection, by time.
+    var exportByTime: [(time: Date, exportW: Double)] = []
 
     /// What happened, for the properties.
     var secondsOver: [Date] = []
@@ -70,28 +86,50 @@ struct HouseLoop {
                     decide()
                 }
             }
+            if let p = inverterPeriod, inverterReport.map({ t.timeIntervalSince($0.time) >= p }) ?? true {
+                inverterReport = (t, devices.batteryW, devices.batterySoC, devices.pvW + devices.batteryW)
+            }
+            if let stop = controlStops, t >= stop, t < stop + 1 {
+                devices.clearBatteryLimits()
+                devices.setExportLimit(safeExportLimitW)
+            }
             let truth = plant.panelCurrents()[0]
             maxPhaseA = max(maxPhaseA, truth.max())
             if truth.max() > limit + 1e-6 { secondsOver.append(t) }
             carWh += carW / 3600
             let grid = (truth * 230).sum()
+            exportByTime.append((t, -grid))
+            // The battery's discharge beyond what the house draws without the cars.
+            let houseOnly = houseW(t) + kettleA(t) * 230 + devices.heatPumpW + devices.boilerW - devices.pvW
+            batteryIntoCarsWh += max(0, devices.batteryW - max(0, houseOnly)) / 3600
             if grid > 0 { importWh += grid / 3600 } else { exportWh -= grid / 3600 }
         }
     }
 
     private mutating func decide() {
         let now = plant.now
+        if let stop = controlStops, now >= stop { return }
+        let report = inverterPeriod == nil
+            ? (time: now, batteryW: devices.batteryW, soc: devices.batterySoC, outputW: devices.pvW + devices.batteryW)
+            : inverterReport ?? (time: now, batteryW: 0, soc: devices.batterySoC, outputW: 0)
         let withPending = PendingLoads.apply(measurements, model: model, pending: pending)
-        let forCars = BatteryView.measurementsForCars(withPending, model: model, batteryW: devices.batteryW)
+        // As the engine: a steered battery is kept out of the cars by its limit, not by the view.
+        let steered = model.house?.battery?.steered == true && applyStorage
+        let forCars = steered ? withPending
+            : BatteryView.measurementsForCars(withPending, model: model, batteryW: report.batteryW)
         let (next, decision) = ControlCycle.run(state: state, model: model, measurements: forCars, now: now)
         state = next
         for (i, sp) in decision.setpoints.enumerated() { plant.write(charger: i, current: sp.current) }
         var solarW = 0.0
         for (i, sp) in decision.setpoints.enumerated() where model.chargePoints[i].mode == .solar { solarW += sp.power }
+        var carsW = 0.0
+        for (_, c) in measurements.chargers { carsW += (c.currents.map { $0 * model.voltage }?.sum()) ?? 0 }
         let inputs = HouseInputs(
             now: now, gridPowerW: withPending.meters[rootMeter]?.power, solarCarsW: solarW,
-            budget: decision.budget, nodes: decision.nodes, tariff: tariff(now), batteryW: devices.batteryW,
-            rootCurrents: forCars.meters[rootMeter]?.currents)
+            budget: decision.budget, nodes: decision.nodes, tariff: tariff(now), batteryW: report.batteryW,
+            rootCurrents: forCars.meters[rootMeter]?.currents, batterySoC: report.soc, inverterW: report.outputW,
+            carsW: carsW, measuredGridW: measurements.meters[rootMeter]?.power,
+            measuredRootCurrents: measurements.meters[rootMeter]?.currents)
         let before = house
         let (nextHouse, hd) = planner.step(house, inputs: inputs)
         house = nextHouse
@@ -101,6 +139,14 @@ struct HouseLoop {
         }
         if let hp = hd.heatPump, before.heatPump?.regime != hp.regime { regimeReasons.append((now, hp.regime, hp.reason)) }
         for relay in hd.relayStates { devices.setRelay(relay.id, on: relay.on) }
+        if let e = hd.exportLimit {
+            exportLimits.append((now, e.limitW, e.reason))
+            if applyStorage { devices.setExportLimit(e.limitW) }
+        }
+        if let b = hd.battery {
+            batteryLimits.append((now, b))
+            if applyStorage { devices.setBatteryLimits(maxChargeW: b.maxChargeW, maxDischargeW: b.maxDischargeW) }
+        }
     }
 
     private var rootMeter: String {

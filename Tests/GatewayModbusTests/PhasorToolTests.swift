@@ -55,7 +55,7 @@ import Testing
         #expect(result.status == 0)
         let ids = result.output.split(separator: "\n").dropFirst(2).map { String($0.prefix { $0 != " " }) }
         #expect(Set(ids) == Set(library.profiles.keys))
-        #expect(ids.count == 20)
+        #expect(ids.count == 21)
     }
 
     @Test func configCheckNamesTheFaultyModbusDevice() async throws {

@@ -93,3 +93,4 @@ func readValue(_ point: RegisterLayout, port: Int, unit: UInt8) async throws -> 
     return point.value(from: words, honourNotAvailable: false)
 }
 
+extension InverterSetpointService: ServiceRunnable {}

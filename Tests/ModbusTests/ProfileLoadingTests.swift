@@ -8,7 +8,7 @@ import Testing
         "two_channel_meter", "generic", "eastron_sdm630", "eastron_sdm120", "eastron_sdm72", "siemens_pac2200",
         "socomec_countis", "huawei_sun2000", "sma_stp_se", "sungrow_shx", "solax_g4", "alfen_eve", "abb_terra_ac",
         "mennekes_amtron_professional", "mennekes_amtron_compact20s", "phoenix_ev_eth", "enovates", "peblar",
-        "hager_witty", "sunspec_meter_203",
+        "hager_witty", "sunspec_meter_203", "sunspec_inverter",
     ]
 
     @Test func everyShippedProfileLoadsWithoutProblems() throws {

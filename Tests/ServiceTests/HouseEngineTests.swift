@@ -134,4 +134,62 @@ import Testing
         _ = engine.record(meter: "linky", MeterSample(reading: grid(at: later)), reading: grid(at: later))
         #expect(engine.cycle(now: later).setpoint("cp1")?.current ?? 0 > 0, "a real surplus charges it")
     }
+
+    /// A steered battery and an export limit: the engine sends one setpoint per inverter on a
+    /// change and every 10 s (the gateway holds it 60 s), and the cars see the meter as it reads.
+    @Test func storageSetpointsAreSentOnChangeAndRefreshed() async throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let yaml = Self.yaml
+            .replacingOccurrences(of: "battery: {meter: inverter}",
+                                  with: "battery: {meter: inverter, max_charge_w: 3000, max_discharge_w: 3000}\n  export_limit: {inverter: inverter, max_export_w: 3000, rated_power_w: 10000}")
+            .replacingOccurrences(of: "max_current: 16}", with: "max_current: 16, mode: solar}")
+        let model = try SiteModel.load(yaml: yaml)
+        var engine = ControlEngine(model: model, state: ControlState(model: model), firstSequence: 1, now: now - 3600)
+        func readings(at t: Date, battery: Double, output: Double) {
+            var grid = Reading(device: "linky", time: MeterTimestamp(date: t, utcOffsetSeconds: 0), values: [])
+            for p in 1...3 { grid.set(Quantity.current.phase(p), 10) }
+            for p in 1...3 { grid.set(Quantity.powerExport.phase(p), 2300) }
+            grid.set(.powerExport, 6900)
+            var inv = Reading(device: "inverter", time: MeterTimestamp(date: t, utcOffsetSeconds: 0), values: [])
+            inv.set(.batteryPower, battery)
+            inv.set(.batterySoC, 50)
+            inv.set(.inverterPower, output)
+            _ = engine.record(meter: "inverter", MeterSample(time: t), reading: inv)
+            _ = engine.record(meter: "linky", MeterSample(reading: grid), reading: grid)
+            engine.record(charger: "cp1", ChargerSample(time: t, connected: false, currents: .zero))
+        }
+        // Exporting 6.9 kW with the inverter giving 8 kW and the battery discharging 2 kW.
+        readings(at: now, battery: 2000, output: 8000)
+        _ = engine.cycle(now: now)
+        let first = engine.dueInverterSetpoints(now: now)
+        #expect(first.count == 1, "one message for the hybrid inverter")
+        let sp = try #require(first.first?.setpoint)
+        #expect(sp.device == "inverter" && sp.hasPowerLimit)
+        // 6.9 kW export, aim 2.9 kW: the output must drop by 4 kW.
+        #expect(sp.activePowerLimitW == 4000, "\(sp)")
+        #expect(sp.batteryMaxDischargeW == 0, "nothing to cover: the house exports")
+        #expect((sp.batteryMaxChargeW ?? 0) > 0)
+        // The cars' view: the meter as it reads (a steered battery is kept out by its limit).
+        let view = try #require(engine.house).measurementsForCars(engine.measurements, model: model, now: now)
+        #expect(view.meters["linky"]?.power == -5900,
+                "the meter (−6.9 kW) and the heat pump's step just decided (1 kW pending), without the battery's 2 kW added back")
+
+        readings(at: now + 1, battery: 2000, output: 8000)
+        _ = engine.cycle(now: now + 1)
+        #expect(engine.dueInverterSetpoints(now: now + 1).isEmpty, "unchanged: not sent again at once")
+        readings(at: now + 11, battery: 2000, output: 8000)
+        _ = engine.cycle(now: now + 11)
+        let refreshed = engine.dueInverterSetpoints(now: now + 11)
+        #expect(refreshed.count == 1 && refreshed[0].sequence > first[0].sequence, "sent again after 10 s")
+
+        // control/state shows both, valid against its schema.
+        let decision = engine.cycle(now: now + 12)
+        let state = ControlStatePayload.encode(engine: engine, decision: decision, now: now + 12)
+        let house = try #require((try JSONSerialization.jsonObject(with: Data(state)) as? [String: Any])?["house"] as? [String: Any])
+        #expect((house["export_limit"] as? [String: Any])?["reason"] != nil)
+        #expect((house["battery"] as? [String: Any])?["discharge_reason"] as? String == "no_import")
+        if let result = try await validate([state], against: "control-state.schema.json") {
+            #expect(result.status == 0, "\(result.output)")
+        }
+    }
 }

@@ -168,6 +168,18 @@ import Glibc
          ["phasor-control"], ":9: control.house.heat_pump.model: 'acme-9000' is not in the compatibility table"),
         ("site: h\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    relays:\n      - {id: boiler, power_w: 2400, timers: [{from: \"25:00\", to: \"13:00\"}]}\n",
          ["phasor-control"], ":6: control.house.relays[0].timers[0].from: '25:00': use HH:MM"),
+        // Battery and inverter setpoints: both maxima or none, devices that take them, a safe
+        // limit that holds the export limit alone, ratings for what the profile writes.
+        ("site: h\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    battery: {meter: inv, max_charge_w: 3000}\n",
+         ["phasor-control"], ":5: control.house.battery.max_discharge_w: give max_charge_w and max_discharge_w together"),
+        ("site: h\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    export_limit: {inverter: pv, max_export_w: 3000, rated_power_w: 8000}\n",
+         ["phasor-control"], ":5: control.house.export_limit.inverter: no device 'pv' in modbus.devices"),
+        ("site: h\nmodbus:\n  devices:\n    - {id: pv, profile: sunspec_inverter, host: 127.0.0.1, setpoints: {active_power_max_w: 8000}}\ncontrol:\n  site: {id: main, current_limit: 25, meter: grid}\n  house:\n    export_limit: {inverter: pv, max_export_w: 3000, rated_power_w: 8000}\n",
+         ["phasor-control"], ":8: control.house.export_limit.max_export_w: the inverter's safe limit"),
+        ("site: h\nmodbus:\n  devices:\n    - {id: pv, profile: sunspec_inverter, host: 127.0.0.1, setpoints: {validity_s: 30}}\n",
+         ["phasor-gateway"], ":4: modbus.pv.setpoints.active_power_max_w: required"),
+        ("site: h\nmodbus:\n  devices:\n    - {id: m, profile: eastron_sdm630, host: 127.0.0.1, tcp_gateway: true, setpoints: {active_power_max_w: 5000}}\n",
+         ["phasor-gateway"], ":4: modbus.m.setpoints: this profile takes no setpoints"),
     ]
 
     @Test(arguments: refused)

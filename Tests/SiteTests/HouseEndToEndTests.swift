@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Modbus
 import MQTT
 import PhasorCore
@@ -29,12 +28,7 @@ import Testing
         let simulator = ModbusSimulator()
         try simulator.add(try GenericMeter.profile(id: "hpio", registers: rows, base: try #require(library["generic"])), unitID: 1)
         let modbusPort = try simulator.startTCP()
-        let name = "house\(UUID().uuidString.prefix(8))"
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-\(name)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let config = folder.appendingPathComponent("site.yaml").path
-        try """
-            site: \(name)
+        let run = try await HouseExecutables.start(site: "house\(UUID().uuidString.prefix(8))", yaml: """
             meters:
               - {id: p1, type: p1, source: \(pty.second)}
             modbus:
@@ -54,34 +48,12 @@ import Testing
                   dwell_seconds: {normal: 3, comfort: 6, boost: 3}
                   hold_down_seconds: 2
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-
-        let brokerPort = try await SharedBroker.port()
-        var logger = Logger(label: "house-test")
-        logger.logLevel = .warning
-        let client = try MQTTClient(
-            configuration: MQTTConfiguration(host: "127.0.0.1", port: brokerPort, clientID: "house-\(name)"), logger: logger)
-        try await client.connect()
-        let topics = TopicBuilder(site: name)
-        let messages = SiteMessages(try await client.subscribe(topics.all, qos: .atLeastOnce), topics: topics)
-        let common = ["--config", config, "--broker", "mqtt://127.0.0.1:\(brokerPort)", "--log-level", "info"]
-        let gateway = try ChildProcess(BuiltExecutables.path("phasor-gateway"), common,
-                                       outputFile: folder.appendingPathComponent("gateway.log").path)
-        let control = try ChildProcess(BuiltExecutables.path("phasor-control"),
-                                       common + ["--state-dir", folder.appendingPathComponent("state").path],
-                                       outputFile: folder.appendingPathComponent("control.log").path)
+            """)
+        let (topics, messages, control) = (run.topics, run.messages, run.control)
+        func logs() -> String { run.logs() }
         let meter = try SimulatedP1Meter(template: try SiteRig.fixture("dsmr5-belgium-fluvius-v171-dsmrparser.txt"))
         let line = try SerialLineWriter(path: pty.first)
-        func logs() -> String {
-            ["gateway", "control"].map { name in
-                let text = (try? String(contentsOf: folder.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
-                return "\n--- \(name) ---\n" + text.split(separator: "\n").suffix(20).joined(separator: "\n")
-            }.joined()
-        }
-        defer {
-            simulator.stop()
-            try? FileManager.default.removeItem(at: folder)
-        }
+        defer { simulator.stop() }
 
         /// Relay states as the gateway reported them: (time, sg0, sg1) after each report.
         func contacts() -> [(time: Date, regime: Int, source: String)] {
@@ -169,15 +141,11 @@ import Testing
             }
             #expect(fellBack, "logs: \(logs())")
         } catch {
-            _ = await control.terminate()
-            _ = await gateway.terminate()
+            await run.stop()
             await pty.stop()
-            await client.shutdown()
             throw error
         }
-        _ = await control.terminate()
-        _ = await gateway.terminate()
+        await run.stop()
         await pty.stop()
-        await client.shutdown()
     }
 }

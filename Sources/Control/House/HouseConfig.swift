@@ -12,9 +12,11 @@ public struct HouseConfig: Sendable, Equatable, Decodable {
     public var priorities: [String]
     public var tariff: TariffConfig?
     public var battery: BatteryConfig?
+    public var exportLimit: ExportLimitConfig?
 
     public init(heatPump: HeatPumpConfig? = nil, relays: [SurplusRelayConfig] = [], priorities: [String] = [],
-                tariff: TariffConfig? = nil, battery: BatteryConfig? = nil) {
+                tariff: TariffConfig? = nil, battery: BatteryConfig? = nil, exportLimit: ExportLimitConfig? = nil) {
+        self.exportLimit = exportLimit
         self.heatPump = heatPump
         self.relays = relays
         self.priorities = priorities
@@ -22,7 +24,7 @@ public struct HouseConfig: Sendable, Equatable, Decodable {
         self.battery = battery
     }
 
-    enum CodingKeys: String, CodingKey { case heatPump, relays, priorities, tariff, battery }
+    enum CodingKeys: String, CodingKey { case heatPump, relays, priorities, tariff, battery, exportLimit }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -31,7 +33,8 @@ public struct HouseConfig: Sendable, Equatable, Decodable {
             relays: try c.decodeIfPresent([SurplusRelayConfig].self, forKey: .relays) ?? [],
             priorities: try c.decodeIfPresent([String].self, forKey: .priorities) ?? [],
             tariff: try c.decodeIfPresent(TariffConfig.self, forKey: .tariff),
-            battery: try c.decodeIfPresent(BatteryConfig.self, forKey: .battery))
+            battery: try c.decodeIfPresent(BatteryConfig.self, forKey: .battery),
+            exportLimit: try c.decodeIfPresent(ExportLimitConfig.self, forKey: .exportLimit))
     }
 
     /// The word for every charge point in `priorities`.
@@ -299,7 +302,9 @@ public struct TariffConfig: Sendable, Equatable, Decodable {
     }
 }
 
-/// `battery:` — the house battery as control sees it (read, not steered yet).
+/// `battery:` — the house battery: read (kept out of the cars, its charge and discharge in
+/// the surplus) and, with `max_charge_w` / `max_discharge_w`, steered through the charge and
+/// discharge limits of its inverter (`BatteryPlanner`).
 public struct BatteryConfig: Sendable, Equatable, Decodable {
     /// Device id whose readings carry `battery_power` (+ = discharge) and `battery_soc`.
     public var meter: String
@@ -308,19 +313,93 @@ public struct BatteryConfig: Sendable, Equatable, Decodable {
     public var toCars: Bool
     /// 1 or 3: the phases the battery inverter feeds (for the currents control adds back).
     public var phases: Int
+    /// The device that takes the battery's limits (`inverter/<id>/setpoint`); default `meter`.
+    public var device: String?
+    /// The battery's charge and discharge power at most, W. Given both: control steers it.
+    public var maxChargeW: Double?
+    public var maxDischargeW: Double?
+    /// Never discharged below this state of charge, %.
+    public var minSoC: Double
+    /// Below this state of charge the battery only holds the quarter-hour peak (no
+    /// self-consumption), %; default `min_soc` (no reserve).
+    public var reserveSoC: Double?
+    /// Not charged above this state of charge, %.
+    public var maxSoC: Double
+    /// Discharge to keep the quarter-hour average under the budget's target.
+    public var peakShaving: Bool
 
-    public init(meter: String, toCars: Bool = false, phases: Int = 3) {
+    public init(meter: String, toCars: Bool = false, phases: Int = 3, device: String? = nil, maxChargeW: Double? = nil,
+                maxDischargeW: Double? = nil, minSoC: Double = 10, reserveSoC: Double? = nil, maxSoC: Double = 100,
+                peakShaving: Bool = true) {
         self.meter = meter
         self.toCars = toCars
         self.phases = phases
+        self.device = device
+        self.maxChargeW = maxChargeW
+        self.maxDischargeW = maxDischargeW
+        self.minSoC = minSoC
+        self.reserveSoC = reserveSoC
+        self.maxSoC = maxSoC
+        self.peakShaving = peakShaving
     }
 
-    enum CodingKeys: String, CodingKey { case meter, toCars, phases }
+    /// Control writes the battery's limits (both maxima configured).
+    public var steered: Bool { maxChargeW != nil && maxDischargeW != nil }
+    /// Where the limits go.
+    public var setpointDevice: String { device ?? meter }
+    public var resolvedReserveSoC: Double { max(reserveSoC ?? minSoC, minSoC) }
+
+    enum CodingKeys: String, CodingKey {
+        case meter, toCars, phases, device, maxChargeW, maxDischargeW, minSoc, reserveSoc, maxSoc, peakShaving
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(meter: try c.decode(String.self, forKey: .meter),
                   toCars: try c.decodeIfPresent(Bool.self, forKey: .toCars) ?? false,
-                  phases: try c.decodeIfPresent(Int.self, forKey: .phases) ?? 3)
+                  phases: try c.decodeIfPresent(Int.self, forKey: .phases) ?? 3,
+                  device: try c.decodeIfPresent(String.self, forKey: .device),
+                  maxChargeW: try c.decodeIfPresent(Double.self, forKey: .maxChargeW),
+                  maxDischargeW: try c.decodeIfPresent(Double.self, forKey: .maxDischargeW),
+                  minSoC: try c.decodeIfPresent(Double.self, forKey: .minSoc) ?? 10,
+                  reserveSoC: try c.decodeIfPresent(Double.self, forKey: .reserveSoc),
+                  maxSoC: try c.decodeIfPresent(Double.self, forKey: .maxSoc) ?? 100,
+                  peakShaving: try c.decodeIfPresent(Bool.self, forKey: .peakShaving) ?? true)
+    }
+}
+
+/// `export_limit:` — the grid operator's rule on export (anti-backflow): the inverter's
+/// active-power limit is lowered when the export would pass `max_export_w`
+/// (`ExportLimiter`).
+public struct ExportLimitConfig: Sendable, Equatable, Decodable {
+    /// The inverter that takes the active-power limit (`inverter/<id>/setpoint`).
+    public var inverter: String
+    /// Export at the main connection at most, W (0 = zero export).
+    public var maxExportW: Double
+    /// The inverter's AC power at most, W: a limit at or above it is no limit.
+    public var ratedPowerW: Double
+    /// Control aims this far under `max_export_w`, W.
+    public var marginW: Double
+    /// After a new limit, the limit is raised again only after this long (the inverter's
+    /// response and a fresh meter reading), s. Lowering never waits.
+    public var settleSeconds: Double
+
+    public init(inverter: String, maxExportW: Double, ratedPowerW: Double, marginW: Double = 100, settleSeconds: Double = 5) {
+        self.inverter = inverter
+        self.maxExportW = maxExportW
+        self.ratedPowerW = ratedPowerW
+        self.marginW = marginW
+        self.settleSeconds = settleSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case inverter, maxExportW, ratedPowerW, marginW, settleSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(inverter: try c.decode(String.self, forKey: .inverter),
+                  maxExportW: try c.decode(Double.self, forKey: .maxExportW),
+                  ratedPowerW: try c.decode(Double.self, forKey: .ratedPowerW),
+                  marginW: try c.decodeIfPresent(Double.self, forKey: .marginW) ?? 100,
+                  settleSeconds: try c.decodeIfPresent(Double.self, forKey: .settleSeconds) ?? 5)
     }
 }

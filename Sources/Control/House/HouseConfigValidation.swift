@@ -22,6 +22,9 @@ enum HouseConfigValidation {
                 fail(path, "'\(id)' is a word of `priorities`; choose another id")
             }
         }
+        func isTopicSafe(_ id: String) -> Bool {
+            !id.isEmpty && id.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+        }
         func checkWiring(_ w: LoadWiring, _ path: [String]) {
             if let p = w.panel, !panels.contains(p) { fail(path + ["panel"], "no panel '\(p)' in control.site") }
             if w.phases != 1 && w.phases != 3 { fail(path + ["phases"], "\(w.phases): use 1 or 3") }
@@ -91,6 +94,32 @@ enum HouseConfigValidation {
         if let b = house.battery {
             if b.meter.isEmpty { fail(["battery", "meter"], "name the device whose readings carry battery_power") }
             if b.phases != 1 && b.phases != 3 { fail(["battery", "phases"], "\(b.phases): use 1 or 3") }
+            if (b.maxChargeW == nil) != (b.maxDischargeW == nil) {
+                fail(["battery", b.maxChargeW == nil ? "max_charge_w" : "max_discharge_w"], "give max_charge_w and max_discharge_w together (control then steers the battery)")
+            }
+            for (key, v) in [("max_charge_w", b.maxChargeW), ("max_discharge_w", b.maxDischargeW)] {
+                if let v, !(v > 0 && v <= 100_000) { fail(["battery", key], "must be above 0 and at most 100000 W") }
+            }
+            if !(b.minSoC >= 0 && b.minSoC < b.maxSoC && b.maxSoC <= 100) {
+                fail(["battery", "min_soc"], "need 0 ≤ min_soc < max_soc ≤ 100 (%)")
+            }
+            if let r = b.reserveSoC, !(r >= b.minSoC && r <= b.maxSoC) {
+                fail(["battery", "reserve_soc"], "must lie between min_soc (\(Int(b.minSoC)) %) and max_soc (\(Int(b.maxSoC)) %)")
+            }
+            if let d = b.device, !isTopicSafe(d) { fail(["battery", "device"], "'\(d)': use letters, digits, '_' or '-'") }
+        }
+        if let e = house.exportLimit {
+            if !isTopicSafe(e.inverter) { fail(["export_limit", "inverter"], "'\(e.inverter)': use letters, digits, '_' or '-'") }
+            if !(e.ratedPowerW > 0 && e.ratedPowerW <= 1_000_000) {
+                fail(["export_limit", "rated_power_w"], "must be above 0 and at most 1000000 W")
+            }
+            if !(e.maxExportW >= 0 && e.maxExportW <= 1_000_000) {
+                fail(["export_limit", "max_export_w"], "must be 0 (zero export) or more, at most 1000000 W")
+            }
+            if !(e.marginW >= 0 && e.marginW <= 5000) { fail(["export_limit", "margin_w"], "must be 0…5000 W") }
+            if !(e.settleSeconds >= 1 && e.settleSeconds <= 120) {
+                fail(["export_limit", "settle_seconds"], "must be 1…120 s (the inverter's response and a meter reading)")
+            }
         }
         let words = Set(loadIDs + [HouseConfig.carsEntry, HouseConfig.batteryEntry])
         for (i, entry) in house.priorities.enumerated() {

@@ -18,6 +18,9 @@ public struct HouseState: Sendable, Equatable, Codable {
     public var relays: [String: SurplusRelayMachine]
     /// Operator overrides by load id (heat pump id or relay id).
     public var overrides: [String: HouseOverride]
+    /// The battery planner's quarter-hour import and the export limiter's limit.
+    public var battery: BatteryPlannerState?
+    public var exportLimiter: ExportLimiterState?
 
     public init(heatPump: HeatPumpRegimeMachine? = nil, relays: [String: SurplusRelayMachine] = [:],
                 overrides: [String: HouseOverride] = [:]) {
@@ -48,11 +51,28 @@ public struct HouseInputs: Sendable {
     /// cars lowered in this decision still draw their old current until they follow, so a
     /// load switches on only into room free both here and in the decided figures.
     public var rootCurrents: PhaseCurrents?
+    /// The battery's state of charge, %, nil when unknown or stale.
+    public var batterySoC: Double?
+    /// The export-limited inverter's AC output now, W; nil when unknown or stale.
+    public var inverterW: Double?
+    /// What the cars draw now, W (their reports).
+    public var carsW: Double
+    /// The main meter's power as it reads, W (+ import), without loads still pending; nil when stale.
+    public var measuredGridW: Double?
+    /// The main meter's per-phase currents as they read (battery included), A.
+    public var measuredRootCurrents: PhaseCurrents?
 
     public init(now: Date, gridPowerW: Double?, solarCarsW: Double = 0, carsShortOfBudget: Bool = false,
                 budget: BudgetFigures? = nil, nodes: [NodeFigures] = [], tariff: TariffSignals? = nil,
-                batteryW: Double? = nil, rootCurrents: PhaseCurrents? = nil) {
+                batteryW: Double? = nil, rootCurrents: PhaseCurrents? = nil, batterySoC: Double? = nil,
+                inverterW: Double? = nil, carsW: Double = 0, measuredGridW: Double? = nil,
+                measuredRootCurrents: PhaseCurrents? = nil) {
         self.now = now
+        self.batterySoC = batterySoC
+        self.inverterW = inverterW
+        self.carsW = carsW
+        self.measuredGridW = measuredGridW ?? gridPowerW
+        self.measuredRootCurrents = measuredRootCurrents
         self.gridPowerW = gridPowerW
         self.batteryW = batteryW
         self.rootCurrents = rootCurrents
@@ -98,6 +118,10 @@ public struct HouseDecision: Sendable, Equatable {
     public var tariff: TariffOutcome
     /// Loads switched on (or stepped up) in this step: the meters do not show them yet.
     public var switchedOn: [PendingLoad] = []
+    /// The battery's charge and discharge limits (a steered battery with fresh readings).
+    public var battery: BatteryLimits?
+    /// The export-limited inverter's active-power limit.
+    public var exportLimit: ExportLimitDecision?
     /// Every relay id and the state control wants, heat pump contacts included.
     public var relayStates: [(id: String, on: Bool)] {
         (heatPump?.relays ?? []) + relays.map { ($0.id, $0.on) }
@@ -105,6 +129,7 @@ public struct HouseDecision: Sendable, Equatable {
 
     public static func == (a: Self, b: Self) -> Bool {
         a.heatPump == b.heatPump && a.relays == b.relays && a.tariff == b.tariff && a.switchedOn == b.switchedOn
+            && a.battery == b.battery && a.exportLimit == b.exportLimit
     }
 }
 
@@ -207,12 +232,14 @@ public struct HousePlanner: Sendable {
         var hpDecision: HeatPumpDecision?
         var relayDecisions: [String: RelayDecision] = [:]
         var switchedOn: [PendingLoad] = []
+        var batterySurplus = 0.0
         for id in order {
             if id == HouseConfig.carsEntry {
                 remaining -= inputs.solarCarsW
                 continue
             }
             if id == HouseConfig.batteryEntry {
+                batterySurplus = remaining
                 remaining -= max(0, -battery)
                 continue
             }
@@ -249,7 +276,15 @@ public struct HousePlanner: Sendable {
             }
         }
         let relays = config.relays.compactMap { relayDecisions[$0.id] }
-        return (next, HouseDecision(heatPump: hpDecision, relays: relays, tariff: tariff, switchedOn: switchedOn))
+        var decision = HouseDecision(heatPump: hpDecision, relays: relays, tariff: tariff, switchedOn: switchedOn)
+        // Loads switched off or stepped down in this decision: export the meter will show.
+        var released = 0.0
+        if let hp = config.heatPump, let before = state.heatPump?.regime, let after = next.heatPump?.regime, after < before {
+            released += hp.power(before) - hp.power(after)
+        }
+        for r in config.relays where state.relays[r.id]?.on == true && next.relays[r.id]?.on == false { released += r.powerW }
+        stepStorage(&next, &decision, inputs: inputs, batterySurplusW: batterySurplus, releasedW: released)
+        return (next, decision)
     }
 
     /// Power a load takes from the budget now, W: a relay on by timer or tariff, the heat pump in Normal or above.

@@ -96,6 +96,9 @@ struct ControlEngine: Sendable {
 
     /// Relay commands due after the last cycle (changes, and a repeat every 30 s).
     mutating func dueRelayCommands(now: Date) -> [(id: String, on: Bool)] { house?.dueCommands(now: now) ?? [] }
+    mutating func dueInverterSetpoints(now: Date) -> [(setpoint: InverterSetpoint, sequence: Int)] {
+        house?.dueInverterSetpoints(now: now) ?? []
+    }
 
     /// One decision: runs the library and numbers the result.
     mutating func cycle(now: Date) -> Decision {

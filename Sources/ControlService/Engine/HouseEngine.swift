@@ -15,6 +15,16 @@ struct HouseEngine: Sendable {
     private(set) var pending: [PendingLoad] = []
     /// The battery's last `battery_power` (+ = discharge) and when it was read.
     private(set) var battery: (watts: Double, time: Date)?
+    /// The battery's last `battery_soc` and the export-limited inverter's last AC output.
+    private(set) var batterySoC: (percent: Double, time: Date)?
+    private(set) var inverterOutput: (watts: Double, time: Date)?
+    /// What was last sent per inverter, and when.
+    private var sentInverter: [String: (setpoint: InverterSetpoint, at: Date)] = [:]
+    private(set) var inverterSequence = 0
+    /// An unchanged inverter setpoint is sent again this often; the gateway holds it
+    /// `inverterValidity` (then writes its safe values).
+    static let inverterRefresh: TimeInterval = 10
+    static let inverterValidity: TimeInterval = 60
     private(set) var last: HouseDecision?
     /// What was last sent per relay, and when.
     private var sent: [String: (on: Bool, at: Date)] = [:]
@@ -47,6 +57,15 @@ struct HouseEngine: Sendable {
             battery.map({ $0.time <= reading.time.date }) ?? true
         {
             battery = (w, reading.time.date)
+            if let soc = reading.number(.batterySoC) { batterySoC = (soc, reading.time.date) }
+        }
+        if let e = planner.config.exportLimit, reading.device == e.inverter,
+            inverterOutput.map({ $0.time <= reading.time.date }) ?? true
+        {
+            // AC output: the inverter's own figure, else PV plus the battery's discharge.
+            if let w = reading.number(.inverterPower) ?? reading.number(.pvPower).map({ $0 + (reading.number(.batteryPower) ?? 0) }) {
+                inverterOutput = (w, reading.time.date)
+            }
         }
         guard reading.device == tariffMeter, let signals = TariffSignals(reading: reading) else { return }
         if let known = tariff, known.time > signals.time { return }
@@ -84,10 +103,12 @@ struct HouseEngine: Sendable {
     func batteryStale(now: Date) -> Bool { planner.config.battery != nil && batteryW(now: now) == nil }
 
     /// What the cars' cycle reads: the main meter as if the battery were not discharging,
-    /// unless the site lets cars charge from it (`BatteryView`).
+    /// unless the site lets cars charge from it or control steers it (`BatteryView`).
     func measurementsForCars(_ m: Measurements, model: SiteModel, now: Date) -> Measurements {
         let withPending = PendingLoads.apply(m, model: model, pending: pending)
-        guard let b = planner.config.battery, !b.toCars else { return withPending }
+        // A steered battery never discharges beyond the household's own import (its limit),
+        // so the cars cannot charge from it: they see the meter as it reads.
+        guard let b = planner.config.battery, !b.toCars, !b.steered else { return withPending }
         return BatteryView.measurementsForCars(withPending, model: model, batteryW: batteryW(now: now), phases: b.phases)
     }
 
@@ -111,10 +132,18 @@ struct HouseEngine: Sendable {
             default: break
             }
         }
+        var carsW = 0.0
+        for (_, c) in measurements.chargers where c.online { carsW += ((c.currents ?? .zero) * model.voltage).sum() }
+        let root = rootMeter(model).flatMap { measurements.meters[$0] }
+        let fresh = { (t: Date?) in t.map { abs(now.timeIntervalSince($0)) <= BatteryView.maxAge } ?? false }
         let inputs = HouseInputs(
             now: now, gridPowerW: rootPower, solarCarsW: solarCars, carsShortOfBudget: shortOfBudget,
             budget: decision.budget, nodes: decision.nodes, tariff: tariff, batteryW: batteryW(now: now),
-            rootCurrents: rootMeter(model).flatMap { forCars.meters[$0]?.currents })
+            rootCurrents: rootMeter(model).flatMap { forCars.meters[$0]?.currents },
+            batterySoC: fresh(batterySoC?.time) ? batterySoC?.percent : nil,
+            inverterW: fresh(inverterOutput?.time) ? inverterOutput?.watts : nil, carsW: carsW,
+            measuredGridW: decision.budget.meterFresh ? root?.power : nil,
+            measuredRootCurrents: decision.budget.meterFresh ? root?.currents : nil)
         let (next, house) = planner.step(state, inputs: inputs)
         state = next
         last = house
@@ -143,6 +172,24 @@ struct HouseEngine: Sendable {
             }
             sent[id] = (on, now)
             due.append((id, on))
+        }
+        return due
+    }
+
+    /// Inverter setpoints due now: a changed one at once, the same again every `inverterRefresh`.
+    mutating func dueInverterSetpoints(now: Date) -> [(setpoint: InverterSetpoint, sequence: Int)] {
+        guard let last else { return [] }
+        var due: [(setpoint: InverterSetpoint, sequence: Int)] = []
+        for sp in last.inverterSetpoints(config: planner.config) {
+            if let s = sentInverter[sp.device], s.setpoint.activePowerLimitW == sp.activePowerLimitW,
+                s.setpoint.batteryMaxChargeW == sp.batteryMaxChargeW, s.setpoint.batteryMaxDischargeW == sp.batteryMaxDischargeW,
+                now >= s.at, now.timeIntervalSince(s.at) < Self.inverterRefresh
+            {
+                continue
+            }
+            inverterSequence += 1
+            sentInverter[sp.device] = (sp, now)
+            due.append((sp, inverterSequence))
         }
         return due
     }

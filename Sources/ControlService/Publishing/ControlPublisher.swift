@@ -48,6 +48,24 @@ struct ControlPublisher: Sendable {
         try? client.publish(MQTTMessage(topic: topics.relayCommand(id), payload: Array((on ? "on" : "off").utf8), qos: .atLeastOnce))
     }
 
+    /// `inverter/<id>/setpoint`, never retained: the gateway writes it and holds it `valid_s`.
+    func publishInverter(_ sp: InverterSetpoint, sequence: Int) {
+        var w = JSONWriter()
+        w.beginObject()
+        if sp.hasPowerLimit {
+            w.key("active_power_limit_w")
+            if let l = sp.activePowerLimitW { w.value(l) } else { w.null() }
+        }
+        if let c = sp.batteryMaxChargeW { w.key("battery_max_charge_w"); w.value(c) }
+        if let d = sp.batteryMaxDischargeW { w.key("battery_max_discharge_w"); w.value(d) }
+        w.key("valid_s"); w.value(Int(HouseEngine.inverterValidity))
+        w.key("sequence"); w.value(sequence)
+        w.key("reason"); w.value(sp.reason)
+        w.endObject()
+        try? client.publish(MQTTMessage(topic: topics.inverterSetpoint(sp.device), payload: w.bytes, qos: .atLeastOnce,
+                                        properties: MQTTPublishProperties(contentType: "application/json")))
+    }
+
     /// A refused command, never retained.
     func publishRefusal(_ error: CommandError, now: Date) {
         try? client.publish(MQTTMessage(topic: topics.error(.control), payload: error.json(at: now), qos: .atLeastOnce))

@@ -3,7 +3,8 @@ import Foundation
 import PhasorCore
 
 /// `house` in `…/control/state`: the heat pump's regime and why, every plain relay, the
-/// tariff signals and the rules that apply, and the operators' forced states.
+/// tariff signals and the rules that apply, the battery's limits and the export limit
+/// (when steered), and the operators' forced states.
 enum HouseStatePayload {
     static func write(_ w: inout JSONWriter, _ house: HouseEngine, now: Date) {
         func time(_ d: Date) -> String { ISO8601.format(d, utcOffsetSeconds: 0) }
@@ -52,6 +53,23 @@ enum HouseStatePayload {
         w.endArray()
         w.key("cars"); w.optional(decision?.tariff.cars?.rawValue)
         w.endObject()
+        if let b = decision?.battery {
+            w.key("battery")
+            w.beginObject()
+            w.key("max_charge_w"); w.value(b.maxChargeW)
+            w.key("max_discharge_w"); w.value(b.maxDischargeW)
+            w.key("charge_reason"); w.value(b.chargeReason)
+            w.key("discharge_reason"); w.value(b.dischargeReason)
+            w.key("quarter_import_kwh"); w.value(((house.state.battery?.importWh ?? 0) / 10).rounded() / 100)
+            w.endObject()
+        }
+        if let e = decision?.exportLimit {
+            w.key("export_limit")
+            w.beginObject()
+            w.key("active_power_limit_w"); w.optional(e.limitW)
+            w.key("reason"); w.value(e.reason)
+            w.endObject()
+        }
         w.key("overrides")
         w.beginObject()
         for (id, o) in house.state.overrides.sorted(by: { $0.key < $1.key }) where o.until > now {

@@ -55,6 +55,11 @@ public enum ModbusGateway {
             } else {
                 services.append(ModbusDeviceService(device: device, publisher: publisher, clock: clock, tick: ticks.device,
                                                     logger: logger))
+                if let limits = config.setpoints {
+                    let writer = try InverterSetpointWriter(device: device, limits: limits, clock: clock)
+                    services.append(InverterSetpointService(id: config.id, writer: writer, client: client, topics: topics,
+                                                            clock: clock, tick: ticks.chargePoint, logger: logger))
+                }
             }
         }
         for relay in section.relays ?? [] {

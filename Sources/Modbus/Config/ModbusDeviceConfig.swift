@@ -28,6 +28,8 @@ public struct ModbusDeviceConfig: Sendable, Hashable, Decodable {
     public var setpointTimeoutS: Double?
     /// An RTU-only device reached through a Modbus TCP gateway (RS-485 to TCP bridge) at `host`.
     public var tcpGateway: Bool?
+    /// Inverters whose profile takes setpoints: this installation's ratings and safe values.
+    public var setpoints: InverterSetpointLimits?
 
     public init(id: String, profile: String, host: String? = nil, port: Int? = nil, bus: String? = nil, unitId: Int? = nil,
                 twin: Bool? = nil, registers: [GenericRegister]? = nil)
@@ -88,6 +90,67 @@ public struct ModbusDeviceConfig: Sendable, Hashable, Decodable {
 
     private func error(_ field: String, _ message: String) -> ConfigError {
         ConfigError(file: "<site>", line: nil, field: "modbus.\(id).\(field)", message: message)
+    }
+}
+
+/// `modbus.devices[].setpoints`: what this inverter and its battery are rated for (the
+/// bounds of control's setpoints; a `percent` register is written as a share of them) and
+/// what the gateway writes when control goes quiet.
+public struct InverterSetpointLimits: Sendable, Hashable, Decodable {
+    /// The inverter's AC power at most, W (the active-power limit's range and 100 %).
+    public var activePowerMaxW: Double?
+    /// The limit written when control goes quiet, W; default the maximum (no limit). On a
+    /// site with an export limit, set the grid operator's export limit here.
+    public var activePowerSafeW: Double?
+    /// The battery's charge / discharge power at most, W (the safe values: its own self-consumption).
+    public var batteryMaxChargeW: Double?
+    public var batteryMaxDischargeW: Double?
+    /// A setpoint without `valid_s` holds this long, s (default 60).
+    public var validityS: Double?
+
+    public init(activePowerMaxW: Double? = nil, activePowerSafeW: Double? = nil, batteryMaxChargeW: Double? = nil,
+                batteryMaxDischargeW: Double? = nil, validityS: Double? = nil) {
+        self.activePowerMaxW = activePowerMaxW
+        self.activePowerSafeW = activePowerSafeW
+        self.batteryMaxChargeW = batteryMaxChargeW
+        self.batteryMaxDischargeW = batteryMaxDischargeW
+        self.validityS = validityS
+    }
+
+    /// The rating of a wire field (`active_power_limit_w`…).
+    public func maximum(_ field: String) -> Double? {
+        switch field {
+        case "active_power_limit_w": activePowerMaxW
+        case "battery_max_charge_w": batteryMaxChargeW
+        case "battery_max_discharge_w": batteryMaxDischargeW
+        default: nil
+        }
+    }
+
+    /// The value written when control goes quiet.
+    public func safe(_ field: String) -> Double? {
+        field == "active_power_limit_w" ? activePowerSafeW ?? activePowerMaxW : maximum(field)
+    }
+
+    public var validity: Double { validityS ?? 60 }
+
+    func validate(_ spec: InverterSetpointSpec?, device: String, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        guard let spec else { throw fail("\(device).setpoints", "this profile takes no setpoints") }
+        let wanted = Set(spec.points.map(\.field))
+        for (field, key) in [("active_power_limit_w", "active_power_max_w"), ("battery_max_charge_w", "battery_max_charge_w"),
+                             ("battery_max_discharge_w", "battery_max_discharge_w")] {
+            let value = maximum(field)
+            if wanted.contains(field) {
+                guard let value else { throw fail("\(device).setpoints.\(key)", "required: the rating the limit is bounded by, W") }
+                guard value > 0, value <= 1_000_000 else { throw fail("\(device).setpoints.\(key)", "must be above 0, at most 1000000 W") }
+            } else if value != nil {
+                throw fail("\(device).setpoints.\(key)", "the profile has no register for it")
+            }
+        }
+        if let safe = activePowerSafeW, !(safe >= 0 && safe <= (activePowerMaxW ?? 0)) {
+            throw fail("\(device).setpoints.active_power_safe_w", "must be 0…active_power_max_w")
+        }
+        if let v = validityS, !(v >= 5 && v <= 3600) { throw fail("\(device).setpoints.validity_s", "must be 5…3600 s") }
     }
 }
 

@@ -60,6 +60,9 @@ public struct ModbusSection: Sendable, Hashable, Decodable {
             if device.setpointTimeoutS != nil && profile.charger == nil {
                 throw fail("\(device.id).setpoint_timeout_s", "only charge points take setpoints (\(profile.id) is a \(profile.kind.rawValue))")
             }
+            if let limits = device.setpoints {
+                try limits.validate(profile.profile.setpoints, device: device.id, fail: fail)
+            }
             if let timeout = device.setpointTimeoutS, !(timeout > 0) {
                 throw fail("\(device.id).setpoint_timeout_s", "must be positive seconds")
             }

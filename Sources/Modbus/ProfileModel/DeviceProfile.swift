@@ -22,6 +22,35 @@ public struct DeviceProfile: Sendable, Decodable {
     public var maxBlock: Int?
     public var registers: [RegisterSpec]
     public var charger: ChargerSpec?
+    /// Inverters: the limits control may set (active power, battery charge and discharge).
+    public var setpoints: InverterSetpointSpec?
+}
+
+/// What an inverter takes from control, each part a writable register. Values are in
+/// watts on the wire to the gateway; a register in `percent` holds them as a share of
+/// the site's rating for that point (`modbus.devices[].setpoints`).
+public struct InverterSetpointSpec: Sendable, Hashable, Decodable {
+    /// The inverter's active-power limit (its AC output at most).
+    public var activePowerLimit: SetpointPoint?
+    /// The battery's charge and discharge power at most (it runs its self-consumption inside them).
+    public var batteryMaxCharge: SetpointPoint?
+    public var batteryMaxDischarge: SetpointPoint?
+    /// Writes done once before the first setpoint (a control mode, an enable flag).
+    public var setup: [ChargerSpec.RegisterWrite]?
+    /// An unchanged setpoint is written again this often, s (a device watchdog); default 30.
+    public var refreshS: Double?
+
+    /// The points by the name they have on the wire.
+    public var points: [(field: String, point: SetpointPoint)] {
+        [("active_power_limit_w", activePowerLimit), ("battery_max_charge_w", batteryMaxCharge),
+         ("battery_max_discharge_w", batteryMaxDischarge)].compactMap { f, p in p.map { (f, $0) } }
+    }
+}
+
+public struct SetpointPoint: Sendable, Hashable, Decodable {
+    public enum Unit: String, Sendable, Hashable, Decodable { case watt = "W", percent }
+    public var register: RegisterPoint
+    public var unit: Unit
 }
 
 public enum TransportKind: String, Sendable, Hashable, Codable, CaseIterable { case tcp, rtu }

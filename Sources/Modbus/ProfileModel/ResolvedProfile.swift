@@ -134,6 +134,20 @@ public struct ResolvedProfile: Sendable {
         case (.charger, .some(let spec)): try Self.check(spec, order: defaultWordOrder, file: file)
         default: break
         }
+        if let setpoints = profile.setpoints {
+            guard profile.kind == .inverter else { throw fail("setpoints", "only inverter profiles take setpoints") }
+            guard !setpoints.points.isEmpty else {
+                throw fail("setpoints", "name active_power_limit, battery_max_charge and/or battery_max_discharge")
+            }
+            for (field, point) in setpoints.points {
+                try Self.writable(point.register, String(field.dropLast(2)), order: defaultWordOrder, file: file,
+                                  section: "setpoints")
+            }
+            for (i, write) in (setpoints.setup ?? []).enumerated() {
+                try Self.writable(write.register, "setup[\(i)].register", order: defaultWordOrder, file: file, section: "setpoints")
+            }
+            if let r = setpoints.refreshS, !(r >= 1 && r <= 3600) { throw fail("setpoints.refresh_s", "must be 1…3600 s") }
+        }
     }
 
     static func layout(of spec: RegisterSpec, defaultOrder: WordOrder, path: String, file: String) throws(ConfigError)
@@ -199,9 +213,10 @@ public struct ResolvedProfile: Sendable {
         }
     }
 
-    private static func writable(_ point: RegisterPoint, _ path: String, order: WordOrder, file: String) throws(ConfigError) {
-        let layout = try layout(of: point, defaultOrder: order, path: "charger.\(path)", file: file)
-        let fail = { (m: String) in ConfigError(file: file, line: nil, field: "charger.\(path).write_function", message: m) }
+    private static func writable(_ point: RegisterPoint, _ path: String, order: WordOrder, file: String,
+                                 section: String = "charger") throws(ConfigError) {
+        let layout = try layout(of: point, defaultOrder: order, path: "\(section).\(path)", file: file)
+        let fail = { (m: String) in ConfigError(file: file, line: nil, field: "\(section).\(path).write_function", message: m) }
         switch point.writeFunction {
         case 5: if layout.table != .coils { throw fail("function 5 writes coils; read with function 1") }
         case 6: if layout.words != 1 || layout.table != .holdingRegisters { throw fail("function 6 writes one holding register") }

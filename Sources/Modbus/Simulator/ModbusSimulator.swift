@@ -78,6 +78,25 @@ public final class ModbusSimulator: Sendable {
         }
     }
 
+    /// A simulated inverter's response to its setpoints (ratings, response time, limits in force).
+    public func inverter(unitID: UInt8) -> InverterControlModel? {
+        let now = clock.now()
+        return devices.withLock { all in
+            all[unitID]?.inverter?.advance(to: now)
+            return all[unitID]?.inverter
+        }
+    }
+
+    public func updateInverter(unitID: UInt8, _ change: (inout InverterControlModel) -> Void) {
+        let now = clock.now()
+        devices.withLock { all in
+            guard let device = all[unitID], var model = device.inverter else { return }
+            change(&model)
+            device.inverter = model
+            device.refresh(now: now)
+        }
+    }
+
     public func charger(unitID: UInt8) -> ChargerModel? {
         devices.withLock { $0[unitID]?.charger }
     }

@@ -8,6 +8,8 @@ final class SimulatedDevice {
     let profile: ResolvedProfile
     let image: RegisterImage
     var charger: ChargerModel?
+    /// An inverter whose profile takes setpoints: how it follows them.
+    var inverter: InverterControlModel?
     var responding = true
     /// Requests still to be swallowed without an answer (a transient disturbance).
     var requestsToIgnore = 0
@@ -27,7 +29,7 @@ final class SimulatedDevice {
         for register in profile.registers {
             if let sf = register.scaleFactor { include(RegisterLayout(address: sf, table: register.layout.table, type: .int16)) }
         }
-        for layout in Self.chargerLayouts(profile) { include(layout) }
+        for layout in Self.chargerLayouts(profile) + Self.setpointLayouts(profile) { include(layout) }
         guard let image = RegisterImage(ranges: ranges) else { return nil }
         self.image = image
         if let spec = profile.charger {
@@ -37,7 +39,13 @@ final class SimulatedDevice {
                 image.set(layout.table, address: Int(layout.address.value), layout.words(for: enable.onValue))
             }
         }
+        if profile.profile.setpoints != nil { inverter = InverterControlModel() }
         refresh(now: now)
+    }
+
+    static func setpointLayouts(_ profile: ResolvedProfile) -> [RegisterLayout] {
+        guard let spec = profile.profile.setpoints else { return [] }
+        return (spec.points.map(\.point.register) + (spec.setup ?? []).map(\.register)).compactMap { layout($0, profile) }
     }
 
     static func layout(_ point: RegisterPoint, _ profile: ResolvedProfile) -> RegisterLayout? {
@@ -60,7 +68,19 @@ final class SimulatedDevice {
         } else {
             v = SiteModel.meterValues(at: now)
         }
+        if profile.kind == .inverter, !profile.registers.contains(where: { $0.quantity == .batteryPower }) {
+            // An inverter without a battery: what it gives is its PV.
+            v[.batteryPower] = nil
+            v[.power] = SiteModel.load(at: now) - (v[.pvPower] ?? 0)
+            v[.inverterPower] = v[.pvPower]
+        }
         v.merge(overrides) { $1 }
+        if overrides[.pvPower] != nil, overrides[.inverterPower] == nil, v[.batteryPower] == nil { v[.inverterPower] = v[.pvPower] }
+        // A pinned PV power is what the panels could give: the limit in force still caps it.
+        if var model = inverter {
+            model.advance(to: now)
+            model.limit(&v)
+        }
         if charger == nil, profile.kind != .inverter { SiteModel.completePowerTriangle(&v, pinned: overrides) }
         return v
     }
@@ -163,6 +183,20 @@ final class SimulatedDevice {
 
     /// Feeds a client's write back into the charger model.
     func didWrite(table: RegisterTable, address: Int, count: Int, now: Date) {
+        if var model = inverter, let spec = profile.profile.setpoints {
+            let written = address..<(address + count)
+            for (field, point) in spec.points {
+                guard let layout = Self.layout(point.register, profile), layout.table == table,
+                    written.overlaps(Int(layout.address.value)..<(Int(layout.address.value) + layout.words)),
+                    let words = image.get(layout.table, address: Int(layout.address.value), count: layout.words),
+                    let raw = layout.value(from: words, honourNotAvailable: false)
+                else { continue }
+                model.advance(to: now)
+                model.written(field, raw: raw, unit: point.unit, now: now)
+            }
+            inverter = model
+            refresh(now: now)
+        }
         guard var model = charger else { return }
         let spec = model.spec
         let drawing = model.chargingCurrent(at: now)

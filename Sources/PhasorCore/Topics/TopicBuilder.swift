@@ -28,6 +28,10 @@ public struct TopicBuilder: Sendable, Hashable {
     public func chargePointState(_ id: String) -> String { "\(root)/chargepoint/\(id)/state" }
     public func chargePointSetpoint(_ id: String) -> String { "\(root)/chargepoint/\(id)/setpoint" }
     public func chargePointApplied(_ id: String) -> String { "\(root)/chargepoint/\(id)/applied" }
+    /// Control's active-power and battery limits for an inverter (never retained).
+    public func inverterSetpoint(_ id: String) -> String { "\(root)/inverter/\(id)/setpoint" }
+    /// The gateway's answer: what it wrote, refused, or fell back to (retained).
+    public func inverterApplied(_ id: String) -> String { "\(root)/inverter/\(id)/applied" }
     public func relayCommand(_ id: String) -> String { "\(root)/relay/\(id)/command" }
     public func relayState(_ id: String) -> String { "\(root)/relay/\(id)/state" }
     public var controlState: String { "\(root)/control/state" }
