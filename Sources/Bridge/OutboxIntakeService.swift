@@ -27,6 +27,14 @@ public final class OutboxIntakeService: Service, Sendable {
     public let client: MQTTClient
     let classifier: StreamClassifier
     let logger: Logger
+    let subscribed = Locked(false)
+
+    /// `true` once every forward filter is subscribed on the site's broker (SUBACK):
+    /// from then on the broker queues every forwarded message for the intake's
+    /// session. A message published before that, on a session's very first start, has
+    /// no subscriber and the broker drops it — wait for this before publishing what
+    /// must arrive.
+    public var isSubscribed: Bool { subscribed.withLock { $0 } }
 
     public init(siteMQTT: MQTTConfiguration, login: (username: String, password: String?)? = nil, classifier: StreamClassifier,
                 outbox: Outbox, alerts: MQTTClient, topics: TopicBuilder, logger: Logger,
@@ -64,6 +72,7 @@ public final class OutboxIntakeService: Service, Sendable {
                 subscriptions.append(try await client.subscribe(
                     filter, options: MQTTSubscribeOptions(qos: .atLeastOnce, retainHandling: .sendIfNewSubscription)))
             }
+            subscribed.withLock { $0 = true }
             logger.info("outbox intake subscribed", metadata: ["filters": "\(classifier.filters.count)"])
             try? await gracefulShutdown()
         } catch is CancellationError {

@@ -188,53 +188,75 @@ public final class Outbox: Sendable {
     @discardableResult
     public func append(_ messages: [OutboxMessage], now: Date = Date()) throws(OutboxError) -> AppendOutcome {
         guard !messages.isEmpty else { return AppendOutcome() }
-        var s = state.withLock { $0 }
         var outcome = AppendOutcome()
         do {
-            try db.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT INTO outbox(lane, class, stream, seq, src_ts, enq_ts, payload, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                let remember = try db.cachedStatement(sql: "INSERT INTO recent(key) VALUES (?)")
-                var touched: Set<String> = []
-                for m in messages {
-                    if let key = m.redeliveryKey {
-                        if s.recent.contains(key) {
-                            outcome.redelivered += 1
-                            continue
-                        }
-                        s.recent.insert(key)
-                        s.recentOrder.append(key)
-                        try remember.execute(arguments: [key])
-                    }
-                    try Self.insert(m, statement: insert, state: &s, now: now)
-                    touched.insert(m.stream)
-                    outcome.stored += 1
+            // The state is read and written back inside the database queue's exclusive
+            // access, so two appends (the intake's and the command relay's) never number
+            // from the same snapshot: a repeated seq would be dropped by the cloud's
+            // dedup. Counts and bytes go back as deltas: `acknowledge` changes them
+            // concurrently.
+            try db.writeWithoutTransaction { db in
+                var s = state.withLock { $0 }
+                let before = (count: s.count, bytes: s.totalBytes)
+                try db.inTransaction {
+                    outcome = try write(messages, db, state: &s, now: now)
+                    return .commit
                 }
-                if s.totalBytes > settings.maxBytes {
-                    let (thinned, gaps) = try thin(db, state: &s, now: now)
-                    outcome.thinned = thinned
-                    for gap in gaps {
-                        try Self.insert(gap, statement: insert, state: &s, now: now)
-                        touched.insert(gap.stream)
-                    }
-                    outcome.overBound = s.totalBytes > settings.maxBytes
-                }
-                let counter = try db.cachedStatement(sql: "INSERT OR REPLACE INTO streams(stream, last_seq) VALUES (?, ?)")
-                for stream in touched { try counter.execute(arguments: [stream, s.lastSeq[stream] ?? 0]) }
-                if s.recentOrder.count > Self.recentKeys + 1000 {
-                    let drop = s.recentOrder.count - Self.recentKeys
-                    for k in s.recentOrder.prefix(drop) { s.recent.remove(k) }
-                    s.recentOrder.removeFirst(drop)
-                    try db.execute(sql: "DELETE FROM recent WHERE n <= (SELECT MAX(n) FROM recent) - ?", arguments: [Self.recentKeys])
+                let committed = s
+                state.withLock {
+                    $0.lastSeq = committed.lastSeq
+                    $0.recent = committed.recent
+                    $0.recentOrder = committed.recentOrder
+                    $0.count += committed.count - before.count
+                    $0.totalBytes += committed.totalBytes - before.bytes
                 }
             }
         } catch {
             throw Self.classify(error)
         }
-        let committed = s
-        state.withLock { $0 = committed }
         if outcome.stored > 0 { notify() }
+        return outcome
+    }
+
+    /// One append's rows, in the caller's transaction; `s` is updated as the rows are.
+    private func write(_ messages: [OutboxMessage], _ db: Database, state s: inout State, now: Date) throws -> AppendOutcome {
+        var outcome = AppendOutcome()
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO outbox(lane, class, stream, seq, src_ts, enq_ts, payload, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let remember = try db.cachedStatement(sql: "INSERT INTO recent(key) VALUES (?)")
+        var touched: Set<String> = []
+        for m in messages {
+            if let key = m.redeliveryKey {
+                if s.recent.contains(key) {
+                    outcome.redelivered += 1
+                    continue
+                }
+                s.recent.insert(key)
+                s.recentOrder.append(key)
+                try remember.execute(arguments: [key])
+            }
+            try Self.insert(m, statement: insert, state: &s, now: now)
+            touched.insert(m.stream)
+            outcome.stored += 1
+        }
+        if s.totalBytes > settings.maxBytes {
+            let (thinned, gaps) = try thin(db, state: &s, now: now)
+            outcome.thinned = thinned
+            for gap in gaps {
+                try Self.insert(gap, statement: insert, state: &s, now: now)
+                touched.insert(gap.stream)
+            }
+            outcome.overBound = s.totalBytes > settings.maxBytes
+        }
+        let counter = try db.cachedStatement(sql: "INSERT OR REPLACE INTO streams(stream, last_seq) VALUES (?, ?)")
+        for stream in touched { try counter.execute(arguments: [stream, s.lastSeq[stream] ?? 0]) }
+        if s.recentOrder.count > Self.recentKeys + 1000 {
+            let drop = s.recentOrder.count - Self.recentKeys
+            for k in s.recentOrder.prefix(drop) { s.recent.remove(k) }
+            s.recentOrder.removeFirst(drop)
+            try db.execute(sql: "DELETE FROM recent WHERE n <= (SELECT MAX(n) FROM recent) - ?", arguments: [Self.recentKeys])
+        }
         return outcome
     }
 
