@@ -91,6 +91,17 @@ public struct BridgeSiteCheck: SiteCheck {
                 throw document.error("bridge.forward[\(i)].topic", "'\(rule.topic)': give the topic below <prefix>/<site>/, without a leading '/'")
             }
         }
+        for (i, rule) in (bridge.aggregate ?? []).enumerated() {
+            if rule.topic.hasPrefix("/") || rule.topic.isEmpty {
+                throw document.error("bridge.aggregate[\(i)].topic", "'\(rule.topic)': give the topic below <prefix>/<site>/, without a leading '/'")
+            }
+            do { _ = try TopicFilter("\(site.prefix ?? "phasor")/\(site.site)/\(rule.topic)") } catch {
+                throw document.error("bridge.aggregate[\(i)].topic", "'\(rule.topic)': \(error)")
+            }
+            if let problem = rule.windowProblem {
+                throw document.error("bridge.aggregate[\(i)].\(problem.field)", problem.message)
+            }
+        }
         if let a = bridge.commands?.maxAgeS, !(1...86_400).contains(a) {
             throw document.error("bridge.commands.max_age_s", "\(a): use 1…86400 seconds")
         }

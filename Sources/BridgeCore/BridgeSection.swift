@@ -8,13 +8,17 @@ public struct BridgeSection: Decodable, Sendable {
     public var outbox: OutboxSection?
     /// What is forwarded, first match wins; default `ForwardRule.defaults`.
     public var forward: [ForwardRule]?
+    /// Topics summed up before forwarding (averages, energy per window), first match
+    /// wins; a topic an aggregate takes is forwarded raw only with `raw: true`.
+    public var aggregate: [AggregateRule]?
     public var commands: CommandsSection?
 
     public init(cloud: CloudSection? = nil, outbox: OutboxSection? = nil, forward: [ForwardRule]? = nil,
-                commands: CommandsSection? = nil) {
+                aggregate: [AggregateRule]? = nil, commands: CommandsSection? = nil) {
         self.cloud = cloud
         self.outbox = outbox
         self.forward = forward
+        self.aggregate = aggregate
         self.commands = commands
     }
 }
