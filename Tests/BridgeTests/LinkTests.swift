@@ -68,12 +68,9 @@ func outboxDepth(_ path: String) -> Int {
         // Slow replay (200/s) so the live value has a backlog to overtake.
         try rig.writeSite(cloud: "    backlog_rate: 200\n")
         defer { Task { await rig.shutdown() } }
-        try await rig.subscribeCloud()
-        try rig.startBridge()
-        #expect(await rig.waitForIntake())
-        let pub = try await rig.localClient()
+        let pub = try await rig.startAll()
         let topic = "phasor/\(rig.site)/meter/m1/state"
-        for i in 1...20 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        try await rig.publishMeterStates(1...20, with: pub)
         #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 20 })
         #expect(rig.envelopes.allSatisfy { !$0.hist && !$0.histProperty })
 
@@ -110,15 +107,11 @@ func outboxDepth(_ path: String) -> Int {
         let rig = try await BridgeRig()
         try rig.writeSite(cloud: "    protocol: \"3.1.1\"\n")
         defer { Task { await rig.shutdown() } }
-        try await rig.subscribeCloud()
-        try rig.startBridge()
-        #expect(await rig.waitForIntake())
-        let pub = try await rig.localClient()
-        let topic = "phasor/\(rig.site)/meter/m1/state"
-        for i in 1...5 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        let pub = try await rig.startAll()
+        try await rig.publishMeterStates(1...5, with: pub)
         #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 5 })
         await rig.cloud.stop()
-        for i in 6...10 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        try await rig.publishMeterStates(6...10, with: pub)
         #expect(await eventually(timeout: .seconds(20)) { outboxDepth(rig.outboxPath) >= 5 })
         try await rig.cloud.startAgain()
         #expect(await eventually(timeout: .seconds(30)) { Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 10 })
@@ -135,3 +128,28 @@ func outboxDepth(_ path: String) -> Int {
 }
 
 func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
+
+@Suite("Bridge link falls back to MQTT 3.1.1", .serialized) struct BridgeFallbackTests {
+    /// `protocol: auto` against a broker that refuses MQTT 5 — a 3.1.1-only broker's
+    /// CONNACK (return code 1) or an MQTT 5 CONNACK with 0x84 — played by a loopback
+    /// listener of ours in front of a real mosquitto: the bridge reconnects in 3.1.1 and
+    /// every message arrives, numbered, without user properties.
+    @Test(.timeLimit(.minutes(2)), arguments: [RefusingProxy.Refusal.broker311, .reason0x84])
+    func aBrokerRefusingMQTT5IsSpokenToIn311(_ refusal: RefusingProxy.Refusal) async throws {
+        let rig = try await BridgeRig()
+        defer { Task { await rig.shutdown() } }
+        let proxy = try RefusingProxy(target: rig.cloud.port, refusal: refusal)
+        defer { proxy.stop() }
+        try rig.writeSite(cloudSection: "    url: mqtt://127.0.0.1:\(proxy.port)\n")
+        let pub = try await rig.startAll()
+        try await rig.publishMeterStates(1...5, with: pub)
+        #expect(await eventually(timeout: .seconds(30)) { Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 5 })
+        let all = rig.envelopes
+        #expect(Set(all.map(\.seq)) == Set(1...5))
+        #expect(all.allSatisfy { $0.userProperties == 0 }, "3.1.1 has no user properties")
+        #expect(proxy.refused >= 1, "the bridge tried MQTT 5 first")
+        #expect(proxy.proxied >= 1)
+        #expect(rig.bridgeLog.contains("falling back to MQTT 3.1.1"))
+        await pub.shutdown()
+    }
+}
