@@ -72,6 +72,7 @@ public enum BridgeServices {
             offlineQueue: MQTTOfflineQueuePolicy(capacity: 0, whenFull: .rejectNew), maxInflight: cloud.maxInflight ?? 100)
         mqtt.reconnect = MQTTReconnectPolicy(initialDelay: .milliseconds(500), maximumDelay: .seconds(60))
         return CloudLinkConfiguration(mqtt: mqtt, fallbackTo311: proto == "auto", topics: topics,
-                                      maxInflight: cloud.maxInflight ?? 100, backlogRate: cloud.backlogRate ?? 2000)
+                                      maxInflight: cloud.maxInflight ?? 100, backlogRate: cloud.backlogRate ?? 2000,
+                                      ackTimeout: TimeInterval(cloud.ackTimeoutS ?? 60))
     }
 }

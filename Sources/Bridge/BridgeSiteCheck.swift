@@ -50,6 +50,9 @@ public struct BridgeSiteCheck: SiteCheck {
             if let m = cloud.maxInflight, !(1...65535).contains(m) {
                 throw document.error("bridge.cloud.max_inflight", "\(m): use 1…65535")
             }
+            if let t = cloud.ackTimeoutS, !(5...3600).contains(t) {
+                throw document.error("bridge.cloud.ack_timeout_s", "\(t): use 5…3600 seconds")
+            }
             if let r = cloud.backlogRate, r < 1 {
                 throw document.error("bridge.cloud.backlog_rate", "\(r): use 1 or more messages per second")
             }

@@ -48,6 +48,9 @@ public struct CloudSection: Decodable, Sendable {
     public var maxInflight: Int?
     /// Backlog replay rate after an outage, messages per second (default 2000).
     public var backlogRate: Int?
+    /// A message the broker has not acknowledged after this long, on a connection that
+    /// is up, means the connection is dead: it is cut and made again (default 60 s).
+    public var ackTimeoutS: Int?
 
     public init(url: String, prefix: String? = nil) {
         self.url = url

@@ -1,8 +1,11 @@
+import BridgeCloud
 import BridgeCore
+import BridgeOutbox
 import Foundation
 import GRDB
 import Logging
 import MQTT
+import PhasorCore
 import PhasorTesting
 import Testing
 
@@ -151,5 +154,45 @@ func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
         #expect(proxy.proxied >= 1)
         #expect(rig.bridgeLog.contains("falling back to MQTT 3.1.1"))
         await pub.shutdown()
+    }
+}
+
+@Suite("Cloud link acknowledgement timeout", .serialized) struct AckTimeoutTests {
+    /// A cloud connection that stays up but never acknowledges (the broker's PUBACKs
+    /// dropped by a listener of ours in front of a real mosquitto): once the oldest
+    /// message has waited `ackTimeout` on the injected clock, the link cuts the
+    /// connection and makes it again; libmosquitto resends on the resumed session, the
+    /// acknowledgement comes, and the row leaves the outbox.
+    @Test(.timeLimit(.minutes(2))) func aConnectionThatNeverAcknowledgesIsCutAndMadeAgain() async throws {
+        let cloud = try await MosquittoBroker.start()
+        defer { Task { await cloud.stop() } }
+        let proxy = try RefusingProxy(target: cloud.port, refusal: nil, swallowPubacks: [1])
+        defer { proxy.stop() }
+        let site = "ack\(UUID().uuidString.prefix(4))"
+        let logger = BridgeRig.logger()
+        let outbox = try Outbox(settings: OutboxSettings(path: temporaryOutboxPath(), maxBytes: 1 << 30))
+        let clock = ManualWallClock()
+        let mqtt = MQTTConfiguration(host: "127.0.0.1", port: proxy.port, clientID: "link-\(site)", cleanSession: false,
+                                     reconnect: MQTTReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200)))
+        let link = CloudLinkService(
+            configuration: CloudLinkConfiguration(mqtt: mqtt, fallbackTo311: false, topics: CloudTopics(site: site), ackTimeout: 30),
+            outbox: outbox, commands: nil, logger: logger, clock: clock)
+        let consumer = try MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: cloud.port, clientID: "consumer-\(site)"),
+                                      logger: logger)
+        let up = try await consumer.subscribe("phasor/\(site)/v1/up/#", qos: .atLeastOnce)
+        try await consumer.connect()
+        let running = Task { try await link.run() }
+        try outbox.append(OutboxMessage(stream: "event/e", payload: Array(#"{"n":1}"#.utf8), sourceTime: clock.now(), class: .event),
+                          now: clock.now())
+        // Sent, arrived at the cloud, its PUBACK swallowed: the row waits.
+        #expect(await up.next(timeout: .seconds(20)) != nil)
+        #expect(await eventually { proxy.swallowed >= 1 })
+        #expect(outbox.depth.messages == 1)
+        #expect(proxy.proxied == 1)
+        clock.advance(by: 31)
+        #expect(await eventually(timeout: .seconds(20)) { proxy.proxied >= 2 && outbox.depth.messages == 0 })
+        running.cancel()
+        _ = try? await running.value
+        await consumer.shutdown()
     }
 }

@@ -3,10 +3,12 @@ import Foundation
 import Glibc
 #endif
 
-/// A loopback TCP listener in front of a real mosquitto that plays a broker without
-/// MQTT 5: a CONNECT of protocol level 5 is answered with a refusing CONNACK and the
-/// connection closed; any other CONNECT is passed to mosquitto and the connection
-/// proxied both ways, byte for byte.
+/// A loopback TCP listener in front of a real mosquitto that plays a faulty broker.
+/// With a `refusal`, a broker without MQTT 5: a CONNECT of protocol level 5 is answered
+/// with a refusing CONNACK and the connection closed. Any other CONNECT is passed to
+/// mosquitto and the connection proxied both ways, byte for byte — except that on the
+/// proxied connections numbered in `swallowPubacks` (1 = the first) the broker's
+/// PUBACKs are dropped: a connection that stays up but never acknowledges.
 final class RefusingProxy: @unchecked Sendable {
     enum Refusal {
         /// What a 3.1.1-only broker sends: a 3.1.1 CONNACK, return code 1 (unacceptable protocol version).
@@ -24,17 +26,20 @@ final class RefusingProxy: @unchecked Sendable {
 
     let port: Int
     let target: Int
-    let refusal: Refusal
+    let refusal: Refusal?
+    let swallowPubacks: Set<Int>
     private let listener: Int32
     private let lock = NSLock()
-    private var counts = (refused: 0, proxied: 0)
+    private var counts = (refused: 0, proxied: 0, swallowed: 0)
 
     var refused: Int { lock.withLock { counts.refused } }
     var proxied: Int { lock.withLock { counts.proxied } }
+    var swallowed: Int { lock.withLock { counts.swallowed } }
 
-    init(target: Int, refusal: Refusal) throws {
+    init(target: Int, refusal: Refusal?, swallowPubacks: Set<Int> = []) throws {
         self.target = target
         self.refusal = refusal
+        self.swallowPubacks = swallowPubacks
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -104,7 +109,7 @@ final class RefusingProxy: @unchecked Sendable {
         var i = 1
         while connect[i] & 0x80 != 0 { i += 1 }
         let level = connect[i + 1 + 2 + 4]
-        if level == 5 {
+        if level == 5, let refusal {
             lock.withLock { counts.refused += 1 }
             _ = refusal.bytes.withUnsafeBytes { write(client, $0.baseAddress!, $0.count) }
             return
@@ -116,7 +121,9 @@ final class RefusingProxy: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { return }
-        lock.withLock { counts.proxied += 1 }
+        let number = lock.withLock { counts.proxied += 1; return counts.proxied }
+        let swallow = swallowPubacks.contains(number)
+        var pending: [UInt8] = []
         _ = connect.withUnsafeBytes { write(upstream, $0.baseAddress!, $0.count) }
         var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: upstream, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -124,13 +131,41 @@ final class RefusingProxy: @unchecked Sendable {
             for (from, to) in [(0, 1), (1, 0)] where fds[from].revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { read(fds[from].fd, $0.baseAddress!, $0.count) }
                 if n <= 0 { return }
+                var out = Array(buffer[0..<n])
+                if swallow && from == 1 {
+                    pending += out
+                    out = []
+                    while let length = Self.packetLength(pending) {
+                        if pending[0] >> 4 == 4 {
+                            lock.withLock { counts.swallowed += 1 }
+                        } else {
+                            out += pending[0..<length]
+                        }
+                        pending.removeFirst(length)
+                    }
+                }
                 var sent = 0
-                while sent < n {
-                    let w = buffer.withUnsafeBytes { write(fds[to].fd, $0.baseAddress! + sent, n - sent) }
+                while sent < out.count {
+                    let w = out.withUnsafeBytes { write(fds[to].fd, $0.baseAddress! + sent, out.count - sent) }
                     if w <= 0 { return }
                     sent += w
                 }
             }
         }
+    }
+
+    /// The length of the whole MQTT packet at the start of `bytes`, or nil while incomplete.
+    static func packetLength(_ bytes: [UInt8]) -> Int? {
+        var remaining = 0
+        var multiplier = 1
+        var i = 1
+        while true {
+            guard i < bytes.count else { return nil }
+            remaining += Int(bytes[i] & 0x7F) * multiplier
+            multiplier *= 128
+            i += 1
+            if bytes[i - 1] & 0x80 == 0 { break }
+        }
+        return bytes.count >= i + remaining ? i + remaining : nil
     }
 }
