@@ -185,17 +185,20 @@ public final class CloudLinkService: Service, Sendable {
                 }
             }
             while !Task.isCancelled {
-                checkDeadlines()
                 let connections = client.statistics.connections
                 if client.isConnected && connections != state.connections {
                     // (Re)connected: what waits now is the backlog.
                     state.connections = connections
                     let last = (try? outbox.lastID()) ?? state.liveFrom
                     state.startLive(from: last)
+                    // What was in flight is resent on the new connection: its deadline starts again.
+                    let now = clock.now()
+                    for id in sentAt.keys { sentAt[id] = now }
                     logger.info("cloud link up", metadata: [
                         "backlog_messages": "\(outbox.depth.messages)", "server_receive_maximum": "\(client.serverReceiveMaximum.map(String.init) ?? "-")",
                     ])
                 }
+                checkDeadlines()
                 let generation = outbox.changeCount
                 let window = max(1, min(configuration.maxInflight, client.serverReceiveMaximum ?? configuration.maxInflight))
                 var picked: [(OutboxRecord, Bool)] = []
