@@ -160,7 +160,7 @@ let quarter: TimeInterval = 1_796_040_000
             let intake = try OutboxIntakeService(siteMQTT: mqtt, classifier: classifier, aggregates: [rule], outbox: outbox,
                                                  alerts: publisher, topics: topics, logger: logger)
             let task = Task { try await intake.run() }
-            #expect(await eventually { intake.isSubscribed })
+            #expect(await eventually(timeout: .seconds(30)) { intake.isSubscribed })
             return (intake, task)
         }
         func publish(_ seconds: ClosedRange<Int>) async throws {

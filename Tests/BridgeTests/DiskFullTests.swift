@@ -36,7 +36,7 @@ import Testing
         // stream's filter: `event/#` is subscribed last, and an event published before
         // its SUBACK has no subscriber and is dropped by the broker — the "79 of 80,
         // event 1 missing" this test once reported).
-        #expect(await eventually { first.isSubscribed })
+        #expect(await eventually(timeout: .seconds(30)) { first.isSubscribed })
         let big = String(repeating: "x", count: 3000)
         let total = 80
         for i in 1...total {
