@@ -31,7 +31,8 @@ public enum BridgeServices {
         if let user = bridge.outbox?.username {
             login = (user, try bridge.outbox?.passwordFile.map { try readPassword($0, field: "bridge.outbox.password_file") })
         }
-        let intake = try OutboxIntakeService(siteMQTT: settings.mqtt, login: login, classifier: classifier, outbox: outbox,
+        let intake = try OutboxIntakeService(siteMQTT: settings.mqtt, login: login, classifier: classifier,
+                                             aggregates: bridge.aggregate ?? [], outbox: outbox,
                                              alerts: session.client, topics: settings.topics, logger: logger)
         let link = try cloudConfiguration(cloud, site: settings.site.site)
         let relay = CommandRelay(policy: CommandPolicy(section: bridge.commands), outbox: outbox, local: session.client,
@@ -71,6 +72,7 @@ public enum BridgeServices {
             offlineQueue: MQTTOfflineQueuePolicy(capacity: 0, whenFull: .rejectNew), maxInflight: cloud.maxInflight ?? 100)
         mqtt.reconnect = MQTTReconnectPolicy(initialDelay: .milliseconds(500), maximumDelay: .seconds(60))
         return CloudLinkConfiguration(mqtt: mqtt, fallbackTo311: proto == "auto", topics: topics,
-                                      maxInflight: cloud.maxInflight ?? 100, backlogRate: cloud.backlogRate ?? 2000)
+                                      maxInflight: cloud.maxInflight ?? 100, backlogRate: cloud.backlogRate ?? 2000,
+                                      ackTimeout: TimeInterval(cloud.ackTimeoutS ?? 60))
     }
 }

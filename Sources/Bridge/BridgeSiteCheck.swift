@@ -50,6 +50,9 @@ public struct BridgeSiteCheck: SiteCheck {
             if let m = cloud.maxInflight, !(1...65535).contains(m) {
                 throw document.error("bridge.cloud.max_inflight", "\(m): use 1…65535")
             }
+            if let t = cloud.ackTimeoutS, !(5...3600).contains(t) {
+                throw document.error("bridge.cloud.ack_timeout_s", "\(t): use 5…3600 seconds")
+            }
             if let r = cloud.backlogRate, r < 1 {
                 throw document.error("bridge.cloud.backlog_rate", "\(r): use 1 or more messages per second")
             }
@@ -89,6 +92,17 @@ public struct BridgeSiteCheck: SiteCheck {
             }
             if rule.topic.hasPrefix("/") || rule.topic.isEmpty {
                 throw document.error("bridge.forward[\(i)].topic", "'\(rule.topic)': give the topic below <prefix>/<site>/, without a leading '/'")
+            }
+        }
+        for (i, rule) in (bridge.aggregate ?? []).enumerated() {
+            if rule.topic.hasPrefix("/") || rule.topic.isEmpty {
+                throw document.error("bridge.aggregate[\(i)].topic", "'\(rule.topic)': give the topic below <prefix>/<site>/, without a leading '/'")
+            }
+            do { _ = try TopicFilter("\(site.prefix ?? "phasor")/\(site.site)/\(rule.topic)") } catch {
+                throw document.error("bridge.aggregate[\(i)].topic", "'\(rule.topic)': \(error)")
+            }
+            if let problem = rule.windowProblem {
+                throw document.error("bridge.aggregate[\(i)].\(problem.field)", problem.message)
             }
         }
         if let a = bridge.commands?.maxAgeS, !(1...86_400).contains(a) {

@@ -26,14 +26,34 @@ import ServiceLifecycle
 public final class OutboxIntakeService: Service, Sendable {
     public let client: MQTTClient
     let classifier: StreamClassifier
+    let filters: [String]
     let logger: Logger
+    let subscribed = Locked(false)
 
+    /// `true` once every forward filter is subscribed on the site's broker (SUBACK):
+    /// from then on the broker queues every forwarded message for the intake's
+    /// session. A message published before that, on a session's very first start, has
+    /// no subscriber and the broker drops it — wait for this before publishing what
+    /// must arrive.
+    public var isSubscribed: Bool { subscribed.withLock { $0 } }
+
+    /// `aggregates`: the site file's `bridge.aggregate` (none: every message forwarded as it is).
     public init(siteMQTT: MQTTConfiguration, login: (username: String, password: String?)? = nil, classifier: StreamClassifier,
-                outbox: Outbox, alerts: MQTTClient, topics: TopicBuilder, logger: Logger,
+                aggregates: [AggregateRule] = [], outbox: Outbox, alerts: MQTTClient, topics: TopicBuilder, logger: Logger,
                 clock: any WallClock = SystemWallClock()) throws {
         self.classifier = classifier
         self.logger = logger
         let full = Locked(false)
+        // The aggregates in progress, as last committed with the readings they took in.
+        var aggregator = try Aggregator(root: classifier.root, rules: aggregates)
+        if !aggregates.isEmpty, let saved = try outbox.sidecar(Self.aggregatorKey),
+            let state = try? JSONDecoder().decode(Aggregator.State.self, from: Data(saved))
+        {
+            aggregator = try Aggregator(root: classifier.root, rules: aggregates, state: state)
+        }
+        let aggregation = aggregates.isEmpty ? nil : Locked(aggregator)
+        var seen = Set<String>()
+        filters = (aggregator.filters + classifier.filters).filter { seen.insert($0).inserted }
         var c = siteMQTT
         c.clientID = "\(siteMQTT.clientID)-outbox"
         if let login {
@@ -45,8 +65,8 @@ public final class OutboxIntakeService: Service, Sendable {
         c.will = nil
         c.birth = nil
         c.durableReceiver = MQTTDurableReceiver { batch in
-            Self.store(batch, classifier: classifier, outbox: outbox, full: full, alerts: alerts, topics: topics,
-                       logger: logger, now: clock.now())
+            Self.store(batch, classifier: classifier, aggregation: aggregation, outbox: outbox, full: full, alerts: alerts,
+                       topics: topics, logger: logger, now: clock.now())
         }
         client = try MQTTClient(configuration: c, logger: logger)
     }
@@ -60,11 +80,12 @@ public final class OutboxIntakeService: Service, Sendable {
         // subscriptions (MQTT 5), so a restart does not forward every state again.
         do {
             try await cancelWhenGracefulShutdown { try await self.client.waitUntilConnected() }
-            for filter in classifier.filters {
+            for filter in filters {
                 subscriptions.append(try await client.subscribe(
                     filter, options: MQTTSubscribeOptions(qos: .atLeastOnce, retainHandling: .sendIfNewSubscription)))
             }
-            logger.info("outbox intake subscribed", metadata: ["filters": "\(classifier.filters.count)"])
+            subscribed.withLock { $0 = true }
+            logger.info("outbox intake subscribed", metadata: ["filters": "\(filters.count)"])
             try? await gracefulShutdown()
         } catch is CancellationError {
         }
@@ -73,17 +94,44 @@ public final class OutboxIntakeService: Service, Sendable {
         subscriptions.removeAll()
     }
 
-    static func store(_ batch: [MQTTMessage], classifier: StreamClassifier, outbox: Outbox, full: Locked<Bool>,
-                      alerts: MQTTClient, topics: TopicBuilder, logger: Logger, now: Date) -> Bool {
+    static let aggregatorKey = "aggregator"
+
+    static func store(_ batch: [MQTTMessage], classifier: StreamClassifier, aggregation: Locked<Aggregator>?, outbox: Outbox,
+                      full: Locked<Bool>, alerts: MQTTClient, topics: TopicBuilder, logger: Logger, now: Date) -> Bool {
+        let current = aggregation?.withLock { $0 }
         let messages = batch.compactMap { m -> OutboxMessage? in
             // An empty retained message clears a topic: nothing to forward.
-            guard !m.payload.isEmpty, let (stream, messageClass) = classifier.classify(topic: m.topic) else { return nil }
+            guard !m.payload.isEmpty else { return nil }
+            let aggregated = current?.match(topic: m.topic)
+            let forwarded = classifier.classify(topic: m.topic)
+            guard let stream = aggregated?.stream ?? forwarded?.stream else { return nil }
             return OutboxMessage(
                 stream: stream, payload: m.payload, sourceTime: CloudEnvelope.sourceTime(of: m.payload) ?? now,
-                class: messageClass, redeliveryKey: OutboxMessage.key(topic: m.topic, payload: m.payload))
+                class: forwarded?.class ?? .instantaneous, redeliveryKey: OutboxMessage.key(topic: m.topic, payload: m.payload),
+                storesRow: aggregated.map { $0.rule.raw ?? false } ?? true)
+        }
+        // The aggregates advance inside the outbox's transaction and are kept only if it commits.
+        var next = current
+        let derive: Outbox.Derive? = current.map { start in
+            { fresh in
+                var a = start
+                var out: [OutboxMessage] = []
+                for m in fresh {
+                    guard let (stream, rule) = a.match(topic: "\(classifier.root)/\(m.stream)") else { continue }
+                    do {
+                        out += try a.ingest(stream: stream, rule: rule, payload: m.payload).map(Self.message)
+                    } catch {
+                        logger.warning("reading not aggregated", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                    }
+                }
+                out += a.sweep().map(Self.message)
+                next = a
+                return (out, (aggregatorKey, Array(try JSONEncoder().encode(a.state))))
+            }
         }
         do {
-            let outcome = try outbox.append(messages, now: now)
+            let outcome = try outbox.append(messages, now: now, derive: derive)
+            if let next { aggregation?.withLock { $0 = next } }
             if outcome.thinned > 0 {
                 logger.warning("outbox over its bound: instantaneous messages thinned (gap recorded)",
                                metadata: ["thinned": "\(outcome.thinned)", "bytes": "\(outbox.depth.bytes)"])
@@ -103,6 +151,10 @@ public final class OutboxIntakeService: Service, Sendable {
             }
             return false
         }
+    }
+
+    static func message(_ a: AggregateOutput) -> OutboxMessage {
+        OutboxMessage(stream: a.stream, payload: a.payload, sourceTime: a.sourceTime, class: a.messageClass)
     }
 
     static func raise(_ active: Bool, _ message: String, alerts: MQTTClient, topics: TopicBuilder, now: Date) {

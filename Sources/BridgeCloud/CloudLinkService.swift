@@ -17,14 +17,18 @@ public struct CloudLinkConfiguration: Sendable {
     public var maxInflight: Int
     /// Backlog replay, messages per second.
     public var backlogRate: Int
+    /// Seconds a message may wait for its acknowledgement on a live connection before
+    /// the connection is taken for dead and made again.
+    public var ackTimeout: TimeInterval
 
     public init(mqtt: MQTTConfiguration, fallbackTo311: Bool = true, topics: CloudTopics, maxInflight: Int = 100,
-                backlogRate: Int = 2000) {
+                backlogRate: Int = 2000, ackTimeout: TimeInterval = 60) {
         self.mqtt = mqtt
         self.fallbackTo311 = fallbackTo311
         self.topics = topics
         self.maxInflight = maxInflight
         self.backlogRate = backlogRate
+        self.ackTimeout = ackTimeout
     }
 }
 
@@ -119,6 +123,8 @@ public final class CloudLinkService: Service, Sendable {
         case acknowledged(Int64)
         case refused(Int64, String)
         case stopped(Int64)
+        /// A look at the acknowledgement deadlines while waiting.
+        case tick
     }
 
     /// The sender: picks rows by lane, keeps a window in flight, records acknowledgements
@@ -128,21 +134,45 @@ public final class CloudLinkService: Service, Sendable {
         await withTaskGroup(of: Completion.self) { group in
             var running = 0
             var acked: [Int64] = []
+            // When each message in flight was handed over (the injected clock).
+            var sentAt: [Int64: Date] = [:]
+            var ticking = false
             func settle(_ c: Completion) {
+                if case .tick = c {
+                    ticking = false
+                    return
+                }
                 running -= 1
                 switch c {
+                case .tick: break
                 case .acknowledged(let id):
                     state.inFlight.remove(id)
+                    sentAt[id] = nil
                     acked.append(id)
                 case .refused(let id, let reason):
                     state.inFlight.remove(id)
+                    sentAt[id] = nil
                     logger.error("cloud broker refused a message: dead letter", metadata: ["id": "\(id)", "reason": "\(reason)"])
                     do { try outbox.deadLetter(id, reason: reason, now: clock.now()) } catch {
                         logger.error("dead letter not recorded", metadata: ["error": "\(error)"])
                     }
                 case .stopped(let id):
                     state.inFlight.remove(id)
+                    sentAt[id] = nil
                 }
+            }
+            // A connection that stays up but acknowledges nothing is cut and made again;
+            // libmosquitto resends what was in flight on the resumed session.
+            func checkDeadlines() {
+                let now = clock.now()
+                guard client.isConnected, let oldest = sentAt.values.min(),
+                    now.timeIntervalSince(oldest) >= configuration.ackTimeout
+                else { return }
+                logger.warning("cloud broker acknowledged nothing in time: reconnecting", metadata: [
+                    "in_flight": "\(sentAt.count)", "waited_s": "\(Int(now.timeIntervalSince(oldest)))",
+                ])
+                client.dropConnection()
+                for id in sentAt.keys { sentAt[id] = now }
             }
             func flushAcks() {
                 guard !acked.isEmpty else { return }
@@ -161,10 +191,14 @@ public final class CloudLinkService: Service, Sendable {
                     state.connections = connections
                     let last = (try? outbox.lastID()) ?? state.liveFrom
                     state.startLive(from: last)
+                    // What was in flight is resent on the new connection: its deadline starts again.
+                    let now = clock.now()
+                    for id in sentAt.keys { sentAt[id] = now }
                     logger.info("cloud link up", metadata: [
                         "backlog_messages": "\(outbox.depth.messages)", "server_receive_maximum": "\(client.serverReceiveMaximum.map(String.init) ?? "-")",
                     ])
                 }
+                checkDeadlines()
                 let generation = outbox.changeCount
                 let window = max(1, min(configuration.maxInflight, client.serverReceiveMaximum ?? configuration.maxInflight))
                 var picked: [(OutboxRecord, Bool)] = []
@@ -193,6 +227,7 @@ public final class CloudLinkService: Service, Sendable {
                         continue
                     }
                     running += 1
+                    sentAt[record.id] = clock.now()
                     group.addTask {
                         do {
                             try await delivery.acknowledged()
@@ -206,6 +241,13 @@ public final class CloudLinkService: Service, Sendable {
                 }
                 if acked.count >= 256 { flushAcks() }
                 if running > 0 && (picked.isEmpty || running >= window) {
+                    if !ticking {
+                        ticking = true
+                        group.addTask {
+                            try? await Task.sleep(for: .milliseconds(250))
+                            return .tick
+                        }
+                    }
                     if let c = await group.next() { settle(c) }
                 } else if picked.isEmpty {
                     flushAcks()

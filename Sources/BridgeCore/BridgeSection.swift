@@ -8,13 +8,17 @@ public struct BridgeSection: Decodable, Sendable {
     public var outbox: OutboxSection?
     /// What is forwarded, first match wins; default `ForwardRule.defaults`.
     public var forward: [ForwardRule]?
+    /// Topics summed up before forwarding (averages, energy per window), first match
+    /// wins; a topic an aggregate takes is forwarded raw only with `raw: true`.
+    public var aggregate: [AggregateRule]?
     public var commands: CommandsSection?
 
     public init(cloud: CloudSection? = nil, outbox: OutboxSection? = nil, forward: [ForwardRule]? = nil,
-                commands: CommandsSection? = nil) {
+                aggregate: [AggregateRule]? = nil, commands: CommandsSection? = nil) {
         self.cloud = cloud
         self.outbox = outbox
         self.forward = forward
+        self.aggregate = aggregate
         self.commands = commands
     }
 }
@@ -44,6 +48,9 @@ public struct CloudSection: Decodable, Sendable {
     public var maxInflight: Int?
     /// Backlog replay rate after an outage, messages per second (default 2000).
     public var backlogRate: Int?
+    /// A message the broker has not acknowledged after this long, on a connection that
+    /// is up, means the connection is dead: it is cut and made again (default 60 s).
+    public var ackTimeoutS: Int?
 
     public init(url: String, prefix: String? = nil) {
         self.url = url

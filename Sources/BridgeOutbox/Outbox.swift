@@ -15,15 +15,19 @@ public struct OutboxMessage: Sendable, Hashable {
     /// Set by the intake: a message whose key was stored recently is a redelivery and
     /// is not stored again (`Outbox.recentKeys`).
     public var redeliveryKey: Int64?
+    /// `false`: no row is stored; only the redelivery key is remembered and the message
+    /// is handed to `append`'s `derive` (a reading that feeds an aggregate only).
+    public var storesRow: Bool
 
     public init(stream: String, payload: [UInt8], sourceTime: Date, class messageClass: MessageClass, lane: Lane? = nil,
-                redeliveryKey: Int64? = nil) {
+                redeliveryKey: Int64? = nil, storesRow: Bool = true) {
         self.stream = stream
         self.payload = payload
         self.sourceTime = sourceTime
         self.messageClass = messageClass
         self.lane = lane ?? messageClass.defaultLane
         self.redeliveryKey = redeliveryKey
+        self.storesRow = storesRow
     }
 
     /// FNV-1a over topic and payload: the intake's redelivery key.
@@ -158,6 +162,7 @@ public final class Outbox: Sendable {
                     id INTEGER PRIMARY KEY, class TEXT NOT NULL, stream TEXT NOT NULL, seq INTEGER NOT NULL,
                     src_ts REAL NOT NULL, payload BLOB NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL);
                 CREATE TABLE IF NOT EXISTS commands_seen(id TEXT PRIMARY KEY, at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS sidecar(key TEXT PRIMARY KEY, value BLOB NOT NULL);
                 """)
         }
         var s = State()
@@ -183,58 +188,99 @@ public final class Outbox: Sendable {
         try append([message], now: now)
     }
 
+    /// What `append` stores besides the messages, computed inside its transaction from the
+    /// messages that are not redeliveries: more messages (aggregates) and a state saved
+    /// under a key (`sidecar(_:)` reads it back), committed or rolled back with the rest.
+    public typealias Derive = ([OutboxMessage]) throws -> (messages: [OutboxMessage], sidecar: (key: String, value: [UInt8])?)
+
     /// Stores `messages` in one transaction (all or nothing), numbers them per stream,
     /// skips redeliveries, and thins instantaneous messages when over the byte bound.
     @discardableResult
-    public func append(_ messages: [OutboxMessage], now: Date = Date()) throws(OutboxError) -> AppendOutcome {
+    public func append(_ messages: [OutboxMessage], now: Date = Date(), derive: Derive? = nil) throws(OutboxError) -> AppendOutcome {
         guard !messages.isEmpty else { return AppendOutcome() }
-        var s = state.withLock { $0 }
         var outcome = AppendOutcome()
         do {
-            try db.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT INTO outbox(lane, class, stream, seq, src_ts, enq_ts, payload, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                let remember = try db.cachedStatement(sql: "INSERT INTO recent(key) VALUES (?)")
-                var touched: Set<String> = []
-                for m in messages {
-                    if let key = m.redeliveryKey {
-                        if s.recent.contains(key) {
-                            outcome.redelivered += 1
-                            continue
-                        }
-                        s.recent.insert(key)
-                        s.recentOrder.append(key)
-                        try remember.execute(arguments: [key])
-                    }
-                    try Self.insert(m, statement: insert, state: &s, now: now)
-                    touched.insert(m.stream)
-                    outcome.stored += 1
+            // The state is read and written back inside the database queue's exclusive
+            // access, so two appends (the intake's and the command relay's) never number
+            // from the same snapshot: a repeated seq would be dropped by the cloud's
+            // dedup. Counts and bytes go back as deltas: `acknowledge` changes them
+            // concurrently.
+            try db.writeWithoutTransaction { db in
+                var s = state.withLock { $0 }
+                let before = (count: s.count, bytes: s.totalBytes)
+                try db.inTransaction {
+                    outcome = try write(messages, db, state: &s, now: now, derive: derive)
+                    return .commit
                 }
-                if s.totalBytes > settings.maxBytes {
-                    let (thinned, gaps) = try thin(db, state: &s, now: now)
-                    outcome.thinned = thinned
-                    for gap in gaps {
-                        try Self.insert(gap, statement: insert, state: &s, now: now)
-                        touched.insert(gap.stream)
-                    }
-                    outcome.overBound = s.totalBytes > settings.maxBytes
-                }
-                let counter = try db.cachedStatement(sql: "INSERT OR REPLACE INTO streams(stream, last_seq) VALUES (?, ?)")
-                for stream in touched { try counter.execute(arguments: [stream, s.lastSeq[stream] ?? 0]) }
-                if s.recentOrder.count > Self.recentKeys + 1000 {
-                    let drop = s.recentOrder.count - Self.recentKeys
-                    for k in s.recentOrder.prefix(drop) { s.recent.remove(k) }
-                    s.recentOrder.removeFirst(drop)
-                    try db.execute(sql: "DELETE FROM recent WHERE n <= (SELECT MAX(n) FROM recent) - ?", arguments: [Self.recentKeys])
+                let committed = s
+                state.withLock {
+                    $0.lastSeq = committed.lastSeq
+                    $0.recent = committed.recent
+                    $0.recentOrder = committed.recentOrder
+                    $0.count += committed.count - before.count
+                    $0.totalBytes += committed.totalBytes - before.bytes
                 }
             }
         } catch {
             throw Self.classify(error)
         }
-        let committed = s
-        state.withLock { $0 = committed }
         if outcome.stored > 0 { notify() }
+        return outcome
+    }
+
+    /// One append's rows, in the caller's transaction; `s` is updated as the rows are.
+    private func write(_ messages: [OutboxMessage], _ db: Database, state s: inout State, now: Date, derive: Derive?) throws
+        -> AppendOutcome
+    {
+        var outcome = AppendOutcome()
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO outbox(lane, class, stream, seq, src_ts, enq_ts, payload, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let remember = try db.cachedStatement(sql: "INSERT INTO recent(key) VALUES (?)")
+        var touched: Set<String> = []
+        var fresh: [OutboxMessage] = []
+        for m in messages {
+            if let key = m.redeliveryKey {
+                if s.recent.contains(key) {
+                    outcome.redelivered += 1
+                    continue
+                }
+                s.recent.insert(key)
+                s.recentOrder.append(key)
+                try remember.execute(arguments: [key])
+            }
+            fresh.append(m)
+        }
+        var rows = fresh.filter(\.storesRow)
+        if let derive {
+            let (derived, sidecar) = try derive(fresh)
+            rows += derived
+            if let sidecar {
+                try db.execute(sql: "INSERT OR REPLACE INTO sidecar(key, value) VALUES (?, ?)", arguments: [sidecar.key, Data(sidecar.value)])
+            }
+        }
+        for m in rows {
+            try Self.insert(m, statement: insert, state: &s, now: now)
+            touched.insert(m.stream)
+            outcome.stored += 1
+        }
+        if s.totalBytes > settings.maxBytes {
+            let (thinned, gaps) = try thin(db, state: &s, now: now)
+            outcome.thinned = thinned
+            for gap in gaps {
+                try Self.insert(gap, statement: insert, state: &s, now: now)
+                touched.insert(gap.stream)
+            }
+            outcome.overBound = s.totalBytes > settings.maxBytes
+        }
+        let counter = try db.cachedStatement(sql: "INSERT OR REPLACE INTO streams(stream, last_seq) VALUES (?, ?)")
+        for stream in touched { try counter.execute(arguments: [stream, s.lastSeq[stream] ?? 0]) }
+        if s.recentOrder.count > Self.recentKeys + 1000 {
+            let drop = s.recentOrder.count - Self.recentKeys
+            for k in s.recentOrder.prefix(drop) { s.recent.remove(k) }
+            s.recentOrder.removeFirst(drop)
+            try db.execute(sql: "DELETE FROM recent WHERE n <= (SELECT MAX(n) FROM recent) - ?", arguments: [Self.recentKeys])
+        }
         return outcome
     }
 
@@ -418,6 +464,15 @@ public final class Outbox: Sendable {
                 try db.execute(sql: "DELETE FROM commands_seen WHERE at < ?", arguments: [now.timeIntervalSince1970 - keep])
                 try db.execute(sql: "INSERT OR IGNORE INTO commands_seen(id, at) VALUES (?, ?)", arguments: [id, now.timeIntervalSince1970])
                 return db.changesCount == 0
+            }
+        } catch { throw Self.classify(error) }
+    }
+
+    /// The value `append`'s `derive` saved under `key` (nil: none yet).
+    public func sidecar(_ key: String) throws(OutboxError) -> [UInt8]? {
+        do {
+            return try db.read { db in
+                try Data.fetchOne(db, sql: "SELECT value FROM sidecar WHERE key = ?", arguments: [key]).map { [UInt8]($0) }
             }
         } catch { throw Self.classify(error) }
     }

@@ -97,6 +97,13 @@ public final class MQTTClient: Sendable {
     /// many QoS ≥ 1 messages it takes in flight from us); nil when it sent none.
     public var serverReceiveMaximum: Int? { session.events.withLock { $0.serverReceiveMaximum } }
 
+    /// Cuts the connection without a DISCONNECT, as a network loss would: the client
+    /// reconnects with its backoff and, on a resumed session, libmosquitto sends the
+    /// unacknowledged QoS ≥ 1 messages again (their `MQTTDelivery` completes on the new
+    /// connection's acknowledgement). For a connection that stays up but stopped
+    /// acknowledging.
+    public func dropConnection() { session.dropRequested.withLock { $0 = true } }
+
     public var isConnected: Bool { session.state.withLock { $0.phase == .connected } }
 
     /// Waits until every QoS ≥ 1 message handed over so far is acknowledged and the

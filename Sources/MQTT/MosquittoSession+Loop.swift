@@ -20,6 +20,10 @@ extension MosquittoSession {
                 }
                 socketOpen = true
             }
+            if dropRequested.withLock({ r in defer { r = false }; return r }), mosquitto_socket(handle) >= 0 {
+                // `dropConnection()`: cut without DISCONNECT; the read below sees the loss.
+                _ = cutSocket(mosquitto_socket(handle))
+            }
             let rc = configuration.durableReceiver.map(pumpDurably) ?? mosquitto_loop(handle, 50, 1)
             let (connack, disconnectCode) = events.withLock { e in
                 defer { e.connack = nil; e.disconnectCode = nil }

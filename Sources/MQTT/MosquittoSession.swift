@@ -74,6 +74,8 @@ final class MosquittoSession: @unchecked Sendable {
     /// every wake-up, and taking `state` for that made it wait for publishers, which
     /// hold `state` through `mosquitto_publish` (issue 15).
     let stopFlag = Locked(false)
+    /// Set by `MQTTClient.dropConnection()`, taken by the loop thread.
+    let dropRequested = Locked(false)
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised

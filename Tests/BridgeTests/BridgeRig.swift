@@ -44,6 +44,8 @@ final class BridgeRig: @unchecked Sendable {
         var text: String?
         var raw: [UInt8]
         var topic: String
+        /// MQTT 5 user properties the message carried (none when the bridge spoke 3.1.1).
+        var userProperties: Int = 0
     }
 
     init(site: String = "b\(UUID().uuidString.prefix(6))", cloud: MosquittoBroker? = nil, cloudYAML: String? = nil,
@@ -99,7 +101,8 @@ final class BridgeRig: @unchecked Sendable {
                     stream: object?["stream"] as? String ?? "?", seq: (object?["seq"] as? NSNumber)?.int64Value ?? -1,
                     hist: object?["hist"] as? Bool ?? false,
                     histProperty: m.properties.userProperties.contains(MQTTUserProperty("hist", "1")),
-                    payload: object?["payload"] as? [String: Any], text: object?["payload"] as? String, raw: m.payload, topic: m.topic)
+                    payload: object?["payload"] as? [String: Any], text: object?["payload"] as? String, raw: m.payload, topic: m.topic,
+                    userProperties: m.properties.userProperties.count)
                 self.lock.withLock { self.received.append(e) }
             }
         }
@@ -123,6 +126,21 @@ final class BridgeRig: @unchecked Sendable {
         await eventually(timeout: .seconds(20)) {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             return text.components(separatedBy: "outbox intake subscribed").count - 1 >= occurrence
+        }
+    }
+
+    /// The cloud subscriber, the bridge and its intake up; returns a client on the site's broker.
+    func startAll() async throws -> MQTTClient {
+        try await subscribeCloud()
+        try startBridge()
+        #expect(await waitForIntake())
+        return try await localClient()
+    }
+
+    /// Meter states `meterPayload(i)` on the site's `meter/m1/state`, each acknowledged by the broker.
+    func publishMeterStates(_ counters: ClosedRange<Int>, with client: MQTTClient) async throws {
+        for i in counters {
+            try await client.publishAndWait(MQTTMessage(topic: "phasor/\(site)/meter/m1/state", payload: meterPayload(i), qos: .atLeastOnce))
         }
     }
 

@@ -1,8 +1,11 @@
+import BridgeCloud
 import BridgeCore
+import BridgeOutbox
 import Foundation
 import GRDB
 import Logging
 import MQTT
+import PhasorCore
 import PhasorTesting
 import Testing
 
@@ -68,12 +71,9 @@ func outboxDepth(_ path: String) -> Int {
         // Slow replay (200/s) so the live value has a backlog to overtake.
         try rig.writeSite(cloud: "    backlog_rate: 200\n")
         defer { Task { await rig.shutdown() } }
-        try await rig.subscribeCloud()
-        try rig.startBridge()
-        #expect(await rig.waitForIntake())
-        let pub = try await rig.localClient()
+        let pub = try await rig.startAll()
         let topic = "phasor/\(rig.site)/meter/m1/state"
-        for i in 1...20 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        try await rig.publishMeterStates(1...20, with: pub)
         #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 20 })
         #expect(rig.envelopes.allSatisfy { !$0.hist && !$0.histProperty })
 
@@ -110,15 +110,11 @@ func outboxDepth(_ path: String) -> Int {
         let rig = try await BridgeRig()
         try rig.writeSite(cloud: "    protocol: \"3.1.1\"\n")
         defer { Task { await rig.shutdown() } }
-        try await rig.subscribeCloud()
-        try rig.startBridge()
-        #expect(await rig.waitForIntake())
-        let pub = try await rig.localClient()
-        let topic = "phasor/\(rig.site)/meter/m1/state"
-        for i in 1...5 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        let pub = try await rig.startAll()
+        try await rig.publishMeterStates(1...5, with: pub)
         #expect(await eventually(timeout: .seconds(20)) { rig.envelopes.count >= 5 })
         await rig.cloud.stop()
-        for i in 6...10 { try await pub.publishAndWait(MQTTMessage(topic: topic, payload: meterPayload(i), qos: .atLeastOnce)) }
+        try await rig.publishMeterStates(6...10, with: pub)
         #expect(await eventually(timeout: .seconds(20)) { outboxDepth(rig.outboxPath) >= 5 })
         try await rig.cloud.startAgain()
         #expect(await eventually(timeout: .seconds(30)) { Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 10 })
@@ -135,3 +131,68 @@ func outboxDepth(_ path: String) -> Int {
 }
 
 func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
+
+@Suite("Bridge link falls back to MQTT 3.1.1", .serialized) struct BridgeFallbackTests {
+    /// `protocol: auto` against a broker that refuses MQTT 5 — a 3.1.1-only broker's
+    /// CONNACK (return code 1) or an MQTT 5 CONNACK with 0x84 — played by a loopback
+    /// listener of ours in front of a real mosquitto: the bridge reconnects in 3.1.1 and
+    /// every message arrives, numbered, without user properties.
+    @Test(.timeLimit(.minutes(2)), arguments: [RefusingProxy.Refusal.broker311, .reason0x84])
+    func aBrokerRefusingMQTT5IsSpokenToIn311(_ refusal: RefusingProxy.Refusal) async throws {
+        let rig = try await BridgeRig()
+        defer { Task { await rig.shutdown() } }
+        let proxy = try RefusingProxy(target: rig.cloud.port, refusal: refusal)
+        defer { proxy.stop() }
+        try rig.writeSite(cloudSection: "    url: mqtt://127.0.0.1:\(proxy.port)\n")
+        let pub = try await rig.startAll()
+        try await rig.publishMeterStates(1...5, with: pub)
+        #expect(await eventually(timeout: .seconds(30)) { Set(rig.envelopes.compactMap { $0.payload?["n"] as? Int }).count == 5 })
+        let all = rig.envelopes
+        #expect(Set(all.map(\.seq)) == Set(1...5))
+        #expect(all.allSatisfy { $0.userProperties == 0 }, "3.1.1 has no user properties")
+        #expect(proxy.refused >= 1, "the bridge tried MQTT 5 first")
+        #expect(proxy.proxied >= 1)
+        #expect(rig.bridgeLog.contains("falling back to MQTT 3.1.1"))
+        await pub.shutdown()
+    }
+}
+
+@Suite("Cloud link acknowledgement timeout", .serialized) struct AckTimeoutTests {
+    /// A cloud connection that stays up but never acknowledges (the broker's PUBACKs
+    /// dropped by a listener of ours in front of a real mosquitto): once the oldest
+    /// message has waited `ackTimeout` on the injected clock, the link cuts the
+    /// connection and makes it again; libmosquitto resends on the resumed session, the
+    /// acknowledgement comes, and the row leaves the outbox.
+    @Test(.timeLimit(.minutes(2))) func aConnectionThatNeverAcknowledgesIsCutAndMadeAgain() async throws {
+        let cloud = try await MosquittoBroker.start()
+        defer { Task { await cloud.stop() } }
+        let proxy = try RefusingProxy(target: cloud.port, refusal: nil, swallowPubacks: [1])
+        defer { proxy.stop() }
+        let site = "ack\(UUID().uuidString.prefix(4))"
+        let logger = BridgeRig.logger()
+        let outbox = try Outbox(settings: OutboxSettings(path: temporaryOutboxPath(), maxBytes: 1 << 30))
+        let clock = ManualWallClock()
+        let mqtt = MQTTConfiguration(host: "127.0.0.1", port: proxy.port, clientID: "link-\(site)", cleanSession: false,
+                                     reconnect: MQTTReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200)))
+        let link = CloudLinkService(
+            configuration: CloudLinkConfiguration(mqtt: mqtt, fallbackTo311: false, topics: CloudTopics(site: site), ackTimeout: 30),
+            outbox: outbox, commands: nil, logger: logger, clock: clock)
+        let consumer = try MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: cloud.port, clientID: "consumer-\(site)"),
+                                      logger: logger)
+        let up = try await consumer.subscribe("phasor/\(site)/v1/up/#", qos: .atLeastOnce)
+        try await consumer.connect()
+        let running = Task { try await link.run() }
+        try outbox.append(OutboxMessage(stream: "event/e", payload: Array(#"{"n":1}"#.utf8), sourceTime: clock.now(), class: .event),
+                          now: clock.now())
+        // Sent, arrived at the cloud, its PUBACK swallowed: the row waits.
+        #expect(await up.next(timeout: .seconds(20)) != nil)
+        #expect(await eventually { proxy.swallowed >= 1 })
+        #expect(outbox.depth.messages == 1)
+        #expect(proxy.proxied == 1)
+        clock.advance(by: 31)
+        #expect(await eventually(timeout: .seconds(20)) { proxy.proxied >= 2 && outbox.depth.messages == 0 })
+        running.cancel()
+        _ = try? await running.value
+        await consumer.shutdown()
+    }
+}

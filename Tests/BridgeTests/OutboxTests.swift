@@ -2,6 +2,7 @@ import BridgeCore
 import BridgeOutbox
 import Foundation
 import GRDB
+import PhasorCore
 import Testing
 
 func temporaryOutboxPath(_ name: String = #function) -> String {
@@ -21,6 +22,47 @@ enum ISO8601Text {
 }
 
 @Suite("Outbox") struct OutboxTests {
+    /// The intake and the command relay append from different threads while the cloud
+    /// link acknowledges: every stream's numbers stay 1…n without a repeat (the cloud
+    /// deduplicates on (site, stream, seq): a repeated seq is a lost message), and the
+    /// depth matches the rows.
+    @Test func concurrentAppendsAndAcknowledgementsNeverRepeatASequenceNumber() async throws {
+        let outbox = try Outbox(settings: OutboxSettings(path: temporaryOutboxPath(), maxBytes: 1 << 30))
+        let perStream = 300
+        let streams = ["meter/m1/state", "command/result", "event/e"]
+        let acknowledged = Locked<[OutboxRecord]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for stream in streams {
+                group.addTask {
+                    for n in 1...perStream {
+                        _ = try? outbox.append(OutboxMessage(stream: stream, payload: reading(n), sourceTime: Date(), class: .event))
+                        await Task.yield()
+                    }
+                }
+            }
+            group.addTask {
+                var after: Int64 = 0
+                for _ in 0..<200 {
+                    let rows = (try? outbox.fetch(lane: nil, after: after, limit: 7)) ?? []
+                    try? outbox.acknowledge(rows.map(\.id))
+                    after = rows.last?.id ?? after
+                    acknowledged.withLock { $0 += rows }
+                    await Task.yield()
+                }
+            }
+        }
+        let rows = acknowledged.withLock { $0 } + (try outbox.fetch(lane: nil, after: 0, limit: 10_000))
+        for stream in streams {
+            let seqs = rows.filter { $0.stream == stream }.map(\.seq).sorted()
+            let repeated = seqs.count - Set(seqs).count
+            #expect(seqs == Array(1...Int64(perStream)), "\(stream): \(seqs.count) rows, \(repeated) numbers repeated")
+            #expect(outbox.lastSeq(of: stream) == Int64(perStream))
+        }
+        let waiting = try outbox.fetch(lane: nil, after: 0, limit: 10_000)
+        #expect(outbox.depth.messages == waiting.count)
+        #expect(outbox.depth.bytes == waiting.reduce(0) { $0 + $1.payload.count })
+    }
+
     @Test func sequenceNumbersNeverRepeatAfterEmptyingAndReopening() throws {
         let path = temporaryOutboxPath()
         do {

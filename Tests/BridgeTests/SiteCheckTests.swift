@@ -27,6 +27,10 @@ import Testing
             ("  cloud:\n    url: mqtt://x\n  forward:\n    - {topic: \"meter/#/x\", class: energy}\n", "bridge.forward[0].topic"),
             ("  cloud:\n    url: mqtt://x\n  commands:\n    allow: [reboot]\n", "bridge.commands.allow"),
             ("  cloud:\n    url: mqtt://x\n    backlog_rte: 5\n", "site.yaml:7: bridge.cloud.backlog_rte"),
+            ("  cloud:\n    url: mqtt://x\n  aggregate:\n    - {topic: meter/+/state, energy_s: 700}\n", "bridge.aggregate[0].energy_s: 700"),
+            ("  cloud:\n    url: mqtt://x\n  aggregate:\n    - {topic: meter/+/state}\n", "bridge.aggregate[0].average_s: give"),
+            ("  cloud:\n    url: mqtt://x\n  aggregate:\n    - {topic: meter/+/state, avg_s: 10}\n", "bridge.aggregate[0].avg_s"),
+            ("  cloud:\n    url: mqtt://x\n    ack_timeout_s: 1\n", "site.yaml:7: bridge.cloud.ack_timeout_s: 1: use 5…3600"),
         ]
         for (section, expected) in cases {
             let (status, output) = try await run("site: home\nbroker:\n  url: mqtt://127.0.0.1:1\nbridge:\n" + section)
