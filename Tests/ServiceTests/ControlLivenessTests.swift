@@ -34,6 +34,26 @@ import Glibc
         return ReadingPayload.encode(reading, received: received)
     }
 
+    /// phasor-control on the test's site file and broker.
+    static func control(site: String, port: Int) throws -> ChildProcess {
+        try ChildProcess(executable("phasor-control"), [
+            "--config", try siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
+        ])
+    }
+
+    /// Both chargers of the site, online with a car and drawing nothing, retained.
+    static func publishChargers(_ peer: MQTTClient, _ topics: TopicBuilder, at time: Date) throws {
+        for id in ["cp1", "cp2"] {
+            try peer.publish(MQTTMessage(topic: topics.chargePointState(id), payload: charger(id, at: time),
+                                         qos: .atLeastOnce, retain: true))
+        }
+    }
+
+    /// Clears what a test left retained on the shared broker.
+    static func clearRetained(_ peer: MQTTClient, _ topics: [String]) throws {
+        for topic in topics { try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true)) }
+    }
+
     static func charger(_ id: String, at time: Date) -> [UInt8] {
         ChargePointStatePayload(id: id, time: time, online: true, status: .connected, currents: [0, 0, 0]).encode()
     }
@@ -53,9 +73,7 @@ import Glibc
         defer { collector.cancel() }
         try peer.publish(MQTTMessage(topic: topics.chargePointState("cp1"), payload: Self.charger("cp1", at: Date()),
                                      qos: .atLeastOnce, retain: true))
-        let control = try ChildProcess(executable("phasor-control"), [
-            "--config", try Self.siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
-        ])
+        let control = try Self.control(site: site, port: port)
         // Control is up once it decides (on its timer: no meter yet).
         #expect(await eventually(timeout: .seconds(20)) { !received.withLock { $0.isEmpty } })
         // Ten readings at the meter's real pace.
@@ -76,10 +94,8 @@ import Glibc
         print("setpoints for cp1 during 10 meter readings: \(decisions), after a pause: \(gaps)")
         #expect(decisions >= 9 && decisions - gaps <= 11, "\(decisions) decisions for 10 readings, \(gaps) after a pause")
         #expect(await control.terminate() == 0)
-        for topic in [topics.chargePointState("cp1"), topics.meterState("grid"), topics.controlState,
-                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
-            try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
-        }
+        try Self.clearRetained(peer, [topics.chargePointState("cp1"), topics.meterState("grid"), topics.controlState,
+                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")])
         await peer.shutdown()
     }
 
@@ -94,15 +110,10 @@ import Glibc
         try await peer.connect()
         let states = try await peer.subscribe(topics.controlState, qos: .atLeastOnce)
         let now = Date()
-        for id in ["cp1", "cp2"] {
-            try peer.publish(MQTTMessage(topic: topics.chargePointState(id), payload: Self.charger(id, at: now),
-                                         qos: .atLeastOnce, retain: true))
-        }
+        try Self.publishChargers(peer, topics, at: now)
         try peer.publish(MQTTMessage(topic: topics.meterState("grid"), payload: Self.meter([2, 2, 2], at: now.addingTimeInterval(-2)),
                                      qos: .atLeastOnce, retain: true))
-        let control = try ChildProcess(executable("phasor-control"), [
-            "--config", try Self.siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
-        ])
+        let control = try Self.control(site: site, port: port)
         let fresh = try #require(await states.nextState(timeout: .seconds(20)) { $0.staleMeters.isEmpty && $0.point("cp1")?["online"] as? Bool == true })
         #expect(fresh.point("cp1")?["setpoint"] as? Double ?? 0 > 6)
 
@@ -134,11 +145,9 @@ import Glibc
                                      qos: .atLeastOnce, retain: true))
         #expect(await states.nextState { $0.staleMeters.isEmpty } != nil)
         #expect(await control.terminate() == 0)
-        for topic in [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
+        try Self.clearRetained(peer, [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
                       topics.deviceAvailability("grid"), topics.deviceAvailability("cp1"),
-                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
-            try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
-        }
+                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")])
         await peer.shutdown()
     }
 
@@ -153,13 +162,8 @@ import Glibc
         let peer = try makeClient(port: port)
         try await peer.connect()
         let states = try await peer.subscribe(topics.controlState, qos: .atLeastOnce)
-        for id in ["cp1", "cp2"] {
-            try peer.publish(MQTTMessage(topic: topics.chargePointState(id), payload: Self.charger(id, at: Date()),
-                                         qos: .atLeastOnce, retain: true))
-        }
-        let control = try ChildProcess(executable("phasor-control"), [
-            "--config", try Self.siteFile(site: site), "--broker", "mqtt://127.0.0.1:\(port)", "--log-level", "warning",
-        ])
+        try Self.publishChargers(peer, topics, at: Date())
+        let control = try Self.control(site: site, port: port)
         let feeder = Task {
             while !Task.isCancelled {
                 let now = Date()
@@ -175,10 +179,8 @@ import Glibc
         feeder.cancel()
         #expect(charging != nil, "the meter is fresh by its receipt time and cp1 charges above its safe current")
         #expect(await control.terminate() == 0)
-        for topic in [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
-                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")] {
-            try peer.publish(MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true))
-        }
+        try Self.clearRetained(peer, [topics.chargePointState("cp1"), topics.chargePointState("cp2"), topics.meterState("grid"), topics.controlState,
+                      topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")])
         await peer.shutdown()
     }
 }
