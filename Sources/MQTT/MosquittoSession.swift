@@ -1,6 +1,7 @@
 import CMosquitto
 import Foundation
 import Logging
+import Synchronization
 
 /// libmosquitto must be initialised once per process; a global `let` runs this
 /// lazily and thread-safely.
@@ -70,10 +71,13 @@ final class MosquittoSession: @unchecked Sendable {
     let handle: OpaquePointer
     let state: Locked<State>
     let events = Locked(Events())
-    /// A stop was asked for. Behind a lock of its own: the loop thread checks it on
-    /// every wake-up, and taking `state` for that made it wait for publishers, which
-    /// hold `state` through `mosquitto_publish` (issue 15).
-    let stopFlag = Locked(false)
+    /// A stop was asked for. An atomic: the loop thread checks it on every wake-up
+    /// (once per published message), and taking `state` for that made it wait for
+    /// publishers, which hold `state` through `mosquitto_publish` (issue 15).
+    let stopFlag = Atomic<Bool>(false)
+    /// The connect or disconnect callback recorded something in `events`, so the loop
+    /// thread takes that lock after a turn only when there is news.
+    let connectionNews = Atomic<Bool>(false)
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised
@@ -193,7 +197,7 @@ final class MosquittoSession: @unchecked Sendable {
                     s.phase = .stopped
                     return true
                 }
-                stopFlag.withLock { $0 = true }
+                stopFlag.store(true, ordering: .releasing)
                 s.finalMessage = finalMessage
                 s.stopWaiters.append(continuation)
                 return false
@@ -204,7 +208,7 @@ final class MosquittoSession: @unchecked Sendable {
 
     /// Signals the loop to stop without waiting (used from `deinit` of the client).
     func requestStop() {
-        stopFlag.withLock { $0 = true }
+        stopFlag.store(true, ordering: .releasing)
     }
 
     func addEventListener() -> AsyncStream<MQTTConnectionEvent> {
