@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks that print figures (not tests): MQTT publish and receive throughput of
 # Phasor's Swift client against a C libmosquitto client in the same run (medians of
-# interleaved rounds, with the spread), and the idle RSS and PSS of the services.
+# interleaved rounds, with the spread, and the CPU each client process spent per
+# message), and the idle RSS and PSS of the services.
 # Usage: scripts/bench.sh [COUNT]   (default 100000; PHASOR_BENCH_ROUNDS=7)
 #   PHASOR_BENCH_PARTS="mqtt memory" runs only those parts (default: all of
 #   mqtt memory outbox fleet backlog).
@@ -45,10 +46,13 @@ for mode in publish receive; do
 done | tee "$work/results.txt"
 python3 - "$work/results.txt" <<'PY'
 import re, sys, statistics
-rates = {}
+rates, cpu = {}, {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\w+)\s+(receive )?qos=(\d).*rate=(\d+)", line)
-    if m: rates.setdefault((m[1], "receive" if m[2] else "publish", m[3]), []).append(int(m[4]))
+    m = re.match(r"(\w+)\s+(receive )?qos=(\d).*rate=(\d+) msg/s cpu=([\d.]+)", line)
+    if m:
+        key = (m[1], "receive" if m[2] else "publish", m[3])
+        rates.setdefault(key, []).append(int(m[4]))
+        cpu.setdefault(key, []).append(float(m[5]))
 for mode in ("publish", "receive"):
     for qos in ("0", "1"):
         c, s = rates[("c", mode, qos)], rates[("swift", mode, qos)]
@@ -57,7 +61,9 @@ for mode in ("publish", "receive"):
         # most of the load the other builds put on the machine at that moment.
         paired = statistics.median(b / a for a, b in zip(c, s))
         print(f"MQTT {mode} QoS {qos}: median C {mc:.0f} msg/s ({min(c)}-{max(c)}), Swift {ms:.0f} msg/s ({min(s)}-{max(s)}), "
-              f"ratio Swift/C {ms/mc:.2f} (median of the rounds' ratios {paired:.2f})")
+              f"ratio Swift/C {ms/mc:.2f} (median of the rounds' ratios {paired:.2f}); "
+              f"client CPU per message C {statistics.median(cpu[('c', mode, qos)]):.2f} us, "
+              f"Swift {statistics.median(cpu[('swift', mode, qos)]):.2f} us")
 PY
 fi
 
