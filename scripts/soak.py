@@ -164,6 +164,8 @@ rss_start = {s: rss(s) for s in SERVICES}
 log("started; RSS " + ", ".join(f"{s} {rss_start[s]:.1f} MB" for s in SERVICES))
 
 events = {"service killed": 0, "broker killed": 0, "devices silenced": 0}
+first_faults = ["service", "broker", "devices"]
+rng.shuffle(first_faults)
 end = t0 + seconds
 while time.monotonic() < end - 25:
     pause = rng.uniform(5, 15)
@@ -171,7 +173,8 @@ while time.monotonic() < end - 25:
         check_crashes()
         time.sleep(min(pause, 1))
         pause -= 1
-    fault = rng.choice(["service", "service", "broker", "devices"])
+    # Every kind once first (in a random order), then at random.
+    fault = first_faults.pop() if first_faults else rng.choice(["service", "service", "broker", "devices"])
     if fault == "service":
         name = rng.choice(SERVICES)
         log(f"kill -9 phasor-{name}")
@@ -208,7 +211,11 @@ while time.monotonic() < end - 25:
                  lambda: all(state["availability"].get(d) == "online" for d in MODBUS), 30)
         events["devices silenced"] += 1
 
-check_crashes()
+# A quiet end: nothing injected, everything must stay up and online.
+while time.monotonic() < end:
+    check_crashes()
+    time.sleep(1)
+wait_for("every service online at the end", all_online, 30)
 rss_end = {s: rss(s) for s in SERVICES}
 log("end; RSS " + ", ".join(f"{s} {rss_end[s]:.1f} MB" for s in SERVICES))
 stop_watching.set()
