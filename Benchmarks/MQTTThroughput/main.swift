@@ -32,11 +32,19 @@ let logger: Logger = {
 let payload = [UInt8](repeating: 0x61, count: size)
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-func report(_ what: String, _ elapsed: Duration) {
+/// CPU seconds of the whole process (every thread), user + system, as the C client counts.
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec)
+        + Double(u.ru_stime.tv_usec) / 1e6
+}
+func report(_ what: String, _ elapsed: Duration, cpu: Double) {
     let s = seconds(elapsed)
     let rate = (Double(count) / s).rounded()
     let ms = (s * 1000).rounded() / 1000
-    print("swift \(what)qos=\(qos.rawValue) n=\(count) size=\(size) elapsed=\(ms)s rate=\(Int(rate)) msg/s")
+    let perMessage = (cpu * 1e8 / Double(count)).rounded() / 100
+    print("swift \(what)qos=\(qos.rawValue) n=\(count) size=\(size) elapsed=\(ms)s rate=\(Int(rate)) msg/s cpu=\(perMessage)us/msg")
 }
 
 func publishThroughput() async throws {
@@ -47,11 +55,16 @@ func publishThroughput() async throws {
     let message = MQTTMessage(topic: "bench/swift", payload: payload, qos: qos)
     let before = client.statistics.acknowledged
     let start = ContinuousClock.now
+    let cpuStart = cpuSeconds()
     for _ in 0..<count { try client.publish(message) }
     // Poll as the C baseline does (a blocking 200 µs nap, not a Task.sleep, whose
     // timer and executor hops compete with the broker for the two cores).
     while client.statistics.acknowledged - before < UInt64(count) { usleep(200) }
-    report("", ContinuousClock.now - start)
+    report("", ContinuousClock.now - start, cpu: cpuSeconds() - cpuStart)
+    // Untimed: one QoS 1 round trip, so the broker has read everything before the next
+    // round starts (a QoS 0 burst sits in its socket buffer otherwise and slows
+    // whichever client runs next).
+    try await client.publishAndWait(MQTTMessage(topic: "bench/swift", payload: payload, qos: .atLeastOnce))
     await client.shutdown()
 }
 
@@ -85,13 +98,14 @@ func receiveThroughput() async throws {
     let second = try MQTTClient(configuration: persistent, logger: logger)
     let messages = try await second.subscribe(topic, qos: qos)
     let start = ContinuousClock.now
+    let cpuStart = cpuSeconds()
     try await second.connect()
     var received = 0
     for await _ in messages {
         received += 1
         if received == count { break }
     }
-    report("receive ", ContinuousClock.now - start)
+    report("receive ", ContinuousClock.now - start, cpu: cpuSeconds() - cpuStart)
     await second.shutdown()
     // End the session at the broker so it keeps nothing.
     let cleaner = try MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: id), logger: logger)

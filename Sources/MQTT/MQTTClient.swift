@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// An MQTT 5 / 3.1.1 client over libmosquitto with an async/await face.
 ///
@@ -102,7 +103,7 @@ public final class MQTTClient: Sendable {
     /// unacknowledged QoS ≥ 1 messages again (their `MQTTDelivery` completes on the new
     /// connection's acknowledgement). For a connection that stays up but stopped
     /// acknowledging.
-    public func dropConnection() { session.dropRequested.withLock { $0 = true } }
+    public func dropConnection() { session.dropRequested.store(true, ordering: .releasing) }
 
     public var isConnected: Bool { session.state.withLock { $0.phase == .connected } }
 

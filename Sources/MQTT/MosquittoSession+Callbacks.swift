@@ -13,16 +13,25 @@ extension MosquittoSession {
     func installCallbacks() {
         mosquitto_connect_v5_callback_set(handle) { _, userdata, rc, flags, props in
             let receiveMaximum = MosquittoProperties.receiveMaximum(props)
-            MosquittoSession.session(userdata)?.events.withLock {
+            guard let session = MosquittoSession.session(userdata) else { return }
+            session.events.withLock {
                 $0.connack = (rc, flags & 1 == 1)
                 $0.serverReceiveMaximum = receiveMaximum
             }
+            session.connectionNews.store(true, ordering: .releasing)
         }
         mosquitto_disconnect_v5_callback_set(handle) { _, userdata, rc, _ in
-            MosquittoSession.session(userdata)?.events.withLock { $0.disconnectCode = rc }
+            guard let session = MosquittoSession.session(userdata) else { return }
+            session.events.withLock { $0.disconnectCode = rc }
+            session.connectionNews.store(true, ordering: .releasing)
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
-            MosquittoSession.session(userdata)?.didComplete(mid: mid, reasonCode: reasonCode)
+            // Called once per message: borrow the session without retaining it (it owns
+            // the handle, so it outlives every callback).
+            guard let userdata else { return }
+            Unmanaged<MosquittoSession>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+                $0.didComplete(mid: mid, reasonCode: reasonCode)
+            }
         }
         mosquitto_subscribe_v5_callback_set(handle) { _, userdata, mid, count, granted, _ in
             let codes = (0..<Int(count)).map { granted?[$0] ?? 0x80 }
@@ -52,18 +61,23 @@ extension MosquittoSession {
     }
 
     private func didComplete(mid: Int32, reasonCode: Int32) {
-        let (waiter, delivery) = events.withLock { e -> (CheckedContinuation<Bool, any Error>?, MQTTDelivery?) in
+        // One lock and no waiter look-up for the common case (an untracked QoS 0, or a
+        // tracked message nobody waits for): optional continuations are of a resilient
+        // type, and handling them cost runtime metadata calls per message (issue 15).
+        let waited = events.withLock { e -> Bool in
             e.completed += 1
             guard e.pending.remove(mid) != nil else {
                 // Untracked QoS 0, or a tracked publish whose mid is not registered yet.
                 if e.registering > 0 { e.earlyCompletions[mid] = reasonCode }
-                return (nil, nil)
+                return false
             }
-            // No hashing when nothing waits (the common case for fire-and-forget publishes).
-            return (
-                e.publishWaiters.isEmpty ? nil : e.publishWaiters.removeValue(forKey: mid),
-                e.deliveries.isEmpty ? nil : e.deliveries.removeValue(forKey: mid)
-            )
+            return !e.publishWaiters.isEmpty || !e.deliveries.isEmpty
+        }
+        guard waited else { return }
+        // The mid is no longer pending, so nothing else takes its waiter (a shutdown in
+        // between resumes it itself, and the lookup below then finds nothing).
+        let (waiter, delivery) = events.withLock { e in
+            (e.publishWaiters.removeValue(forKey: mid), e.deliveries.removeValue(forKey: mid))
         }
         let refusal = reasonCode >= 0x80
             ? MQTTError.library(code: reasonCode, message: "broker refused the publish: \(String(cString: mosquitto_reason_string(reasonCode)))")

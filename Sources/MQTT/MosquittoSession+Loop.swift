@@ -11,7 +11,7 @@ extension MosquittoSession {
         var attempt = 0
         var socketOpen = false
         var connected = false
-        while !stopFlag.withLock({ $0 }) {
+        while !stopFlag.load(ordering: .acquiring) {
             if !socketOpen {
                 let rc = openSocket()
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
@@ -20,15 +20,17 @@ extension MosquittoSession {
                 }
                 socketOpen = true
             }
-            if dropRequested.withLock({ r in defer { r = false }; return r }), mosquitto_socket(handle) >= 0 {
+            if dropRequested.exchange(false, ordering: .acquiringAndReleasing), mosquitto_socket(handle) >= 0 {
                 // `dropConnection()`: cut without DISCONNECT; the read below sees the loss.
                 _ = cutSocket(mosquitto_socket(handle))
             }
             let rc = configuration.durableReceiver.map(pumpDurably) ?? mosquitto_loop(handle, 50, 1)
-            let (connack, disconnectCode) = events.withLock { e in
-                defer { e.connack = nil; e.disconnectCode = nil }
-                return (e.connack, e.disconnectCode)
-            }
+            let (connack, disconnectCode) =
+                connectionNews.exchange(false, ordering: .acquiringAndReleasing)
+                ? events.withLock { e in
+                    defer { e.connack = nil; e.disconnectCode = nil }
+                    return (e.connack, e.disconnectCode)
+                } : (nil, nil)
             if let connack {
                 if connack.code == 0 {
                     attempt = 0
@@ -49,7 +51,7 @@ extension MosquittoSession {
                     connected = false
                     connectionLost(reason: describeLoss(rc: rc, disconnectCode: disconnectCode))
                     // Retry at once after a loss: the broker may be back already.
-                    if stopFlag.withLock({ $0 }) { break }
+                    if stopFlag.load(ordering: .acquiring) { break }
                     sleepInterruptibly(configuration.reconnect.initialDelay)
                 } else {
                     connectionFailed(classify(rc == MOSQ_ERR_SUCCESS.rawValue ? MOSQ_ERR_CONN_LOST.rawValue : rc), attempt: &attempt)
@@ -211,7 +213,7 @@ extension MosquittoSession {
 
     private func sleepInterruptibly(_ d: Duration) {
         let deadline = ContinuousClock.now + d
-        while ContinuousClock.now < deadline && !stopFlag.withLock({ $0 }) {
+        while ContinuousClock.now < deadline && !stopFlag.load(ordering: .acquiring) {
             usleep(10_000)
         }
     }

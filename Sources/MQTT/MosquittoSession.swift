@@ -1,6 +1,7 @@
 import CMosquitto
 import Foundation
 import Logging
+import Synchronization
 
 /// libmosquitto must be initialised once per process; a global `let` runs this
 /// lazily and thread-safely.
@@ -70,12 +71,16 @@ final class MosquittoSession: @unchecked Sendable {
     let handle: OpaquePointer
     let state: Locked<State>
     let events = Locked(Events())
-    /// A stop was asked for. Behind a lock of its own: the loop thread checks it on
-    /// every wake-up, and taking `state` for that made it wait for publishers, which
-    /// hold `state` through `mosquitto_publish` (issue 15).
-    let stopFlag = Locked(false)
-    /// Set by `MQTTClient.dropConnection()`, taken by the loop thread.
-    let dropRequested = Locked(false)
+    /// A stop was asked for. An atomic: the loop thread checks it on every wake-up
+    /// (once per published message), and taking `state` for that made it wait for
+    /// publishers, which hold `state` through `mosquitto_publish` (issue 15).
+    let stopFlag = Atomic<Bool>(false)
+    /// The connect or disconnect callback recorded something in `events`, so the loop
+    /// thread takes that lock after a turn only when there is news.
+    let connectionNews = Atomic<Bool>(false)
+    /// Set by `MQTTClient.dropConnection()`, taken by the loop thread (an atomic, like the
+    /// stop flag: the loop checks it once per turn).
+    let dropRequested = Atomic<Bool>(false)
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised
@@ -195,7 +200,7 @@ final class MosquittoSession: @unchecked Sendable {
                     s.phase = .stopped
                     return true
                 }
-                stopFlag.withLock { $0 = true }
+                stopFlag.store(true, ordering: .releasing)
                 s.finalMessage = finalMessage
                 s.stopWaiters.append(continuation)
                 return false
@@ -206,7 +211,7 @@ final class MosquittoSession: @unchecked Sendable {
 
     /// Signals the loop to stop without waiting (used from `deinit` of the client).
     func requestStop() {
-        stopFlag.withLock { $0 = true }
+        stopFlag.store(true, ordering: .releasing)
     }
 
     func addEventListener() -> AsyncStream<MQTTConnectionEvent> {

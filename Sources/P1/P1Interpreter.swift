@@ -3,7 +3,7 @@ import PhasorCore
 /// Turns scanned objects into catalogue quantities and the structured extras.
 struct P1Interpreter {
     let buf: UnsafeBufferPointer<UInt8>
-    let groups: [Range<Int>]
+    let groups: UnsafeBufferPointer<Range<Int>>
     var values: [(quantity: Quantity, value: MeasuredValue)] = []
     var issues: [P1LineIssue] = []
     var genericUnits: [Quantity: String] = [:]
@@ -15,18 +15,18 @@ struct P1Interpreter {
     var mbusDevices: [P1MBusDevice] = []
     var mbus = P1MBusCollector()
 
-    init(buf: UnsafeBufferPointer<UInt8>, groups: [Range<Int>]) {
+    init(buf: UnsafeBufferPointer<UInt8>, groups: UnsafeBufferPointer<Range<Int>>) {
         self.buf = buf
         self.groups = groups
         values.reserveCapacity(64)
     }
 
     mutating func interpret(_ span: P1ObjectSpan) {
-        let g = P1Groups(slice: groups[span.groups])
+        let g = P1Groups(all: groups, range: span.groups)
         if span.obis.f != nil { markers.groupFPrinted = true }
         if let meaning = P1ObjectCatalogue.meaning(of: span.obis) {
             interpret(meaning, g, span)
-        } else if mbus.take(span.obis, groups: groups[span.groups], buf: buf) {
+        } else if mbus.take(span.obis, groups: g, buf: buf) {
             return
         } else if span.obis.a == 0, span.obis.b >= 1, Int(span.obis.b) <= P1MBusCollector.maximumChannel,
             span.obis.c == 96, span.obis.d == 3, span.obis.e == 10, g.count == 1

@@ -34,11 +34,14 @@ struct P1LineScanner {
             var lineEnd = lineFeed
             while lineStart < lineEnd, buf[lineStart] == ASCII.cr { lineStart += 1 }
             while lineEnd > lineStart, buf[lineEnd - 1] == ASCII.cr { lineEnd -= 1 }
-            // A lone CR inside a line (never sent by a meter) still splits it, as before.
+            // A lone CR inside a line (never sent by a meter) still splits it, as before;
+            // memchr looks for one instead of a byte loop over every line.
             var k = lineStart
             while k < lineEnd {
-                var cut = k
-                while cut < lineEnd, buf[cut] != ASCII.cr { cut += 1 }
+                var cut = lineEnd
+                if let hit = memchr(base + k, Int32(ASCII.cr), lineEnd - k) {
+                    cut = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                }
                 if cut > k { scanLine(buf, k..<cut) }
                 k = cut + 1
             }

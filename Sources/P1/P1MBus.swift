@@ -91,12 +91,11 @@ struct P1MBusCollector {
 
     /// Takes the object if it is an M-Bus register; false leaves it to the caller.
     mutating func take(
-        _ obis: OBISCode, groups: ArraySlice<Range<Int>>, buf: UnsafeBufferPointer<UInt8>
+        _ obis: OBISCode, groups g: P1Groups, buf: UnsafeBufferPointer<UInt8>
     ) -> Bool {
         guard obis.a == 0, obis.b >= 1, Int(obis.b) <= Self.maximumChannel else { return false }
         let channel = Int(obis.b)
         var p = channels[channel] ?? Pending()
-        let g = P1Groups(slice: groups)
         switch (obis.c, obis.d, obis.e) {
         case (24, 1, 0):
             // Printed as hex digits of the EN 13757-3 code: `003`, `007`, `00C`, or `3` (DSMR 2.2).
@@ -139,9 +138,12 @@ struct P1MBusCollector {
     }
 }
 
-/// Zero-based access to one object's value groups.
+/// Zero-based access to one object's value groups. A view into the scanner's
+/// group table, valid during the parse: an `ArraySlice` per object retained and
+/// released the table's storage every time (issue 15's profile).
 struct P1Groups {
-    let slice: ArraySlice<Range<Int>>
-    var count: Int { slice.count }
-    subscript(_ i: Int) -> Range<Int> { slice[slice.startIndex + i] }
+    let all: UnsafeBufferPointer<Range<Int>>
+    let range: Range<Int>
+    var count: Int { range.count }
+    subscript(_ i: Int) -> Range<Int> { all[range.lowerBound + i] }
 }

@@ -68,12 +68,15 @@ public enum P1Parser {
         var scanner = P1LineScanner()
         scanner.scan(buf, from: headerEnd, to: bang)
 
-        var interpreter = P1Interpreter(buf: buf, groups: scanner.groups)
-        for span in scanner.spans { interpreter.interpret(span) }
-        for line in scanner.malformedLines {
-            interpreter.issues.append(P1LineIssue(kind: .malformedLine, line: ASCII.latin1(buf, line)))
+        let interpreter = scanner.groups.withUnsafeBufferPointer { groups in
+            var interpreter = P1Interpreter(buf: buf, groups: groups)
+            for span in scanner.spans { interpreter.interpret(span) }
+            for line in scanner.malformedLines {
+                interpreter.issues.append(P1LineIssue(kind: .malformedLine, line: ASCII.latin1(buf, line)))
+            }
+            interpreter.publishMBusDevices()
+            return interpreter
         }
-        interpreter.publishMBusDevices()
 
         let variant = detectVariant(
             identification: identification, markers: interpreter.markers, hasCRC: printedCRC != nil,

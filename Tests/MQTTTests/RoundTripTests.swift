@@ -105,6 +105,19 @@ import Testing
         #expect(throws: MQTTError.invalidTopic("a/+/b", reason: "wildcards are not allowed in a topic name")) {
             try client.publish(MQTTMessage(topic: "a/+/b", string: "x"))
         }
+        // Short (inline) and long (heap) strings take different paths in the byte scan.
+        let long = "phasor/home/meter/grid_meter/state/#"
+        #expect(throws: MQTTError.invalidTopic(long, reason: "wildcards are not allowed in a topic name")) {
+            try client.publish(MQTTMessage(topic: long, string: "x"))
+        }
+        #expect(throws: MQTTError.invalidTopic("", reason: "empty")) {
+            try client.publish(MQTTMessage(topic: "", string: "x"))
+        }
+        let huge = String(repeating: "a", count: 65_536)
+        #expect(throws: MQTTError.invalidTopic(huge, reason: "longer than 65535 bytes")) {
+            try client.publish(MQTTMessage(topic: huge, string: "x"))
+        }
+        try client.publish(MQTTMessage(topic: "phasor/home/meter/grid_meter/state", string: "x"))
         await #expect(throws: MQTTError.self) { _ = try await client.subscribe("a/#/b") }
         await client.shutdown()
         #expect(throws: MQTTError.shutDown) { try client.publish(MQTTMessage(topic: "a", string: "x")) }
