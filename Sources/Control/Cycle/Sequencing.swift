@@ -218,7 +218,9 @@ struct Sequencing {
                 roomFor(i, mask: c.mask, phases: c.phases, counted: counted),
                 budgetRoom(i, phases: c.phases, in: safe.allocation, chosen: chosen, previous: previous, previousPhases: previousPhases))
             let fits = ((room + Self.tolerance) / cp.currentStep).rounded(.down) * cp.currentStep
-            let current = fits >= c.minimum - Self.tolerance ? min(c.current, fits) : 0
+            // A start needs its start minimum, as any start does; a running car its minimum.
+            let needed = previous[i] == 0 ? c.startMinimum : c.minimum
+            let current = fits >= needed - Self.tolerance ? min(c.current, fits) : 0
             let phases = current > 0 ? c.phases : previousPhases[i]
             chosen[i] = Choice(
                 current: current, phases: phases, reason: current > 0 ? safe.reason(k) : .waitingForOthers,
