@@ -17,7 +17,10 @@ import Testing
         try simulator.add(sdm120, unitID: 2)
         try simulator.add(compact)
         try simulator.startRTU(device: pair.second)
-        let bus = ModbusBus(link: .rtu(device: pair.first, defaultSettings: SerialSettings(baud: 9600)), options: Fixtures.fastOptions)
+        // What is tested is the line settings, not the timing: an answer is waited for as long as
+        // a loaded test machine may need to schedule socat and the simulator (300 ms was not, once).
+        let bus = ModbusBus(link: .rtu(device: pair.first, defaultSettings: SerialSettings(baud: 9600)),
+                            options: BusOptions(responseTimeout: ModbusTimeout(milliseconds: 3000), retry: .none))
         func device(_ profile: ResolvedProfile, unit: UInt8) -> ModbusDevice {
             ModbusDevice(id: profile.id, profile: profile, bus: bus,
                          target: BusTarget(unitID: unit, serial: profile.profile.connection.serial), clock: clock)

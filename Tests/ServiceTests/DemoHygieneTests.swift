@@ -23,7 +23,7 @@ import Glibc
         environment["TMPDIR"] = temporary.path
         let demo = try ChildProcess(
             executable("phasor"),
-            ["demo", "--port", "\(port)", "--duration", "60", "--log-level", "warning",
+            ["demo", "--port", "\(port)", "--duration", "150", "--log-level", "warning",
              "--acl-file", repositoryRoot.appendingPathComponent("deploy/mosquitto/phasor.acl").path],
             environment: environment, outputFile: out)
         defer { demo.terminateBlocking() }
