@@ -153,6 +153,10 @@ func printHouseTable(
         kw(r.monthPeaksW.map { max($0.peak, 2500) }.reduce(0, +) / Double(max(1, r.monthPeaksW.count)))
     })
     row("months over the slider", results.map { r in "\(r.monthPeaksW.filter { $0.peak > sliderKW * 1000 + 1 }.count)" })
+    if let worst = with.worstQuarter {
+        row("quarters over the slider (with the devices)", ["-", "\(with.quartersOver), highest \(kw(worst.averageW)) kW"])
+        row("  the highest starts at", ["-", ISO8601DateFormatter().string(from: worst.start)])
+    }
     row("PV produced (kWh)", pv.map { kwh($0) })
     row("PV self-consumption", zip(results, pv).map { r, p in String(format: "%.1f %%", 100 * (p - r.exportWh) / max(1, p)) })
     row("grid import / export (kWh)", results.map { "\(kwh($0.importWh)) / \(kwh($0.exportWh))" })
@@ -160,7 +164,7 @@ func printHouseTable(
     row("battery charged / discharged (kWh)", ["-", String(format: "%.1f / %.1f", loop.batteryChargedWh / 1000, loop.batteryDischargedWh / 1000)])
     row("battery full cycles", ["-", String(format: "%.1f", loop.batteryDischargedWh / 10_000)])
     let hours = loop.regimeHours
-    row("heat pump h off / normal / comfort / boost", ["-", hours.map { String(format: "%.1f", $0) }.joined(separator: " / ")])
+    row("heat pump h off / normal / comfort / boost", ["-", hours.map { String(format: "%.0f", $0) }.joined(separator: " / ")])
     row("heat pump energy (kWh)", ["-", kwh(devices.heatPumpWh)])
     row("heat-pump regime changes", ["-", "\(max(0, devices.regimeLog.count - 1))"])
     row("boiler energy (kWh)", ["-", kwh(devices.boilerEnergyWh)])

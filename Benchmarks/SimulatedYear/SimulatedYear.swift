@@ -26,6 +26,9 @@ struct Outcome {
     var decisionSecondsOver = 0.0
     var worstExcess = 0.0
     var seconds = 0.0
+    /// Quarter hours averaging over the slider: how many, and the highest (start, W).
+    var quartersOver = 0
+    var worstQuarter: (start: Date, averageW: Double)?
 }
 
 @main
@@ -213,7 +216,11 @@ enum SimulatedYear {
                         exportWh: loop.plant.mainEnergy.exportWh, changes: loop.setpointChanges,
                         secondsOver: ledger.totalSecondsOver, decisionSecondsOver: ledger.unexplainedSeconds,
                         worstExcess: ledger.worstExcess, seconds: (ContinuousClock.now - clock) / .seconds(1))
-                    return (outcome, loop)
+                    var withQuarters = outcome
+                    let quarters = loop.plant.mainEnergy.closedQuarters
+                    withQuarters.quartersOver = quarters.filter { $0.averageW > sliderKW * 1000 + 1 }.count
+                    withQuarters.worstQuarter = quarters.max { $0.averageW < $1.averageW }
+                    return (withQuarters, loop)
                 })
             return
         }
