@@ -4,12 +4,14 @@ import Foundation
 import PhasorCore
 import Plant
 
-// phasor-bench-year [--days N] [--slider KW] [--seed S]
+// phasor-bench-year [--days N] [--slider KW] [--seed S] [--house]
 //
 // A simulated year of a Belgian household (32 A three-phase connection, DSMR 5 meter,
 // synthetic SLP-like load with appliances and per-second noise, 5 kWp PV, one EV on an
 // 11 kW charger) run twice on the same plant: Phasor's control, and a reactive
 // per-second limiter of the evcc `maxPower` kind. Prints a table.
+// --house: instead, Phasor on the same household without and with an SG-Ready heat pump,
+// a boiler relay and a steered home battery (`HouseYear`), and a table comparing them.
 
 /// What one controller did over the period.
 struct Outcome {
@@ -24,6 +26,9 @@ struct Outcome {
     var decisionSecondsOver = 0.0
     var worstExcess = 0.0
     var seconds = 0.0
+    /// Quarter hours averaging over the slider: how many, and the highest (start, W).
+    var quartersOver = 0
+    var worstQuarter: (start: Date, averageW: Double)?
 }
 
 @main
@@ -32,14 +37,16 @@ enum SimulatedYear {
         var daysArgument = 365
         var sliderArgument = 5.0
         var seedArgument: UInt64 = 2025
+        var houseArgument = false
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let a = arguments.next() {
             switch a {
             case "--days": daysArgument = Int(arguments.next() ?? "") ?? daysArgument
             case "--slider": sliderArgument = Double(arguments.next() ?? "") ?? sliderArgument
             case "--seed": seedArgument = UInt64(arguments.next() ?? "") ?? seedArgument
+            case "--house": houseArgument = true
             default:
-                print("usage: phasor-bench-year [--days N] [--slider KW] [--seed S]")
+                print("usage: phasor-bench-year [--days N] [--slider KW] [--seed S] [--house]")
                 exit(2)
             }
         }
@@ -56,21 +63,28 @@ enum SimulatedYear {
             CarSpec(phases: 3, maxCurrent: 16, lowerDelay: 1, riseDelay: 1, rampRate: 8, energyWantedWh: wanted, taperWh: 1000)
         }
 
-        let model = try SiteModel(
-            config: SiteConfig(
-                preset: .residential, budget: BudgetConfig(sliderKW: sliderKW),
-                site: PanelConfig(
-                    id: "main", currentLimit: PhaseLimit(fuse), meter: .device("grid"),
-                    chargePoints: [ChargePointConfig(id: "cp1", phases: 3, maxCurrent: 16)])))
+        func siteModel(house: HouseConfig? = nil) throws -> SiteModel {
+            try SiteModel(
+                config: SiteConfig(
+                    preset: .residential, budget: BudgetConfig(sliderKW: sliderKW),
+                    site: PanelConfig(
+                        id: "main", currentLimit: PhaseLimit(fuse), meter: .device("grid"),
+                        chargePoints: [ChargePointConfig(id: "cp1", phases: 3, maxCurrent: 16)]),
+                    house: house))
+        }
+        let model = try siteModel()
+        let houseModel = try siteModel(house: HouseYear.house)
 
-        @Sendable func plantConfig() -> PlantConfig {
-            var config = PlantConfig(model: model, step: 1, explainWindow: 1 + 0.1 + 1 + 1 + 0.1)
+        /// The household's load with PV, or (`houseDevices`) without it, the house devices
+        /// and their inverter in a second slot.
+        @Sendable func plantConfig(houseDevices: Bool = false) -> PlantConfig {
+            var config = PlantConfig(model: houseDevices ? houseModel : model, step: 1, explainWindow: 1 + 0.1 + 1 + 1 + 0.1)
             config.meters = [.dsmr5(device: "grid", panel: 0)]
             config.chargers[0].writeLatency = 0.1
             config.chargers[0].reportOffset = 0.5
-            config.loads = [
-                LoadSpec(panel: 0, noise: 0.3, noiseHold: 1, profile: { t in profiles.household(t) + profiles.pvPhases(t) })
-            ]
+            config.loads = houseDevices
+                ? [LoadSpec(panel: 0, noise: 0.3, noiseHold: 1, profile: { t in profiles.household(t) }), LoadSpec(panel: 0)]
+                : [LoadSpec(panel: 0, noise: 0.3, noiseHold: 1, profile: { t in profiles.household(t) + profiles.pvPhases(t) })]
             return config
         }
 
@@ -86,22 +100,31 @@ enum SimulatedYear {
             return peaks.keys.sorted().map { ($0, peaks[$0]!) }
         }
 
+        /// Runs a closed loop through the EV's stays (plugged at arrival, unplugged at
+        /// departure) to the end; the energy delivered and missed, Wh.
+        @Sendable func driveSessions<Loop>(
+            _ loop: inout Loop, plant: WritableKeyPath<Loop, Plant>, run: (inout Loop, Date) -> Void
+        ) -> (delivered: Double, missed: Double) {
+            var delivered = 0.0
+            var missed = 0.0
+            for s in sessions where s.arrival < end {
+                run(&loop, s.arrival)
+                loop[keyPath: plant].plug(charger: 0, car: car(s.wantedWh))
+                run(&loop, min(s.departure, end))
+                delivered += loop[keyPath: plant].energyCharged(charger: 0)
+                missed += max(0, s.wantedWh - loop[keyPath: plant].energyCharged(charger: 0))
+                loop[keyPath: plant].unplug(charger: 0)
+            }
+            run(&loop, end)
+            return (delivered, missed)
+        }
+
         /// Phasor: the control library closed-loop on the plant, with the service's timing.
         @Sendable func runPhasor() -> Outcome {
             let clock = ContinuousClock.now
             var loop = ClosedLoop(model: model, plant: Plant(config: plantConfig(), start: start, seed: seed))
             loop.idleInterval = 10
-            var delivered = 0.0
-            var missed = 0.0
-            for s in sessions where s.arrival < end {
-                loop.run(until: s.arrival)
-                loop.plant.plug(charger: 0, car: car(s.wantedWh))
-                loop.run(until: min(s.departure, end))
-                delivered += loop.plant.energyCharged(charger: 0)
-                missed += max(0, s.wantedWh - loop.plant.energyCharged(charger: 0))
-                loop.plant.unplug(charger: 0)
-            }
-            loop.run(until: end)
+            let (delivered, missed) = driveSessions(&loop, plant: \.plant) { $0.run(until: $1) }
             let ledger = loop.plant.ledger
             return Outcome(
                 name: "Phasor", monthPeaksW: monthPeaks(loop.plant.mainEnergy), deliveredWh: delivered, missedWh: missed,
@@ -174,6 +197,32 @@ enum SimulatedYear {
         while t < end {
             pvWh += profiles.pv(t.addingTimeInterval(30)) / 60
             t = t.addingTimeInterval(60)
+        }
+
+        if houseArgument {
+            try await printHouseTable(
+                days: days, seed: seed, sliderKW: sliderKW, pvWh: pvWh, plain: { runPhasor() },
+                house: {
+                    let clock = ContinuousClock.now
+                    var loop = HouseYear(
+                        model: houseModel, plant: Plant(config: plantConfig(houseDevices: true), start: start, seed: seed),
+                        devices: HouseYear.devices(pv: { profiles.pv($0) }),
+                        householdW: { (profiles.household($0) * Profiles.voltage).sum() })
+                    let (delivered, missed) = driveSessions(&loop, plant: \.plant) { $0.run(until: $1) }
+                    let ledger = loop.plant.ledger
+                    let outcome = Outcome(
+                        name: "EV + house devices", monthPeaksW: monthPeaks(loop.plant.mainEnergy),
+                        deliveredWh: delivered, missedWh: missed, importWh: loop.plant.mainEnergy.importWh,
+                        exportWh: loop.plant.mainEnergy.exportWh, changes: loop.setpointChanges,
+                        secondsOver: ledger.totalSecondsOver, decisionSecondsOver: ledger.unexplainedSeconds,
+                        worstExcess: ledger.worstExcess, seconds: (ContinuousClock.now - clock) / .seconds(1))
+                    var withQuarters = outcome
+                    let quarters = loop.plant.mainEnergy.closedQuarters
+                    withQuarters.quartersOver = quarters.filter { $0.averageW > sliderKW * 1000 + 1 }.count
+                    withQuarters.worstQuarter = quarters.max { $0.averageW < $1.averageW }
+                    return (withQuarters, loop)
+                })
+            return
         }
 
         // The two runs are independent: one per core.

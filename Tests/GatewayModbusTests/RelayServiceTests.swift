@@ -76,27 +76,35 @@ import Testing
 
     @Test func relayCommandsParseWordsNumbersAndJSON() {
         for (text, state) in [("on", RelayConfig.State.on), ("OFF", .off), ("1", .on), ("false", .off), (#"{"on": false}"#, .off)] {
-            #expect((try? RelayCommand.parse(Array(text.utf8), topic: "t").get()) == state, "\(text)")
+            #expect((try? RelayCommand.parse(Array(text.utf8), topic: "t").get()) == RelayCommand(state: state), "\(text)")
         }
-        for text in [#"{"on": 1}"#, #"{"state": "on"}"#, "{}", "2"] {
+        #expect((try? RelayCommand.parse(Array(#"{"on": true, "sequence": 7}"#.utf8), topic: "t").get())
+            == RelayCommand(state: .on, sequence: 7))
+        for text in [#"{"on": 1}"#, #"{"state": "on"}"#, "{}", "2", #"{"on": true, "sequence": -1}"#] {
             #expect((try? RelayCommand.parse(Array(text.utf8), topic: "t").get()) == nil, "\(text)")
         }
+    }
+
+    /// The simulated Phoenix EV-ETH on Modbus TCP and the gateway's device on it.
+    static func simulatedIO() throws -> (ModbusSimulator, Int, ModbusDevice) {
+        let simulator = ModbusSimulator()
+        let phoenix = try profile("phoenix_ev_eth")
+        try simulator.add(phoenix, unitID: 1)
+        let port = try simulator.startTCP()
+        let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
+        return (simulator, port, ModbusDevice(id: "io", profile: phoenix, bus: bus, target: BusTarget(unitID: 1)))
     }
 
     /// A relay on a device's coil: the simulated Phoenix EV-ETH's coil 400 stands in
     /// for a relay module's output (the only coil a shipped profile serves).
     @Test func aCoilRelayIsWrittenToTheDeviceAndReadBackByASecondMaster() async throws {
-        let simulator = ModbusSimulator()
-        let phoenix = try profile("phoenix_ev_eth")
-        try simulator.add(phoenix, unitID: 1)
-        let port = try simulator.startTCP()
+        let (simulator, port, device) = try Self.simulatedIO()
         defer { simulator.stop() }
         let topics = TopicBuilder(site: uniqueSite())
         let gateway = try await connectedClient()
         let control = try await connectedClient()
         let states = try await control.subscribe(topics.relayState("contactor"), qos: .atLeastOnce)
-        let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
-        let device = ModbusDevice(id: "io", profile: phoenix, bus: bus, target: BusTarget(unitID: 1))
+        let answers = try await control.subscribe(topics.relayApplied("contactor"), qos: .atLeastOnce)
         let running = RunningServices([RelayService(
             config: RelayConfig(id: "contactor", device: "io", coil: 400, default: .off), device: device, client: gateway,
             topics: topics, logger: quietLogger)])
@@ -109,10 +117,21 @@ import Testing
 
         #expect(try json(await states.next())["source"] as? String == "default")
         #expect(try await coilIsOn() == false)
-        try control.publish(MQTTMessage(topic: topics.relayCommand("contactor"), string: "on", qos: .atLeastOnce))
+        try control.publish(MQTTMessage(topic: topics.relayCommand("contactor"), string: #"{"on": true, "sequence": 41}"#,
+                                        qos: .atLeastOnce))
         let on = try json(await states.next())
         #expect(on["on"] as? Bool == true && on["simulated"] as? Bool == false)
         #expect(try await coilIsOn())
+        // Each command answered on …/applied, with its sequence.
+        let applied = try #require(await answers.next())
+        let answer = try json(applied)
+        #expect(answer["result"] as? String == "applied" && answer["on"] as? Bool == true && answer["sequence"] as? Int == 41)
+        try control.publish(MQTTMessage(topic: topics.relayCommand("contactor"), string: "maybe", qos: .atLeastOnce))
+        let refused = try #require(await answers.next())
+        #expect(try json(refused)["result"] as? String == "refused")
+        #expect((try json(refused)["reason"] as? String ?? "").contains("expected on, off"))
+        #expect(try await coilIsOn(), "a refused command changes nothing")
+        try await expectValid([applied.payload, refused.payload], schema: "relay-applied.schema.json")
         try control.publish(MQTTMessage(topic: topics.status(.control), string: "offline", qos: .atLeastOnce))
         #expect(try json(await states.next())["source"] as? String == "fallback")
         #expect(try await coilIsOn() == false)
@@ -120,5 +139,34 @@ import Testing
         await gateway.shutdown()
         await control.shutdown()
     }
-}
 
+    /// A write the device refuses (a coil it does not serve: Modbus exception) is answered
+    /// `failed` with the reason, and the state is not published as switched.
+    @Test func aWriteTheDeviceRefusesIsAnsweredFailed() async throws {
+        let (simulator, _, device) = try Self.simulatedIO()
+        defer { simulator.stop() }
+        let topics = TopicBuilder(site: uniqueSite())
+        let gateway = try await connectedClient()
+        let control = try await connectedClient()
+        let answers = try await control.subscribe(topics.relayApplied("nowhere"), qos: .atLeastOnce)
+        let states = try await control.subscribe(topics.relayState("nowhere"), qos: .atLeastOnce)
+        let errors = try await control.subscribe(topics.error(.gateway), qos: .atLeastOnce)
+        let running = RunningServices([RelayService(
+            config: RelayConfig(id: "nowhere", device: "io", coil: 9999, default: .off), device: device, client: gateway,
+            topics: topics, logger: quietLogger)])
+        defer { running.stop() }
+        // The default at start fails the same way (the service is subscribed by then).
+        #expect((try json(await errors.next())["reason"] as? String ?? "").contains("write failed"))
+        try control.publish(MQTTMessage(topic: topics.relayCommand("nowhere"), string: #"{"on": true, "sequence": 3}"#,
+                                        qos: .atLeastOnce))
+        let failed = try #require(await answers.next())
+        let answer = try json(failed)
+        #expect(answer["result"] as? String == "failed" && answer["sequence"] as? Int == 3)
+        #expect((answer["reason"] as? String ?? "").contains("write failed"))
+        #expect(await states.next(timeout: .milliseconds(300)) == nil, "no state for a relay that was not switched")
+        try await expectValid([failed.payload], schema: "relay-applied.schema.json")
+        running.stop()
+        await gateway.shutdown()
+        await control.shutdown()
+    }
+}

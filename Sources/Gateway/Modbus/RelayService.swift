@@ -50,11 +50,17 @@ public struct RelayService: Service {
                         case .ignore: continue
                         case .refuse(let error):
                             self.refuse(error)
+                            self.answer(.refused, reason: error.reason)
                             continue
                         }
                         switch RelayCommand.parse(message.payload, topic: message.topic) {
-                        case .success(let state): await self.set(state, source: "command")
-                        case .failure(let error): self.refuse(error)
+                        case .success(let command):
+                            let failure = await self.set(command.state, source: "command")
+                            self.answer(failure == nil ? .applied : .failed, on: command.state.isOn,
+                                        sequence: command.sequence, reason: failure)
+                        case .failure(let error):
+                            self.refuse(error)
+                            self.answer(.refused, reason: error.reason)
                         }
                     }
                 }
@@ -103,20 +109,30 @@ public struct RelayService: Service {
         await set(config.defaultState, source: "fallback")
     }
 
-    private func set(_ state: RelayConfig.State, source: String) async {
+    /// Writes the relay and publishes its state; the reason it failed, nil when written.
+    @discardableResult
+    private func set(_ state: RelayConfig.State, source: String) async -> String? {
         if let device, let write = config.write(state) {
             do throws(ModbusError) {
                 try await device.write(write.words, to: write.address, function: write.function)
             } catch {
                 logger.warning("relay not switched", metadata: ["relay": "\(config.id)", "error": "\(error)"])
-                refuse(CommandError(topic: topics.relayCommand(config.id), field: "on", reason: "write failed: \(error)",
-                                    payload: state.rawValue))
-                return
+                let reason = "write failed: \(error)"
+                refuse(CommandError(topic: topics.relayCommand(config.id), field: "on", reason: reason, payload: state.rawValue))
+                return reason
             }
         }
         logger.info("relay switched", metadata: ["relay": "\(config.id)", "state": "\(state.rawValue)", "source": "\(source)"])
         let payload = RelayStatePayload(id: config.id, on: state.isOn, time: clock.now(), source: source, simulated: device == nil)
         send(MQTTMessage(topic: topics.relayState(config.id), payload: payload.encode(), qos: .atLeastOnce, retain: true,
+                         properties: MQTTPublishProperties(contentType: "application/json")))
+        return nil
+    }
+
+    /// The answer to a command on `…/relay/<id>/applied` (retained).
+    private func answer(_ result: RelayAppliedPayload.Result, on: Bool? = nil, sequence: UInt64? = nil, reason: String? = nil) {
+        let payload = RelayAppliedPayload(id: config.id, time: clock.now(), result: result, on: on, sequence: sequence, reason: reason)
+        send(MQTTMessage(topic: topics.relayApplied(config.id), payload: payload.encode(), qos: .atLeastOnce, retain: true,
                          properties: MQTTPublishProperties(contentType: "application/json")))
     }
 

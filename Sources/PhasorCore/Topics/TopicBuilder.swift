@@ -34,6 +34,7 @@ public struct TopicBuilder: Sendable, Hashable {
     public func inverterApplied(_ id: String) -> String { "\(root)/inverter/\(id)/applied" }
     public func relayCommand(_ id: String) -> String { "\(root)/relay/\(id)/command" }
     public func relayState(_ id: String) -> String { "\(root)/relay/\(id)/state" }
+    public func relayApplied(_ id: String) -> String { "\(root)/relay/\(id)/applied" }
     public var controlState: String { "\(root)/control/state" }
     /// `phasor/<site>/control/<path>/set`, e.g. `control/slider/set`, `control/chargepoint/cp1/mode/set`.
     public func controlSet(_ path: String) -> String { "\(root)/control/\(path)/set" }
