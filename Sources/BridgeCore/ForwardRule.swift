@@ -24,6 +24,8 @@ public struct ForwardRule: Sendable, Hashable, Decodable {
         ForwardRule("chargepoint/+/state", .instantaneous),
         ForwardRule("chargepoint/+/applied", .commandResult),
         ForwardRule("relay/+/state", .event),
+        ForwardRule("relay/+/applied", .commandResult),
+        ForwardRule("inverter/+/applied", .commandResult),
         ForwardRule("control/state", .instantaneous),
         ForwardRule("error/+", .commandResult),
         ForwardRule("alert/+", .alert),

@@ -57,6 +57,14 @@ import Testing
             ("operator", "\(root)/meter/grid/state", "\(root)/control/chargepoint/cp1/mode/set"),
             ("operator", "\(root)/status/control/heartbeat", "\(root)/control/slider/set"),
             ("gateway", "\(root)/status/control/heartbeat", "\(root)/status/gateway/heartbeat"),
+            // Issue 11: control steers the inverter and battery, the gateway answers; relays are answered too.
+            ("gateway", "\(root)/inverter/inv1/setpoint", "\(root)/inverter/inv1/applied"),
+            ("control", "\(root)/inverter/inv1/applied", "\(root)/inverter/inv1/setpoint"),
+            ("operator", "\(root)/inverter/inv1/setpoint", "\(root)/relay/r1/command"),
+            ("control", "\(root)/relay/r1/applied", "\(root)/relay/r1/command"),
+            ("bridge", "\(root)/relay/r1/applied", "\(root)/relay/r1/command"),
+            ("operator", "\(root)/relay/r1/applied", "\(root)/control/slider/set"),
+            ("gateway", "\(root)/relay/r1/command", "\(root)/relay/r1/applied"),
         ]
         for c in cases {
             let publisher = try client(secured, user: c.user)
