@@ -34,6 +34,18 @@ import Glibc
         return ReadingPayload.encode(reading, received: received)
     }
 
+    /// A fresh site on the shared broker and a peer watching control's state there.
+    static func watchControlState(test: String = #function) async throws
+        -> (port: Int, site: String, topics: TopicBuilder, peer: MQTTClient, states: MQTTSubscription)
+    {
+        let port = try await SharedBroker.port()
+        let site = uniqueSite(test)
+        let topics = TopicBuilder(site: site)
+        let peer = try makeClient(port: port)
+        try await peer.connect()
+        return (port, site, topics, peer, try await peer.subscribe(topics.controlState, qos: .atLeastOnce))
+    }
+
     /// phasor-control on the test's site file and broker.
     static func control(site: String, port: Int) throws -> ChildProcess {
         try ChildProcess(executable("phasor-control"), [
@@ -103,12 +115,7 @@ import Glibc
     /// its last reading at once (not after its own 30 s timeout), says how old that
     /// reading is, and takes a charger reported offline as offline at once.
     @Test func aMeterOrChargerReportedOfflineIsStaleOrOfflineAtOnce() async throws {
-        let port = try await SharedBroker.port()
-        let site = uniqueSite()
-        let topics = TopicBuilder(site: site)
-        let peer = try makeClient(port: port)
-        try await peer.connect()
-        let states = try await peer.subscribe(topics.controlState, qos: .atLeastOnce)
+        let (port, site, topics, peer, states) = try await Self.watchControlState()
         let now = Date()
         try Self.publishChargers(peer, topics, at: now)
         try peer.publish(MQTTMessage(topic: topics.meterState("grid"), payload: Self.meter([2, 2, 2], at: now.addingTimeInterval(-2)),
@@ -156,12 +163,7 @@ import Glibc
     /// is fresh and the car charges. On the meter's clock it was two minutes old: stale, every
     /// charger on its safe current for as long as the clock stayed off.
     @Test func aMeterWhoseClockIsOffIsJudgedByWhenTheGatewayReceivedIt() async throws {
-        let port = try await SharedBroker.port()
-        let site = uniqueSite()
-        let topics = TopicBuilder(site: site)
-        let peer = try makeClient(port: port)
-        try await peer.connect()
-        let states = try await peer.subscribe(topics.controlState, qos: .atLeastOnce)
+        let (port, site, topics, peer, states) = try await Self.watchControlState()
         try Self.publishChargers(peer, topics, at: Date())
         let control = try Self.control(site: site, port: port)
         let feeder = Task {
