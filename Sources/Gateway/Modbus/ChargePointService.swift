@@ -34,10 +34,9 @@ public struct ChargePointService: Service {
 
     /// What the setpoint handler and the poll loop share.
     struct Link {
-        /// Control's status and heartbeat as heard.
-        var control = ServiceLiveness()
-        /// The last verdict on control: nil until its retained status arrived.
-        var controlOnline: Bool?
+        /// Control's status and heartbeat as heard, and the last verdict on it (nil until its
+        /// retained status arrived).
+        var control = ControlJudge()
         var deviceOnline = true
         /// Failed setpoint writes in a row, and when the next write may be tried.
         var failedWrites = 0
@@ -102,7 +101,7 @@ public struct ChargePointService: Service {
         switch validator.validate(message.payload, topic: message.topic, deviceOnline: state.deviceOnline) {
         case .failure(let refusal):
             refuse(refusal.error, setpoint: refusal.setpoint)
-        case .success(let setpoint) where state.controlOnline == false:
+        case .success(let setpoint) where state.control.alive == false:
             // A stale retained setpoint of a stopped control must not undo the fallback.
             refuse(CommandError(topic: message.topic, field: "current", reason: "control is offline: holding the safe current",
                                 payload: message.payload), setpoint: setpoint)
@@ -117,7 +116,7 @@ public struct ChargePointService: Service {
     /// Without any status (control never ran) it is taken after half a second.
     private func awaitControlVerdict() async {
         for _ in 0..<50 {
-            if link.withLock({ $0.controlOnline != nil }) {
+            if link.withLock({ $0.control.alive != nil }) {
                 // The heartbeat may be a step behind the status: one more turn for it.
                 try? await Task.sleep(for: .milliseconds(20))
                 return
@@ -182,20 +181,9 @@ public struct ChargePointService: Service {
     /// Falls back once when control stops being alive (offline, or its beat too old).
     func judgeControl() async {
         let now = clock.now()
-        let (verdict, wasOnline) = link.withLock { link in
-            let verdict = link.control.verdict(now: now)
-            defer { if verdict != .unknown { link.controlOnline = verdict.isAlive } }
-            return (verdict, link.controlOnline)
-        }
-        guard verdict != .unknown, !verdict.isAlive, wasOnline != false else { return }
-        let reason: String
-        if case .silent(let age) = verdict {
-            reason = "control silent: its last heartbeat is \(Int(age)) s old"
-        } else {
-            reason = "control offline"
-        }
-        logger.warning("\(reason): falling back to the safe current", metadata: ["chargepoint": "\(id)"])
-        await fallBack(reason: reason)
+        guard let lost = link.withLock({ $0.control.judge(now: now) }) else { return }
+        logger.warning("\(lost.fallbackReason): falling back to the safe current", metadata: ["chargepoint": "\(id)"])
+        await fallBack(reason: lost.fallbackReason)
     }
 
     private func fallBack(reason: String) async {

@@ -29,8 +29,7 @@ public struct InverterSetpointService: Service {
     private let link = Locked(Link())
 
     struct Link {
-        var control = ServiceLiveness()
-        var controlAlive: Bool?
+        var control = ControlJudge()
         /// The values in force and until when; nil while the safe values hold.
         var current: (values: [(field: String, watts: Double)], until: Date)?
         /// The safe values could not be written: tried again at this time.
@@ -107,7 +106,7 @@ public struct InverterSetpointService: Service {
         switch validator.validate(message.payload, topic: message.topic, deviceOnline: online) {
         case .failure(let error):
             refuse(error, sequence: (try? JSONObject(message.payload)).flatMap { try? $0.int("sequence") })
-        case .success(let setpoint) where link.withLock({ $0.controlAlive == false }):
+        case .success(let setpoint) where link.withLock({ $0.control.alive == false }):
             refuse(CommandError(topic: message.topic, field: setpoint.values[0].field,
                                 reason: "control is offline: holding the safe values", payload: message.payload),
                    sequence: setpoint.sequence)
@@ -131,17 +130,9 @@ public struct InverterSetpointService: Service {
     /// Control judged, the setpoint's validity checked, the values in force refreshed.
     func judge() async {
         let now = clock.now()
-        let (verdict, wasAlive, current) = link.withLock { l in
-            let verdict = l.control.verdict(now: now)
-            defer { if verdict != .unknown { l.controlAlive = verdict.isAlive } }
-            return (verdict, l.controlAlive, l.current)
-        }
-        if verdict != .unknown, !verdict.isAlive, wasAlive != false {
-            let reason: String
-            if case .silent(let age) = verdict { reason = "control silent: its last heartbeat is \(Int(age)) s old" } else {
-                reason = "control offline"
-            }
-            await fallBack(reason: reason)
+        let (lost, current) = link.withLock { l in (l.control.judge(now: now), l.current) }
+        if let lost {
+            await fallBack(reason: lost.fallbackReason)
             return
         }
         guard let current else {

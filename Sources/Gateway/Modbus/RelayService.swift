@@ -21,7 +21,7 @@ public struct RelayService: Service {
     /// How often a silent heartbeat is looked for between messages.
     let judgeInterval: Duration
     /// Control's status and heartbeat as heard, and whether it was last judged alive.
-    private let control = Locked<(liveness: ServiceLiveness, alive: Bool?)>((ServiceLiveness(), nil))
+    private let control = Locked(ControlJudge())
 
     public init(config: RelayConfig, device: ModbusDevice?, client: MQTTClient, topics: TopicBuilder,
                 clock: any WallClock = SystemWallClock(), logger: Logger, judgeInterval: Duration = .seconds(1)) {
@@ -66,13 +66,13 @@ public struct RelayService: Service {
                 }
                 group.addTask {
                     for await message in controlStatus {
-                        self.control.withLock { $0.liveness.record(status: message.string) }
+                        self.control.withLock { $0.record(status: message.string) }
                         await self.judgeControl()
                     }
                 }
                 group.addTask {
                     for await message in controlBeat {
-                        if !self.control.withLock({ $0.liveness.record(heartbeat: message.payload) }) {
+                        if !self.control.withLock({ $0.record(heartbeat: message.payload) }) {
                             self.logger.warning("unreadable control heartbeat", metadata: ["relay": "\(self.config.id)"])
                         }
                         await self.judgeControl()
@@ -96,13 +96,8 @@ public struct RelayService: Service {
     /// Back to the default once when control stops being alive (offline, or its beat too old).
     private func judgeControl() async {
         let now = clock.now()
-        let (verdict, wasAlive) = control.withLock { c in
-            let verdict = c.liveness.verdict(now: now)
-            defer { if verdict != .unknown { c.alive = verdict.isAlive } }
-            return (verdict, c.alive)
-        }
-        guard verdict != .unknown, !verdict.isAlive, wasAlive != false else { return }
-        if case .silent(let age) = verdict {
+        guard let lost = control.withLock({ $0.judge(now: now) }) else { return }
+        if case .silent(let age) = lost {
             logger.warning("control silent: relay back to its default",
                            metadata: ["relay": "\(config.id)", "heartbeat_age_s": "\(Int(age))"])
         }
