@@ -90,16 +90,10 @@ struct HouseYear {
                 lastSetpoint = sp.current
             }
         }
-        var solarW = 0.0
-        for (i, sp) in decision.setpoints.enumerated() where model.chargePoints[i].mode == .solar { solarW += sp.power }
-        var carsW = 0.0
-        for (_, c) in measurements.chargers { carsW += (c.currents.map { $0 * model.voltage }?.sum()) ?? 0 }
-        let inputs = HouseInputs(
-            now: now, gridPowerW: withPending.meters[mainMeter]?.power, solarCarsW: solarW,
-            budget: decision.budget, nodes: decision.nodes, tariff: nil, batteryW: devices.batteryW,
-            rootCurrents: withPending.meters[mainMeter]?.currents, batterySoC: devices.batterySoC,
-            inverterW: devices.pvW + devices.batteryW, carsW: carsW, measuredGridW: measurements.meters[mainMeter]?.power,
-            measuredRootCurrents: measurements.meters[mainMeter]?.currents)
+        let inputs = HouseInputs.afterCars(
+            decision, settings: state.settings, model: model, measurements: measurements, forCars: withPending,
+            pending: pending, now: now, tariff: nil, batteryW: devices.batteryW, batterySoC: devices.batterySoC,
+            inverterW: devices.pvW + devices.batteryW)
         let (nextHouse, hd) = planner.step(houseState, inputs: inputs)
         houseState = nextHouse
         pending = PendingLoads.prune(pending + hd.switchedOn, now: now)

@@ -120,16 +120,10 @@ struct HouseLoop {
         let (next, decision) = ControlCycle.run(state: state, model: model, measurements: forCars, now: now)
         state = next
         for (i, sp) in decision.setpoints.enumerated() { plant.write(charger: i, current: sp.current) }
-        var solarW = 0.0
-        for (i, sp) in decision.setpoints.enumerated() where model.chargePoints[i].mode == .solar { solarW += sp.power }
-        var carsW = 0.0
-        for (_, c) in measurements.chargers { carsW += (c.currents.map { $0 * model.voltage }?.sum()) ?? 0 }
-        let inputs = HouseInputs(
-            now: now, gridPowerW: withPending.meters[rootMeter]?.power, solarCarsW: solarW,
-            budget: decision.budget, nodes: decision.nodes, tariff: tariff(now), batteryW: report.batteryW,
-            rootCurrents: forCars.meters[rootMeter]?.currents, batterySoC: report.soc, inverterW: report.outputW,
-            carsW: carsW, measuredGridW: measurements.meters[rootMeter]?.power,
-            measuredRootCurrents: measurements.meters[rootMeter]?.currents)
+        let inputs = HouseInputs.afterCars(
+            decision, settings: state.settings, model: model, measurements: measurements, forCars: forCars,
+            pending: pending, now: now, tariff: tariff(now), batteryW: report.batteryW, batterySoC: report.soc,
+            inverterW: report.outputW)
         let before = house
         let (nextHouse, hd) = planner.step(house, inputs: inputs)
         house = nextHouse
@@ -147,10 +141,5 @@ struct HouseLoop {
             batteryLimits.append((now, b))
             if applyStorage { devices.setBatteryLimits(maxChargeW: b.maxChargeW, maxDischargeW: b.maxDischargeW) }
         }
-    }
-
-    private var rootMeter: String {
-        if case .device(let id) = model.nodes[0].meter { return id }
-        return ""
     }
 }

@@ -117,33 +117,12 @@ struct HouseEngine: Sendable {
         decision: Decision, settings: ControlSettings, model: SiteModel, measurements: Measurements, now: Date
     ) -> HouseDecision {
         let forCars = measurementsForCars(measurements, model: model, now: now)
-        var rootPower: Double?
-        if decision.budget.meterFresh, !batteryStale(now: now), case .device(let id) = model.nodes[0].meter {
-            // A load just switched on counts before the meter shows it: its power is not surplus twice.
-            rootPower = PendingLoads.apply(measurements, model: model, pending: pending).meters[id]?.power
-        }
-        var solarCars = 0.0
-        var shortOfBudget = false
-        for (i, sp) in decision.setpoints.enumerated() {
-            let mode = settings.modes[model.chargePoints[i].id] ?? model.chargePoints[i].mode
-            if mode == .solar { solarCars += sp.power }
-            switch sp.reason {
-            case .waitingForPower(.budget), .limitedBy(.budget), .stopped(.budget): shortOfBudget = true
-            default: break
-            }
-        }
-        var carsW = 0.0
-        for (_, c) in measurements.chargers where c.online { carsW += ((c.currents ?? .zero) * model.voltage).sum() }
-        let root = rootMeter(model).flatMap { measurements.meters[$0] }
         let fresh = { (t: Date?) in t.map { abs(now.timeIntervalSince($0)) <= BatteryView.maxAge } ?? false }
-        let inputs = HouseInputs(
-            now: now, gridPowerW: rootPower, solarCarsW: solarCars, carsShortOfBudget: shortOfBudget,
-            budget: decision.budget, nodes: decision.nodes, tariff: tariff, batteryW: batteryW(now: now),
-            rootCurrents: rootMeter(model).flatMap { forCars.meters[$0]?.currents },
+        let inputs = HouseInputs.afterCars(
+            decision, settings: settings, model: model, measurements: measurements, forCars: forCars, pending: pending,
+            now: now, tariff: tariff, batteryW: batteryW(now: now),
             batterySoC: fresh(batterySoC?.time) ? batterySoC?.percent : nil,
-            inverterW: fresh(inverterOutput?.time) ? inverterOutput?.watts : nil, carsW: carsW,
-            measuredGridW: decision.budget.meterFresh ? root?.power : nil,
-            measuredRootCurrents: decision.budget.meterFresh ? root?.currents : nil)
+            inverterW: fresh(inverterOutput?.time) ? inverterOutput?.watts : nil)
         let (next, house) = planner.step(state, inputs: inputs)
         state = next
         last = house
