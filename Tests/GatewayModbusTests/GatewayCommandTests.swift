@@ -137,6 +137,9 @@ import Testing
     /// and short log lines.
     @Test func hugeRelayCommandsAndSetpointsAreRefusedWithAShortExcerpt() async throws {
         let running = try await Self.start(version: "5")
+        // The relay's default state comes once its service has subscribed to its commands (they
+        // are never retained: one published before that is not delivered; seen once in CI).
+        _ = try #require(await running.relayStates.next(timeout: .seconds(15)), "the relay's default state")
         let megabyte = Array(String(repeating: "€", count: 350_000).utf8)  // 3-byte scalars
         let cases: [(String, [UInt8])] = [
             (running.topics.relayCommand("contactor"), megabyte),
