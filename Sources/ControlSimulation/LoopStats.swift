@@ -155,8 +155,15 @@ public struct LoopStats: Sendable {
             used += plant.draw(charger: i).sum()
             available += fair[k] * cars[k].mask.sum()
         }
-        // Minimums that fit: every running car at its minimum, plus this one.
-        var atMinimum = room
+        // Minimums that fit: every running car at its minimum, plus this one, with the house at
+        // the top of its noise band.
+        let peak = plant.uncontrolledPeak()
+        var atMinimum = model.nodes.enumerated().map { n, node in node.limit - peak[n] }
+        for (i, cp) in model.chargePoints.enumerated() {
+            if case .chargerOffline = d.setpoints[i].reason {
+                for n in cp.ancestors { atMinimum[n] -= TerminalWiring(rotation: cp.rotation).toGrid(plant.draw(charger: i)) }
+            }
+        }
         for (k, i) in wanting.enumerated() where setpoints[i] > 0 {
             for n in cars[k].chain { atMinimum[n] -= cars[k].mask * model.chargePoints[i].minCurrent }
         }
@@ -165,9 +172,11 @@ public struct LoopStats: Sendable {
             let cp = model.chargePoints[i]
             guard cp.mode == .automatic || cp.mode == .manual else { continue }
             // On the phases control must assume (the charger's, until the car has shown it uses
-            // fewer), with the breaker margin control keeps free.
+            // fewer), with the breaker margin control keeps free and the hysteresis: control takes
+            // a fall of the house smaller than that for noise, as it does for raises (a minimum that
+            // fits by less than that may wait until the house moves).
             let need = cp.rotation.gridMask(phases: d.setpoints[i].phases) * (cp.minCurrent + cp.startBuffer)
-            let margin = model.timing.breakerMarginA
+            let margin = model.timing.breakerMarginA + model.timing.hysteresisA
             fitting[i] = cp.ancestors.allSatisfy { n in
                 (0..<3).allSatisfy { need[$0] == 0 || atMinimum[n][$0] >= need[$0] + margin - 1e-9 }
             }

@@ -109,6 +109,18 @@ public struct Plant: Sendable {
         return totals
     }
 
+    /// The most loads nobody steers may put on every panel now, A per grid phase: each load at
+    /// the top of its noise band. The room a car "can" have is judged against this: a minimum
+    /// that fits only while the noise is low would be started and stopped again by the next peak.
+    public func uncontrolledPeak() -> [PhaseAmperes] {
+        var totals = [PhaseAmperes](repeating: .zero, count: config.panels.count)
+        for l in loads {
+            let own = l.spec.base + l.profileNow + PhaseAmperes(repeating: l.spec.noise)
+            for n in chains[l.spec.panel] { totals[n] += own }
+        }
+        return totals
+    }
+
     /// What the car at charger `i` draws now on terminals 1-2-3, A.
     public func draw(charger i: Int) -> PhaseAmperes { chargers[i].terminalDraw }
     /// The limit charger `i` applies now, A.

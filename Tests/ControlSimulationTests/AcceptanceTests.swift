@@ -17,9 +17,11 @@ enum Acceptance {
     static let sites = Int(environment["PHASOR_PLANT_SITES"] ?? "") ?? (enabled ? 100 : 40)
     static let baseSeed = UInt64(environment["PHASOR_PLANT_SEED"] ?? "") ?? 10_000
     static let note: Comment =
-        "still open (issue 10): steadiness under house noise at a limit, a few waits; PHASOR_ACCEPTANCE=1 runs it"
-    /// After the last event the site is given this long to settle…
-    static let settle: TimeInterval = 60
+        "still open (issue 10): a few cars wait beyond the bound behind a queue of starts; PHASOR_ACCEPTANCE=1 runs it"
+    /// After the last event the site is given this long to settle: a car that filled up at the
+    /// last event is seen to draw nothing only after `idleSeconds` (30 s), and its minimum then
+    /// goes to a car that waits (a pause, a settled view, a start) — 90 s in all…
+    static let settle: TimeInterval = 90
     /// …and must then hold still for this long.
     static let steady: TimeInterval = 60
 }
@@ -137,7 +139,8 @@ func reportAcceptance(_ name: String, _ failing: [SiteOutcome], of total: Int, _
     print("[acceptance] \(name): \(failing.count) of \(total) sites fail; \(figure); seeds \(seeds)")
 }
 
-/// The safety half of the acceptance, held by control since sequencing: run in the test command.
+/// The acceptance properties control holds (safety since sequencing; steadiness and fairness since
+/// the held house view and the breaker margin kept for raises only): run in the test command.
 @Suite(.serialized) struct LoopSafetyTests {
     func report(_ name: String, _ failing: [SiteOutcome], _ figure: String) {
         reportAcceptance(name, failing, of: Acceptance.sites, figure)
@@ -161,6 +164,26 @@ func reportAcceptance(_ name: String, _ failing: [SiteOutcome], of total: Int, _
         #expect(failing.isEmpty)
     }
 
+    @Test func noSetpointChangesOnceSteady() async {
+        let all = await SiteOutcome.all
+        let failing = all.filter { $0.steadyChanges > 0 }.sorted { $0.steadyChanges > $1.steadyChanges }
+        let total = all.reduce(0) { $0 + $1.steadyChanges }
+        let worst = all.map(\.steadyChanges).max() ?? 0
+        report(
+            "setpoint changes in the steady \(Int(Acceptance.steady)) s (after \(Int(Acceptance.settle)) s settling)", failing,
+            "\(total) changes in all, up to \(worst) on one site")
+        #expect(failing.isEmpty)
+    }
+
+    @Test func steadyAllocationIsMaxMinFairWithinTheHysteresis() async {
+        let all = await SiteOutcome.all
+        let checked = all.filter { $0.fairnessGap != nil }
+        let failing = checked.filter { $0.fairnessGap! > $0.fairnessTolerance }
+        let worst = checked.map { $0.fairnessGap! }.max() ?? 0
+        report("unfair steady allocations (of \(checked.count) checked)", failing, "worst gap \(fmt(worst)) A")
+        #expect(failing.isEmpty)
+    }
+
     /// A figure, not a property: after a house step a breaker may have to stop a car early.
     @Test func figuresShortRunsAndRoomUsed() async {
         let all = await SiteOutcome.all
@@ -179,17 +202,6 @@ struct AcceptanceTests {
         reportAcceptance(name, failing, of: Acceptance.sites, figure)
     }
 
-    @Test func noSetpointChangesOnceSteady() async {
-        let all = await SiteOutcome.all
-        let failing = all.filter { $0.steadyChanges > 0 }.sorted { $0.steadyChanges > $1.steadyChanges }
-        let total = all.reduce(0) { $0 + $1.steadyChanges }
-        let worst = all.map(\.steadyChanges).max() ?? 0
-        report(
-            "setpoint changes in the steady \(Int(Acceptance.steady)) s (after \(Int(Acceptance.settle)) s settling)", failing,
-            "\(total) changes in all, up to \(worst) on one site")
-        #expect(failing.isEmpty)
-    }
-
     @Test func everyCarWhoseMinimumFitsChargesWithinTheStatedBound() async {
         let all = await SiteOutcome.all
         let failing = all.filter { $0.longestWait > $0.waitBound }.sorted {
@@ -199,16 +211,6 @@ struct AcceptanceTests {
         report("cars waiting while their minimum fits", failing, "worst \(fmt(worst)) s beyond the bound")
         #expect(failing.isEmpty)
     }
-
-    @Test func steadyAllocationIsMaxMinFairWithinTheHysteresis() async {
-        let all = await SiteOutcome.all
-        let checked = all.filter { $0.fairnessGap != nil }
-        let failing = checked.filter { $0.fairnessGap! > $0.fairnessTolerance }
-        let worst = checked.map { $0.fairnessGap! }.max() ?? 0
-        report("unfair steady allocations (of \(checked.count) checked)", failing, "worst gap \(fmt(worst)) A")
-        #expect(failing.isEmpty)
-    }
-
 }
 
 func fmt(_ x: Double) -> String { x.formatted(.number.precision(.fractionLength(0...2))) }

@@ -15,7 +15,8 @@ import Foundation
 /// - the **cautious** view (meter − what each report is believed for): a limit exceeded
 ///   there is lowered at once too, but a car is only stopped on it once the view is
 ///   settled — a car's own ramp-up seen by the meter before its report must not stop cars;
-/// - for **increases**, the highest settled view of the last seconds: cars are raised
+/// - for **increases**, the highest settled view of the last seconds, held (a fall smaller
+///   than the hysteresis is the house's noise, `Sequencing.held`): cars are raised
 ///   (or started, or re-shared) only on a reading taken after every car below had
 ///   followed its last setpoint, at most every `increaseIntervalSeconds`, and only into
 ///   room that is free even if the cars lowered in the same breath have not followed yet
@@ -45,10 +46,13 @@ public enum ControlCycle {
             next.budget, settings: state.settings, householdNow: rootFresh ? loads.householdPower[0] : nil, now: now,
             model: model, meterFresh: rootFresh)
 
-        // The house load increases are decided on: the highest settled view of the last seconds.
-        let (views, raiseBase, raiseBasePower) = Sequencing.recentViews(
+        // The house load increases are decided on: the highest settled view of the last seconds, held.
+        let (views, highest, highestPower) = Sequencing.recentViews(
             state.houseViews ?? [:], loads: loads, model: model)
         next.houseViews = views
+        let (held, raiseBase, raiseBasePower) = Sequencing.held(
+            state.heldViews ?? [:], base: highest, basePower: highestPower, loads: loads, model: model, now: now)
+        next.heldViews = held
 
         let timing = AdmissionTiming(
             now: now, minRun: model.timing.minRunSeconds, minPause: model.timing.minPauseSeconds,
@@ -69,7 +73,7 @@ public enum ControlCycle {
             solve(
                 Planner(
                     model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                    breakerMargin: margin),
+                    breakerMargin: margin, keepRunningToLimit: false),
                 budget: budget, loads: loads, timing: safeTiming)
         }
 

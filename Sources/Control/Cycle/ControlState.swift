@@ -11,6 +11,10 @@ public struct ControlState: Sendable, Equatable, Codable {
     /// Per node id: the house load of recent settled views (`TimingConfig.viewWindowSeconds`).
     /// Optional so state files saved before it existed still load.
     public var houseViews: [String: [HouseView]]?
+    /// Per node id: the house load raises and starts are measured against — the highest load of
+    /// the recent views, let down only by a fall of at least the hysteresis (`Sequencing.held`).
+    /// Optional so older state files still load.
+    public var heldViews: [String: HouseView]?
     /// What users read about how well control does (setpoint changes, time over a limit, room used).
     public var stats: ControlStats?
 

@@ -14,10 +14,15 @@ struct Planner {
     var basePower: [Double]
     /// Kept free below breaker limits, A per phase.
     var breakerMargin: Double = 0
+    /// A running car keeps its minimum up to the breaker's limit itself (the margin is for
+    /// raises and starts). Not when re-planning an exceeded limit: that plan keeps the margin,
+    /// or a car kept at the very limit would leave the overload standing on the next noise.
+    var keepRunningToLimit = true
 
     init(
         model: SiteModel, settings: ControlSettings, sessions: [ChargePointSession], loads: SiteLoads, now: Date,
-        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, breakerMargin: Double = 0
+        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, breakerMargin: Double = 0,
+        keepRunningToLimit: Bool = true
     ) {
         self.model = model
         self.settings = settings
@@ -27,6 +32,7 @@ struct Planner {
         self.base = base ?? loads.base
         self.basePower = basePower ?? loads.basePower
         self.breakerMargin = breakerMargin
+        self.keepRunningToLimit = keepRunningToLimit
     }
 
     func stage(of cp: SiteModel.ChargePoint) -> Stage? {
@@ -82,7 +88,9 @@ struct Planner {
                     Constraint(
                         limit: .breaker(node: node.id, phase: p + 1),
                         capacity: node.limit[p] - breakerMargin - base[n][p] - fixed[p],
-                        phase: p, members: members))
+                        phase: p, members: members,
+                        // A running car is stopped only by the limit itself (see `admitAndFill`).
+                        stopCapacity: keepRunningToLimit ? node.limit[p] - base[n][p] - fixed[p] : nil))
             }
             if let powerLimit = node.powerLimitW {
                 constraints.append(

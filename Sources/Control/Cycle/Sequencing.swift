@@ -21,6 +21,8 @@ struct Sequencing {
     let raiseBasePower: [Double]
 
     private static let tolerance = 1e-6
+    /// The fewest settled views per meter the raise view is taken over (`recentViews`).
+    static let minimumViews = 3
 
     /// Remembers the settled views of the last `viewWindowSeconds` per real meter and
     /// returns, per node, the highest house load among them and the cautious view now.
@@ -35,7 +37,14 @@ struct Sequencing {
         let window = model.timing.viewWindowSeconds
         for (n, node) in model.nodes.enumerated() {
             guard case .device = node.meter, loads.nodeFresh[n], let time = loads.meterTime[n] else { continue }
-            var kept = (stored[node.id] ?? []).filter { $0.time <= time && time.timeIntervalSince($0.time) <= window }
+            // The window, and at least the last `minimumViews` views of the last four windows: a
+            // meter read every 10 s gives one or two views in 15 s, whose highest says little of
+            // the house's noise (a raise came 200 s into a steady site when two quiet readings
+            // in a row let the held view down, seed 20033).
+            let recent = (stored[node.id] ?? []).filter { $0.time <= time && time.timeIntervalSince($0.time) <= 4 * window }
+            var kept = recent.enumerated().filter { k, view in
+                time.timeIntervalSince(view.time) <= window || k >= recent.count - minimumViews
+            }.map(\.element)
             if loads.settled[n], kept.last.map({ $0.time < time }) ?? true {
                 kept.append(HouseView(time: time, currents: loads.base[n], power: loads.basePower[n]))
             }
@@ -46,6 +55,40 @@ struct Sequencing {
             views[node.id] = kept
         }
         return (views, base, basePower)
+    }
+
+    /// Per node, the house load raises, starts and re-sharing are decided on: the highest of the
+    /// recent views (`base`), held when they fall by less than `hysteresis` A on a phase (and
+    /// its power by less than that at the site voltage on three phases). The house's own noise
+    /// lets the highest of a window drift down and up by tenths of an ampere; measured against
+    /// it, a share hovering near a step crossed the hysteresis now and then and was raised one
+    /// step at a time on a steady site (acceptance seed 10027), and cars raised into a lull were
+    /// lowered again by the next peak over the limit (seeds 10029, 10049). A rise is taken at
+    /// once, a fall once it reaches the hysteresis.
+    static func held(
+        _ stored: [String: HouseView], base: [PhaseCurrents], basePower: [Double], loads: SiteLoads, model: SiteModel,
+        now: Date
+    ) -> (views: [String: HouseView], base: [PhaseCurrents], basePower: [Double]) {
+        var views: [String: HouseView] = [:]
+        var heldBase = base
+        var heldPower = basePower
+        let fall = model.timing.hysteresisA
+        for (n, node) in model.nodes.enumerated() {
+            guard case .device = node.meter, loads.nodeFresh[n] else { continue }
+            var view = HouseView(time: now, currents: base[n], power: basePower[n])
+            if let old = stored[node.id] {
+                for p in 0..<3 where base[n][p] < old.currents[p] && old.currents[p] - base[n][p] < fall {
+                    view.currents[p] = old.currents[p]
+                }
+                if basePower[n] < old.power && old.power - basePower[n] < fall * model.voltage * 3 {
+                    view.power = old.power
+                }
+            }
+            views[node.id] = view
+            heldBase[n] = view.currents
+            heldPower[n] = view.power
+        }
+        return (views, heldBase, heldPower)
     }
 
     /// Every real meter above the charge point gave a settled view.

@@ -35,13 +35,18 @@ extension Allocation {
         let installation: (Limit) -> Bool = { $0.protectsInstallation }
         let economic: (Limit) -> Bool = { $0 != .surplus }
 
-        // A. Running cars keep their minimum while the installation allows it.
-        for k in order where history[k].running {
-            if let blocked = tryAdmit(k, at: candidates[k].minimum, under: installation) {
-                if switchToOnePhase(k, history[k], at: candidates[k].minimum, under: installation) {
-                    notes[k] = .switchingPhases(to: 1)
-                } else {
-                    notes[k] = .stopped(blocked)
+        // A. Running cars keep their minimum while the installation allows it: under the
+        //    breakers' real limits, not the margin below them that raises and starts aim at
+        //    (house noise inside the margin stopped a running car at its minimum, and its
+        //    pause and restart were changes on a steady site: acceptance seed 10017).
+        withStopCapacities(installation) {
+            for k in order where history[k].running {
+                if let blocked = $0.tryAdmit(k, at: $0.candidates[k].minimum, under: installation) {
+                    if $0.switchToOnePhase(k, history[k], at: $0.candidates[k].minimum, under: installation) {
+                        notes[k] = .switchingPhases(to: 1)
+                    } else {
+                        notes[k] = .stopped(blocked)
+                    }
                 }
             }
         }
@@ -106,14 +111,17 @@ extension Allocation {
     }
 
     private mutating func withStopCapacity(of limit: Limit, _ body: (inout Allocation) -> Void) {
-        guard let i = constraints.firstIndex(where: { $0.limit == limit }), let stop = constraints[i].stopCapacity else {
-            body(&self)
-            return
+        withStopCapacities({ $0 == limit }, body)
+    }
+
+    /// Runs `body` with the constraints `include` selects at their stop capacities.
+    private mutating func withStopCapacities(_ include: (Limit) -> Bool, _ body: (inout Allocation) -> Void) {
+        let steering = constraints.map(\.capacity)
+        for i in constraints.indices where include(constraints[i].limit) {
+            if let stop = constraints[i].stopCapacity { constraints[i].capacity = stop }
         }
-        let steering = constraints[i].capacity
-        constraints[i].capacity = stop
         body(&self)
-        constraints[i].capacity = steering
+        for i in constraints.indices { constraints[i].capacity = steering[i] }
     }
 
     /// Stops the lowest-ranked cars (of `stages`) until `limit` holds, sparing those
