@@ -54,11 +54,15 @@ let package = Package(
             dependencies: ["PhasorCore", .product(name: "Crypto", package: "swift-crypto")]),
         /// French TIC (historique and standard) parsing. No MQTT, no I/O.
         .target(name: "TIC", dependencies: ["PhasorCore"]),
-        /// Modbus over libmodbus: buses, device profiles as data, simulators.
+        /// Modbus over libmodbus: buses, device profiles as data.
         .target(
             name: "Modbus",
             dependencies: ["CModbus", "PhasorCore", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Profiles")]),
+        /// Simulated devices served from the same profiles over Modbus TCP and RTU (meters, charge
+        /// points with a car, inverters and batteries, relays), and socat pty pairs: shipped with
+        /// the product (`phasor simulate`, the demo), used by tests and benchmarks.
+        .target(name: "DeviceSimulators", dependencies: ["Modbus", "CModbus", "PhasorCore"]),
         /// Linux GPIO character-device uAPI v2 (request struct and ioctl numbers are C macros).
         .target(name: "CGPIO"),
         /// S0 pulse inputs: GPIO edges, debounce, persisted counters, rates. No MQTT.
@@ -145,7 +149,7 @@ let package = Package(
         .executableTarget(name: "phasor-bridge", dependencies: ["Bridge"]),
         .executableTarget(
             name: "phasor",
-            dependencies: ["Gateway", "ControlService", "Bridge", "BridgeLicences", "PhasorTesting",
+            dependencies: ["Gateway", "ControlService", "Bridge", "BridgeLicences", "PhasorTesting", "DeviceSimulators",
                            .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Benchmarks (print figures; run by scripts/bench.sh, never timed in tests)
@@ -155,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "phasor-bench-control", dependencies: ["Control"], path: "Benchmarks/ControlCycle"),
         .executableTarget(
-            name: "phasor-bench-modbus", dependencies: ["Modbus", "PhasorCore"], path: "Benchmarks/ModbusPoll"),
+            name: "phasor-bench-modbus", dependencies: ["Modbus", "DeviceSimulators", "PhasorCore"], path: "Benchmarks/ModbusPoll"),
         .executableTarget(
             name: "phasor-bench-control-latency",
             dependencies: ["ControlService", "Control", "MQTT", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
@@ -165,11 +169,11 @@ let package = Package(
             path: "Benchmarks/ParseRate"),
         .executableTarget(
             name: "phasor-bench-latency",
-            dependencies: ["Gateway", "MQTT", "Modbus", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Gateway", "MQTT", "Modbus", "DeviceSimulators", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/MeterLatency"),
         .executableTarget(
             name: "phasor-bench-reaction",
-            dependencies: ["Modbus", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Modbus", "DeviceSimulators", "MQTT", "PhasorCore", "PhasorTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/ReactionLatency"),
 
         .executableTarget(
@@ -206,7 +210,7 @@ let package = Package(
             name: "BridgeTests",
             dependencies: [
                 "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "CloudConsumer", "BridgeAlerts", "BridgeDelivery",
-                "BridgeLicences", "PhasorService", "MQTT", "PhasorCore", "Modbus", "PhasorTesting",
+                "BridgeLicences", "PhasorService", "MQTT", "PhasorCore", "Modbus", "DeviceSimulators", "PhasorTesting",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Scripts")]),
@@ -214,21 +218,21 @@ let package = Package(
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PhasorTesting"]),
         .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModbusTests", dependencies: ["Modbus"]),
+        .testTarget(name: "ModbusTests", dependencies: ["Modbus", "DeviceSimulators"]),
         .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting"]),
         .testTarget(
             name: "ControlTests",
             dependencies: ["Control", "TIC", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
-            name: "GatewayModbusTests", dependencies: ["Gateway", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
+            name: "GatewayModbusTests", dependencies: ["Gateway", "DeviceSimulators", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "PhasorTesting", "TIC", "HomeAssistant"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "DeviceSimulators", "PhasorTesting", "TIC", "HomeAssistant"]),
         .testTarget(
-            name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "MQTT", "PhasorCore", "PhasorTesting"],
+            name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "DeviceSimulators", "MQTT", "PhasorCore", "PhasorTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "PhasorTesting"],
+            name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "DeviceSimulators", "PhasorTesting"],
             resources: [.copy("Fixtures"), .copy("Scripts")]),
     ]
 )

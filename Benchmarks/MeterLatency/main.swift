@@ -6,6 +6,7 @@
 // every message at the subscriber is matched to the write it came from.
 // A pty has no baud rate: on a real 115200 Bd line the telegram itself takes
 // ~70 ms to transmit before its last byte arrives; that is not counted here.
+import DeviceSimulators
 import Foundation
 import Gateway
 import Logging

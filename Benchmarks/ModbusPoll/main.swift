@@ -7,6 +7,7 @@
 //    baud, against the frame-time limit of a real wire at those rates. A pty moves
 //    bytes at memory speed whatever the baud setting, so the measured rate is the
 //    software ceiling of bus + libmodbus + simulator; the wire limit is computed.
+import DeviceSimulators
 import Foundation
 import Modbus
 import PhasorCore

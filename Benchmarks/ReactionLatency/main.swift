@@ -8,6 +8,7 @@
 // chargers' setpoints (15 A ↔ 7.5 A under a 32 A main connection).
 // A pty has no baud rate: at 115200 Bd a telegram takes ~80 ms on the wire before
 // its last byte; that is not counted here.
+import DeviceSimulators
 import Foundation
 import Logging
 import Modbus

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Control
+import DeviceSimulators
 import Foundation
 import Gateway
 import MeterIO

@@ -1,5 +1,6 @@
 import BridgeLicences
 import Crypto
+import DeviceSimulators
 import Foundation
 import Logging
 import Modbus

@@ -1,3 +1,4 @@
+import DeviceSimulators
 import Foundation
 @testable import Gateway
 import Modbus

@@ -1,3 +1,4 @@
+@testable import DeviceSimulators
 import Foundation
 import PhasorCore
 import Testing

@@ -38,7 +38,7 @@ public struct ResolvedRegister: Sendable, Hashable {
 }
 
 /// 10^n for the small exponents SunSpec scale factors use.
-func powerOfTen(_ n: Int16) -> Double {
+package func powerOfTen(_ n: Int16) -> Double {
     var result = 1.0
     for _ in 0..<abs(Int(n)) { result *= 10 }
     return n < 0 ? 1 / result : result
@@ -150,7 +150,7 @@ public struct ResolvedProfile: Sendable {
         }
     }
 
-    static func layout(of spec: RegisterSpec, defaultOrder: WordOrder, path: String, file: String) throws(ConfigError)
+    package static func layout(of spec: RegisterSpec, defaultOrder: WordOrder, path: String, file: String) throws(ConfigError)
         -> RegisterLayout
     {
         let point = RegisterPoint(address: spec.address, function: spec.function ?? 3, writeFunction: nil, type: spec.type,
@@ -158,7 +158,7 @@ public struct ResolvedProfile: Sendable {
         return try layout(of: point, defaultOrder: defaultOrder, path: path, file: file)
     }
 
-    static func layout(of point: RegisterPoint, defaultOrder: WordOrder, path: String, file: String,
+    package static func layout(of point: RegisterPoint, defaultOrder: WordOrder, path: String, file: String,
                        defaultType: DataType = .uint16) throws(ConfigError) -> RegisterLayout
     {
         func fail(_ field: String, _ message: String) -> ConfigError {

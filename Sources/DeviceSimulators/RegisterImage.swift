@@ -1,4 +1,5 @@
 import CModbus
+import Modbus
 
 /// The four tables a simulated device serves, as a libmodbus mapping sized to the
 /// addresses its profile uses, so reads outside them get "illegal data address".

@@ -1,6 +1,7 @@
 import PhasorCore
 import CModbus
 import Foundation
+import Modbus
 
 /// Answers one request already framed by a server loop: `query` holds the ADU,
 /// `headerLength` is 7 (TCP) or 1 (RTU), `ctx` is the context to reply through.

@@ -1,4 +1,5 @@
 import Foundation
+import Modbus
 import PhasorCore
 
 /// A simulated inverter's response to its `setpoints` registers: a written limit applies

@@ -1,4 +1,5 @@
 import Foundation
+import Modbus
 
 /// Two linked pseudo-terminals made by socat: what one end writes, the other reads,
 /// like two devices on an RS-485 pair. A pty ignores baud rate and parity settings.

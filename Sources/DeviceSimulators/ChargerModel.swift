@@ -1,4 +1,5 @@
 import Foundation
+import Modbus
 import PhasorCore
 
 /// A simulated charge point with an optional car: it draws the current the

@@ -1,4 +1,5 @@
 import Foundation
+import Modbus
 import PhasorCore
 
 /// One device the simulator serves: its profile's registers filled from a model,

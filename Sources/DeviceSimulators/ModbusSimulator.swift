@@ -1,5 +1,6 @@
 import CModbus
 import Foundation
+import Modbus
 import PhasorCore
 
 /// Simulated Modbus devices built from the same profile files the gateway uses,

@@ -1,4 +1,5 @@
 import Foundation
+import Modbus
 import PhasorCore
 
 /// Plausible, deterministic site behaviour as functions of time, so a test can
