@@ -56,11 +56,7 @@ import Testing
         let meter = try SimulatedP1Meter(template: try SiteRig.fixture("dsmr5-belgium-fluvius-v171-dsmrparser.txt"))
         let line = try SerialLineWriter(path: pty.first)
         defer { simulator.stop() }
-        func applied() -> [[String: Any]] {
-            messages.on(topics.inverterApplied("hybrid")).compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
-            }
-        }
+        func applied() -> [[String: Any]] { run.inverterApplied("hybrid") }
         func register(_ address: UInt16) async throws -> Double? {
             let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: modbusPort),
                                 options: BusOptions(responseTimeout: ModbusTimeout(milliseconds: 500), retry: .none))
@@ -84,7 +80,7 @@ import Testing
             }
         }
 
-        do {
+        try await run.stopping(pty) {
             // The gateway writes the battery's maxima at start, then control's limits arrive.
             try await feed(seconds: 90) {
                 applied().contains { $0["result"] as? String == "applied" && $0["battery_max_discharge_w"] != nil }
@@ -131,12 +127,6 @@ import Testing
             #expect(fellBack, "logs: \(logs())")
             #expect(try await register(47075) == 5000)
             #expect(try await register(47077) == 5000)
-        } catch {
-            await run.stop()
-            await pty.stop()
-            throw error
         }
-        await run.stop()
-        await pty.stop()
     }
 }
