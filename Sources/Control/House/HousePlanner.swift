@@ -65,6 +65,9 @@ public struct HouseInputs: Sendable {
     public var measuredGridW: Double?
     /// The main meter's per-phase currents as they read (battery included), A.
     public var measuredRootCurrents: PhaseCurrents?
+    /// Relays whose last command the gateway refused or could not write (`relay/<id>/applied`),
+    /// until it reports their state: their real state is unknown.
+    public var unconfirmedRelays: Set<String> = []
 
     public init(now: Date, gridPowerW: Double?, solarCarsW: Double = 0, carsShortOfBudget: Bool = false,
                 carsHeldW: Double = 0, budget: BudgetFigures? = nil, nodes: [NodeFigures] = [], tariff: TariffSignals? = nil,
@@ -211,8 +214,14 @@ public struct HousePlanner: Sendable {
 
         // Base export: every managed load at its base (relays off, heat pump in Normal).
         var managedOn = 0.0
-        if let hp = config.heatPump, let m = state.heatPump { managedOn += hp.power(m.regime) - hp.power(.normal) }
-        for r in config.relays where state.relays[r.id]?.on == true { managedOn += r.powerW }
+        if let hp = config.heatPump, let m = state.heatPump, !hp.relays.contains(where: inputs.unconfirmedRelays.contains) {
+            managedOn += hp.power(m.regime) - hp.power(.normal)
+        }
+        // A relay whose last command the gateway refused or failed to write may not draw
+        // what the planner believes: its power is not handed out as surplus.
+        for r in config.relays where state.relays[r.id]?.on == true && !inputs.unconfirmedRelays.contains(r.id) {
+            managedOn += r.powerW
+        }
         let export = inputs.gridPowerW.map { -$0 }
         let battery = inputs.batteryW ?? 0
         var remaining = export.map { $0 + managedOn + inputs.solarCarsW - battery } ?? -Double.infinity
@@ -279,7 +288,8 @@ public struct HousePlanner: Sendable {
                     surplusW: remaining,
                     forcedOn: tariff.forcesOn(id) || r.timers.contains { $0.contains(now, calendar: calendar) },
                     shed: shed.contains(id) || tariff.sheds(id),
-                    noRoom: !fits(loadCurrents, panel: r.wiring.panel, inputs: inputs, alreadyCounted: machine.on),
+                    noRoom: !fits(loadCurrents, panel: r.wiring.panel, inputs: inputs,
+                                  alreadyCounted: machine.on && !inputs.unconfirmedRelays.contains(id)),
                     urgentOff: exceeded(on: r.wiring.mask, panel: r.wiring.panel, nodes: inputs.nodes),
                     operatorState: operatorState)
                 let wasOn = machine.on
