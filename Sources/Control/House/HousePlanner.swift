@@ -15,6 +15,8 @@ public struct HouseOverride: Sendable, Equatable, Codable {
 /// What control remembers about the house loads between cycles.
 public struct HouseState: Sendable, Equatable, Codable {
     public var heatPump: HeatPumpRegimeMachine?
+    /// Since when the export has asked for a regime below the heat pump's (`step_down_delay_seconds`).
+    public var heatPumpLowSince: Date?
     public var relays: [String: SurplusRelayMachine]
     /// Operator overrides by load id (heat pump id or relay id).
     public var overrides: [String: HouseOverride]
@@ -269,8 +271,9 @@ public struct HousePlanner: Sendable {
                 continue
             }
             if let hp = config.heatPump, hp.id == id, var machine = state.heatPump, let rules = heatPumpRules {
-                let d = stepHeatPump(hp, &machine, rules: rules, surplus: remaining, shed: shed.contains(id),
-                                     tariff: tariff, override: next.overrides[id], inputs: inputs, voltage: voltage)
+                let d = stepHeatPump(hp, &machine, lowSince: &next.heatPumpLowSince, rules: rules, surplus: remaining,
+                                     shed: shed.contains(id), tariff: tariff, override: next.overrides[id], inputs: inputs,
+                                     voltage: voltage)
                 if let before = state.heatPump?.regime, machine.regime > before {
                     let extra = hp.wiring.currents(watts: hp.power(machine.regime) - hp.power(before), voltage: voltage)
                     switchedOn.append(PendingLoad(panel: hp.wiring.panel, currents: extra, since: now))
@@ -342,7 +345,8 @@ public struct HousePlanner: Sendable {
     }
 
     private func stepHeatPump(
-        _ hp: HeatPumpConfig, _ machine: inout HeatPumpRegimeMachine, rules: HeatPumpRegimeMachine.Rules, surplus: Double,
+        _ hp: HeatPumpConfig, _ machine: inout HeatPumpRegimeMachine, lowSince: inout Date?,
+        rules: HeatPumpRegimeMachine.Rules, surplus: Double,
         shed: Bool, tariff: TariffOutcome, override: HouseOverride?, inputs: HouseInputs, voltage: Double
     ) -> HeatPumpDecision {
         let current = machine.regime
@@ -357,6 +361,18 @@ public struct HousePlanner: Sendable {
         } else {
             wanted = .normal
             why = surplus.isFinite ? "export \(Int(surplus.rounded())) W below the comfort threshold" : "main meter stale"
+        }
+        // A step down for the export waits until the export has stayed low for the delay.
+        if wanted < current && surplus.isFinite && current > .normal {
+            let since = lowSince ?? inputs.now
+            lowSince = since
+            let until = since + hp.stepDownDelaySeconds
+            if inputs.now < until {
+                wanted = current
+                why += "; stepping down at \(until) if it stays low"
+            }
+        } else {
+            lowSince = nil
         }
         if let cap = tariff.heatPumpCap, wanted > cap {
             wanted = cap
