@@ -43,6 +43,10 @@ struct HouseYear {
 
     /// Tallies.
     var setpointChanges = 0
+    /// Prints every decision in [trace, trace + traceSeconds) (`--trace`): what each load
+    /// drew and what the budget and the battery planner thought.
+    var trace: Date?
+    var traceSeconds: TimeInterval = 900
     var batteryChargedWh = 0.0
     var batteryDischargedWh = 0.0
     private var lastSetpoint = 0.0
@@ -96,10 +100,29 @@ struct HouseYear {
             inverterW: devices.pvW + devices.batteryW)
         let (nextHouse, hd) = planner.step(houseState, inputs: inputs)
         houseState = nextHouse
+        if let trace, now >= trace, now < trace + traceSeconds { printTrace(now, decision: decision, house: hd) }
         pending = PendingLoads.prune(pending + hd.switchedOn, now: now)
         for relay in hd.relayStates { devices.setRelay(relay.id, on: relay.on) }
         if let e = hd.exportLimit { devices.setExportLimit(e.limitW) }
         if let b = hd.battery { devices.setBatteryLimits(maxChargeW: b.maxChargeW, maxDischargeW: b.maxDischargeW) }
+    }
+
+    private func printTrace(_ now: Date, decision: Decision, house hd: HouseDecision) {
+        let b = decision.budget
+        let carW = (plant.draw(charger: 0) * Profiles.voltage).sum()
+        let grid = (plant.panelCurrents()[0] * Profiles.voltage).sum()
+        func f(_ x: Double) -> String { String(format: "%6.0f", x) }
+        let sp = decision.setpoints.first
+        let fields = [
+            ISO8601DateFormatter().string(from: now), "grid", f(grid), "house", f(householdW(now)), "car", f(carW),
+            "sp", String(format: "%4.1f", sp?.current ?? 0), "\(sp?.reason ?? .noCar)", "hp", f(devices.heatPumpW),
+            "boiler", f(devices.boilerW), "bat", f(devices.batteryW), String(format: "soc %4.1f", devices.batterySoC),
+            "pv", f(devices.pvW), "| soFar", f(b.energySoFarWh), "allowed", f(b.allowedRestW), "tolerated",
+            f(b.toleratedRestW), "hhNow", f(b.householdW), "hhEst", f(b.householdEstimateW), "fc", f(b.forecastW),
+            "| lim", hd.battery.map { "\(Int($0.maxChargeW))/\(Int($0.maxDischargeW)) \($0.dischargeReason)" } ?? "-",
+            "| hp", hd.heatPump.map { "\($0.regime) \($0.reason)" } ?? "-",
+        ]
+        print(fields.joined(separator: " "))
     }
 
     /// Hours in each SG-Ready regime (off, normal, comfort, boost) until now.
@@ -150,6 +173,11 @@ func printHouseTable(
     if let worst = with.worstQuarter {
         row("quarters over the slider (with the devices)", ["-", "\(with.quartersOver), highest \(kw(worst.averageW)) kW"])
         row("  the highest starts at", ["-", ISO8601DateFormatter().string(from: worst.start)])
+    }
+    let over = loop.plant.mainEnergy.closedQuarters.filter { $0.averageW > sliderKW * 1000 + 1 }
+    if !over.isEmpty, over.count <= 20 {
+        row("  each (UTC start, kW)", ["-", over.map { "\(ISO8601DateFormatter().string(from: $0.start)) \(kw($0.averageW))" }
+            .joined(separator: ", ")])
     }
     row("PV produced (kWh)", pv.map { kwh($0) })
     row("PV self-consumption", zip(results, pv).map { r, p in String(format: "%.1f %%", 100 * (p - r.exportWh) / max(1, p)) })

@@ -4,7 +4,7 @@ import Foundation
 import PhasorCore
 import Plant
 
-// phasor-bench-year [--days N] [--slider KW] [--seed S] [--house]
+// phasor-bench-year [--days N] [--slider KW] [--seed S] [--house] [--trace ISO-TIME]
 //
 // A simulated year of a Belgian household (32 A three-phase connection, DSMR 5 meter,
 // synthetic SLP-like load with appliances and per-second noise, 5 kWp PV, one EV on an
@@ -38,6 +38,7 @@ enum SimulatedYear {
         var sliderArgument = 5.0
         var seedArgument: UInt64 = 2025
         var houseArgument = false
+        var traceArgument: Date?
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let a = arguments.next() {
             switch a {
@@ -45,8 +46,15 @@ enum SimulatedYear {
             case "--slider": sliderArgument = Double(arguments.next() ?? "") ?? sliderArgument
             case "--seed": seedArgument = UInt64(arguments.next() ?? "") ?? seedArgument
             case "--house": houseArgument = true
+            case "--trace":
+                // A quarter hour to print second by second (with --house), e.g. 2025-02-11T18:30:00Z.
+                traceArgument = ISO8601DateFormatter().date(from: arguments.next() ?? "")
+                if traceArgument == nil {
+                    print("--trace takes a UTC time such as 2025-02-11T18:30:00Z")
+                    exit(2)
+                }
             default:
-                print("usage: phasor-bench-year [--days N] [--slider KW] [--seed S] [--house]")
+                print("usage: phasor-bench-year [--days N] [--slider KW] [--seed S] [--house] [--trace ISO-TIME]")
                 exit(2)
             }
         }
@@ -54,6 +62,7 @@ enum SimulatedYear {
         let days = daysArgument
         let sliderKW = sliderArgument
         let seed = seedArgument
+        let trace = traceArgument
         let start = Date(timeIntervalSince1970: 1_735_686_000)  // 2025-01-01 00:00 Brussels
         let end = start.addingTimeInterval(Double(days) * 86_400)
         let profiles = Profiles(seed: seed, pvPeakW: 5000, yearlyKWh: 3500)
@@ -208,6 +217,8 @@ enum SimulatedYear {
                         model: houseModel, plant: Plant(config: plantConfig(houseDevices: true), start: start, seed: seed),
                         devices: HouseYear.devices(pv: { profiles.pv($0) }),
                         householdW: { (profiles.household($0) * Profiles.voltage).sum() })
+                    loop.trace = trace.map { $0.addingTimeInterval(-300) }
+                    loop.traceSeconds = 1200
                     let (delivered, missed) = driveSessions(&loop, plant: \.plant) { $0.run(until: $1) }
                     let ledger = loop.plant.ledger
                     let outcome = Outcome(

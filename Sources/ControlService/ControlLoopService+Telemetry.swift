@@ -54,6 +54,22 @@ extension ControlLoopService {
         }
     }
 
+    /// `…/relay/<id>/applied` (gateway, retained): a command `refused` or `failed` leaves
+    /// the relay's state unknown to control until the gateway reports it (`HouseEngine`).
+    func handleRelayAnswer(_ message: MQTTMessage) {
+        guard !message.payload.isEmpty else { return }
+        do throws(PayloadError) {
+            let object = try JSONObject(message.payload)
+            let id = try object.requiredString("id")
+            let result = try object.requiredString("result")
+            let time = try object.time("time") ?? clock.now()
+            let (on, reason) = (try object.bool("on"), try object.string("reason"))
+            engine.withLock { $0.record(relayAnswer: id, result: result, on: on, reason: reason, time: time) }
+        } catch {
+            logger.warning("unreadable relay answer", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+        }
+    }
+
     /// `…/chargepoint/<id>/applied`: shown on the state topic, for diagnostics.
     func handleApplied(_ message: MQTTMessage) {
         let levels = message.topic.split(separator: "/")

@@ -108,6 +108,7 @@ public final class ControlLoopService: Service, Sendable {
         let applied = try await client.subscribe("\(root)/chargepoint/+/applied", qos: .atLeastOnce)
         let availability = try await client.subscribe("\(root)/device/+/availability", qos: .atLeastOnce)
         let relays = try await client.subscribe("\(root)/relay/+/state", qos: .atLeastOnce)
+        let relayAnswers = try await client.subscribe("\(root)/relay/+/applied", qos: .atLeastOnce)
         // Commands are `…/control/<path>/set`; `control/state` (ours) is filtered out below.
         // Retained commands are refused (see `RetainedCommands`).
         let commands = try await client.subscribe("\(root)/control/#", options: .commands)
@@ -117,11 +118,12 @@ public final class ControlLoopService: Service, Sendable {
             group.addTask { for await m in applied { self.handleApplied(m) } }
             group.addTask { for await m in availability { self.handleAvailability(m) } }
             group.addTask { for await m in relays { self.handleRelayState(m) } }
+            group.addTask { for await m in relayAnswers { self.handleRelayAnswer(m) } }
             group.addTask { for await m in commands where m.topic.hasSuffix("/set") { await self.handleCommand(m) } }
             group.addTask { await self.runTimer() }
             group.addTask { await self.runSaver() }
             try? await gracefulShutdown()
-            for subscription in [meters, chargers, applied, availability, relays, commands] { subscription.cancel() }
+            for subscription in [meters, chargers, applied, availability, relays, relayAnswers, commands] { subscription.cancel() }
             group.cancelAll()
         }
         // The last word: a restart continues from here.

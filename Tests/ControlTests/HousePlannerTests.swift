@@ -12,7 +12,7 @@ import Testing
     static let heatPump = HeatPumpConfig(
         relays: ["sg0", "sg1"], wiring: LoadWiring(phases: 3),
         powerW: [.off: 0, .normal: 1000, .comfort: 2000, .boost: 3000], comfortExportW: 1000, boostExportW: 2500,
-        hysteresisW: 300)
+        hysteresisW: 300, stepDownDelaySeconds: 0)
     static let boiler = SurplusRelayConfig(
         id: "boiler", powerW: 2400, wiring: LoadWiring(phases: 1, phase: 1), hysteresisW: 400, minOnSeconds: 600,
         minOffSeconds: 300, timers: [])
@@ -93,6 +93,31 @@ import Testing
         // The cloud at 3600 s: Boost had held its 5 min; each step down holds 1 min.
         #expect(changes[2].0 == 3600)
         #expect(changes[3].0 == 3660)
+    }
+
+    /// `step_down_delay_seconds`: a dip of the export shorter than the delay (a kettle, a
+    /// cloud's edge) costs no step down — nor, after the hold, a step up with its dwell; a
+    /// longer one steps down at the delay's end, then one regime a minute as before.
+    @Test func aShortDipOfTheExportCostsNoStepDown() throws {
+        var config = Self.heatPump
+        config.stepDownDelaySeconds = 120
+        var h = try Self.house(HouseConfig(heatPump: config))
+        var changes: [(Int, HeatPumpRegime)] = []
+        var regime = HeatPumpRegime.normal
+        for t in 0..<3000 {
+            // 6 kW of PV; a 90 s dip to 300 W at 1200 s, a cloud from 2000 s.
+            let pv = (t >= 1200 && t < 1290) || t >= 2000 ? 300.0 : 6000
+            let r = try #require(h.step(Double(t), pv: pv).heatPump).regime
+            if r != regime { changes.append((t, r)) }
+            regime = r
+        }
+        #expect(changes.map(\.1) == [.comfort, .boost, .comfort, .normal], "\(changes)")
+        #expect(changes.count == 4 && changes[2].0 == 2120 && changes[3].0 == 2180, "\(changes)")
+        // Gone at once when something else asks: the budget, a tariff, a limit.
+        var shed = try Self.house(HouseConfig(heatPump: config), limit: 40)
+        for t in 0..<700 { _ = shed.step(Double(t), pv: 6000) }
+        let urgent = try #require(shed.step(700, pv: 6000, extraL1A: 60).heatPump)
+        #expect(urgent.regime < .boost, "a limit exceeded does not wait for the delay: \(urgent.regime)")
     }
 
     /// Opening contacts go first: Comfort (0:1) dropping to Off (1:0) for a limit passes

@@ -192,4 +192,68 @@ import Testing
             #expect(result.status == 0, "\(result.output)")
         }
     }
+
+    /// `relay/<id>/applied`: a boiler switched on for the surplus whose command the gateway
+    /// could not write is not counted on. Its power is not handed out again as surplus (the
+    /// heat pump steps up for the real export only), the cars see it as drawing (worst case,
+    /// until the gateway reports the relay), and control/state says why.
+    @Test func aRelayWhoseCommandFailedIsNotCountedOnUntilTheGatewayReportsIt() async throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let yaml = Self.yaml
+            .replacingOccurrences(of: "power_w: {normal: 1000, comfort: 2000, boost: 3000}",
+                                  with: "power_w: {normal: 1000, comfort: 1500, boost: 2000}\n    comfort_export_w: 1000\n    boost_export_w: 3500\n    dwell_seconds: {normal: 0, comfort: 0, boost: 0}\n    hold_down_seconds: 0")
+            .replacingOccurrences(of: "  battery: {meter: inverter}\n", with: "")
+            .replacingOccurrences(of: "  tariff:", with: "  priorities: [boiler, heat_pump, cars]\n  relays:\n    - {id: boiler, power_w: 2000, phases: 1, phase: 1, min_on_seconds: 0, min_off_seconds: 0}\n  tariff:")
+        let model = try SiteModel.load(yaml: yaml)
+        var engine = ControlEngine(model: model, state: ControlState(model: model), firstSequence: 1, now: now - 3600)
+        /// The main meter exporting `watts`, balanced.
+        func export(_ watts: Double, at t: Date) {
+            var grid = Reading(device: "linky", time: MeterTimestamp(date: t, utcOffsetSeconds: 0), values: [])
+            for p in 1...3 { grid.set(Quantity.current.phase(p), watts / 690) }
+            for p in 1...3 { grid.set(Quantity.powerExport.phase(p), watts / 3) }
+            grid.set(.powerExport, watts)
+            _ = engine.record(meter: "linky", MeterSample(reading: grid), reading: grid)
+            engine.record(charger: "cp1", ChargerSample(time: t, connected: false, currents: .zero))
+        }
+        // 4 kW of export: the boiler (first in the order) takes 2 kW of it.
+        export(4000, at: now)
+        _ = engine.cycle(now: now)
+        #expect(engine.house?.last?.relays.first?.on == true)
+        #expect(engine.dueRelayCommands(now: now).contains { $0.id == "boiler" && $0.on })
+
+        // The gateway could not write it: the meter still shows the 4 kW export.
+        engine.record(relayAnswer: "boiler", result: "failed", on: true, reason: "write failed: timeout", time: now + 1)
+        for t in 2...6 {
+            export(4000, at: now + Double(t))
+            _ = engine.cycle(now: now + Double(t))
+        }
+        // With the boiler believed on, the heat pump would see 4 + 2 = 6 kW: Boost. It sees
+        // the 4 kW there is, less the boiler's share still wanted: Comfort.
+        let hp = try #require(engine.house?.last?.heatPump)
+        #expect(hp.wanted == .comfort, "the heat pump wants \(hp.wanted): \(hp.reason)")
+        // The cars count the boiler as drawing: its 2 kW on L1 (8.7 A) in their view.
+        /// What the cars' view adds on L1 beyond what it adds on L2 (a heat-pump step just
+        /// decided is pending on all three), A.
+        func boilerInView(at t: Date) throws -> Double {
+            let view = try #require(engine.house).measurementsForCars(engine.measurements, model: model, now: t)
+            let added = try #require(view.meters["linky"]?.currents) - (try #require(engine.measurements.meters["linky"]?.currents))
+            return added[0] - added[1]
+        }
+        #expect(abs(try boilerInView(at: now + 6) - 2000 / 230) < 0.01)
+        // control/state shows the refusal, valid against its schema.
+        let decision = engine.cycle(now: now + 7)
+        let state = ControlStatePayload.encode(engine: engine, decision: decision, now: now + 7)
+        let house = try #require((try JSONSerialization.jsonObject(with: Data(state)) as? [String: Any])?["house"] as? [String: Any])
+        let refused = try #require((house["refused"] as? [[String: Any]])?.first)
+        #expect(refused["id"] as? String == "boiler" && refused["result"] as? String == "failed"
+                && refused["reason"] as? String == "write failed: timeout" && refused["on"] as? Bool == true)
+        if let result = try await validate([state], against: "control-state.schema.json") {
+            #expect(result.status == 0, "\(result.output)")
+        }
+
+        // The gateway reports the relay (a later write went through): known again.
+        engine.record(relay: "boiler", on: true)
+        #expect(engine.house?.refusals.isEmpty == true)
+        #expect(abs(try boilerInView(at: now + 7)) < 0.01)
+    }
 }

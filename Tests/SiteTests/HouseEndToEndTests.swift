@@ -48,6 +48,7 @@ import Testing
                   boost_export_w: 2500
                   dwell_seconds: {normal: 3, comfort: 6, boost: 3}
                   hold_down_seconds: 2
+                  step_down_delay_seconds: 2
 
             """)
         let (topics, messages, control) = (run.topics, run.messages, run.control)

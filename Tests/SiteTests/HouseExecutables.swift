@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Modbus
 import MQTT
 import PhasorCore
 import PhasorTesting
@@ -44,6 +45,26 @@ struct HouseExecutables {
             let text = (try? String(contentsOf: folder.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
             return "\n--- \(name) ---\n" + text.split(separator: "\n").suffix(20).joined(separator: "\n")
         }.joined()
+    }
+
+    /// The gateway's answers on `inverter/<id>/applied`, decoded.
+    func inverterApplied(_ id: String) -> [[String: Any]] {
+        messages.on(topics.inverterApplied(id)).compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
+        }
+    }
+
+    /// Runs `body`, then stops both executables and the meter's pty, whether it threw or not.
+    func stopping(_ pty: SocatPTYPair, after body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await stop()
+            await pty.stop()
+            throw error
+        }
+        await stop()
+        await pty.stop()
     }
 
     func stop() async {

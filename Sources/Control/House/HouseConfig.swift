@@ -106,6 +106,10 @@ public struct HeatPumpConfig: Sendable, Equatable, Decodable {
     public var dwellSeconds: [HeatPumpRegime: Double]?
     /// Minimum time in a regime entered by stepping down, s.
     public var holdDownSeconds: Double
+    /// The export must stay below a regime's threshold (less the hysteresis) this long
+    /// before the heat pump steps down for it, s: a kettle or a passing cloud does not cost
+    /// a step down and, after the hold, a step up with its dwell.
+    public var stepDownDelaySeconds: Double
     /// Off lasts at most this long, s…
     public var maxOffSeconds: Double
     /// …then Normal for at least this long, s.
@@ -114,7 +118,8 @@ public struct HeatPumpConfig: Sendable, Equatable, Decodable {
     public init(id: String = "heat_pump", model: String? = nil, relays: [String], wiring: LoadWiring = LoadWiring(phases: 3),
                 regimes: [HeatPumpRegime]? = nil, powerW: [HeatPumpRegime: Double], comfortExportW: Double = 1000,
                 boostExportW: Double = 2500, hysteresisW: Double = 300, dwellSeconds: [HeatPumpRegime: Double]? = nil,
-                holdDownSeconds: Double = 60, maxOffSeconds: Double = 7200, normalAfterOffSeconds: Double = 3600) {
+                holdDownSeconds: Double = 60, maxOffSeconds: Double = 7200, normalAfterOffSeconds: Double = 3600,
+                stepDownDelaySeconds: Double = 120) {
         self.id = id
         self.model = model
         self.relays = relays
@@ -126,6 +131,7 @@ public struct HeatPumpConfig: Sendable, Equatable, Decodable {
         self.hysteresisW = hysteresisW
         self.dwellSeconds = dwellSeconds
         self.holdDownSeconds = holdDownSeconds
+        self.stepDownDelaySeconds = stepDownDelaySeconds
         self.maxOffSeconds = maxOffSeconds
         self.normalAfterOffSeconds = normalAfterOffSeconds
     }
@@ -133,7 +139,7 @@ public struct HeatPumpConfig: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey {
         case id, model, relays, panel, phases, phase, regimes, powerW = "powerW", comfortExportW = "comfortExportW"
         case boostExportW = "boostExportW", hysteresisW = "hysteresisW", dwellSeconds, holdDownSeconds, maxOffSeconds
-        case normalAfterOffSeconds
+        case normalAfterOffSeconds, stepDownDelaySeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -156,7 +162,8 @@ public struct HeatPumpConfig: Sendable, Equatable, Decodable {
             holdDownSeconds: try c.decodeIfPresent(Double.self, forKey: .holdDownSeconds) ?? d.holdDownSeconds,
             maxOffSeconds: try c.decodeIfPresent(Double.self, forKey: .maxOffSeconds) ?? d.maxOffSeconds,
             normalAfterOffSeconds: try c.decodeIfPresent(Double.self, forKey: .normalAfterOffSeconds)
-                ?? d.normalAfterOffSeconds)
+                ?? d.normalAfterOffSeconds,
+            stepDownDelaySeconds: try c.decodeIfPresent(Double.self, forKey: .stepDownDelaySeconds) ?? d.stepDownDelaySeconds)
     }
 
     /// `{normal: 1500, comfort: 2500}`: keys are regime names.

@@ -66,6 +66,9 @@ enum HouseConfigValidation {
                 fail(path + ["dwell_seconds", regime.name], "must be between 0 and 86400 s")
             }
             if !(hp.holdDownSeconds >= 0) { fail(path + ["hold_down_seconds"], "must be 0 or more") }
+            if !(hp.stepDownDelaySeconds >= 0 && hp.stepDownDelaySeconds.isFinite) {
+                fail(path + ["step_down_delay_seconds"], "must be 0 or more")
+            }
             if !(hp.maxOffSeconds > 0 && hp.maxOffSeconds <= 7200) {
                 fail(path + ["max_off_seconds"], "must be above 0 and at most 7200 s (Off lasts at most 2 h)")
             }

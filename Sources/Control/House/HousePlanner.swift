@@ -15,6 +15,8 @@ public struct HouseOverride: Sendable, Equatable, Codable {
 /// What control remembers about the house loads between cycles.
 public struct HouseState: Sendable, Equatable, Codable {
     public var heatPump: HeatPumpRegimeMachine?
+    /// Since when the export has asked for a regime below the heat pump's (`step_down_delay_seconds`).
+    public var heatPumpLowSince: Date?
     public var relays: [String: SurplusRelayMachine]
     /// Operator overrides by load id (heat pump id or relay id).
     public var overrides: [String: HouseOverride]
@@ -39,6 +41,10 @@ public struct HouseInputs: Sendable {
     public var solarCarsW: Double
     /// Some car waits for or is held down by the quarter-hour budget.
     public var carsShortOfBudget: Bool
+    /// What the cars the budget would stop but their minimum run time keeps at their
+    /// minimum still draw, averaged over the rest of the quarter, W: they cannot give way,
+    /// so the loads that use the budget do.
+    public var carsHeldW: Double
     /// The cars' decision's budget and panel figures (per-phase room).
     public var budget: BudgetFigures?
     public var nodes: [NodeFigures]
@@ -61,9 +67,12 @@ public struct HouseInputs: Sendable {
     public var measuredGridW: Double?
     /// The main meter's per-phase currents as they read (battery included), A.
     public var measuredRootCurrents: PhaseCurrents?
+    /// Relays whose last command the gateway refused or could not write (`relay/<id>/applied`),
+    /// until it reports their state: their real state is unknown.
+    public var unconfirmedRelays: Set<String> = []
 
     public init(now: Date, gridPowerW: Double?, solarCarsW: Double = 0, carsShortOfBudget: Bool = false,
-                budget: BudgetFigures? = nil, nodes: [NodeFigures] = [], tariff: TariffSignals? = nil,
+                carsHeldW: Double = 0, budget: BudgetFigures? = nil, nodes: [NodeFigures] = [], tariff: TariffSignals? = nil,
                 batteryW: Double? = nil, rootCurrents: PhaseCurrents? = nil, batterySoC: Double? = nil,
                 inverterW: Double? = nil, carsW: Double = 0, measuredGridW: Double? = nil,
                 measuredRootCurrents: PhaseCurrents? = nil) {
@@ -78,6 +87,7 @@ public struct HouseInputs: Sendable {
         self.rootCurrents = rootCurrents
         self.solarCarsW = solarCarsW
         self.carsShortOfBudget = carsShortOfBudget
+        self.carsHeldW = carsHeldW
         self.budget = budget
         self.nodes = nodes
         self.tariff = tariff
@@ -141,10 +151,12 @@ public struct HouseDecision: Sendable, Equatable {
 ///   heat pump in Normal), plus what solar-only cars were given and what the battery
 ///   charges, minus what the battery discharges, is handed out in `priorities` order;
 ///   `cars` and `battery` take their share where they stand in the list.
-/// - **Giving way**: when the household alone (without cars) would end the quarter above
-///   the target, loads that use the budget (a relay forced on by a timer, the heat pump in
-///   Normal) are shed in the reverse order until the excess is covered; those ranked below
-///   `cars` also give way whenever a car is held down by the budget.
+/// - **Giving way**: when the household (without cars), plus the cars the minimum run time
+///   keeps at their minimum, plus the loads that gave way already (they would come back),
+///   would end the quarter above the target, loads that use the budget (a relay forced on
+///   by a timer, the heat pump in Normal) are shed in the reverse order until the excess
+///   is covered (a load held by its dwell covers only the rest after it may leave); those
+///   ranked below `cars` also give way whenever a car is held down by the budget.
 /// - **Limits**: a load switches on (a regime steps up) only when its configured current
 ///   fits under every limit of its panel and the panels above, beside the cars as decided;
 ///   a limit exceeded on its phases sheds it at once (dwell and minimum on time ignored).
@@ -204,8 +216,14 @@ public struct HousePlanner: Sendable {
 
         // Base export: every managed load at its base (relays off, heat pump in Normal).
         var managedOn = 0.0
-        if let hp = config.heatPump, let m = state.heatPump { managedOn += hp.power(m.regime) - hp.power(.normal) }
-        for r in config.relays where state.relays[r.id]?.on == true { managedOn += r.powerW }
+        if let hp = config.heatPump, let m = state.heatPump, !hp.relays.contains(where: inputs.unconfirmedRelays.contains) {
+            managedOn += hp.power(m.regime) - hp.power(.normal)
+        }
+        // A relay whose last command the gateway refused or failed to write may not draw
+        // what the planner believes: its power is not handed out as surplus.
+        for r in config.relays where state.relays[r.id]?.on == true && !inputs.unconfirmedRelays.contains(r.id) {
+            managedOn += r.powerW
+        }
         let export = inputs.gridPowerW.map { -$0 }
         let battery = inputs.batteryW ?? 0
         var remaining = export.map { $0 + managedOn + inputs.solarCarsW - battery } ?? -Double.infinity
@@ -215,16 +233,25 @@ public struct HousePlanner: Sendable {
         let carsRank = order.firstIndex(of: HouseConfig.carsEntry) ?? order.count
         var shed = Set<String>()
         if let b = inputs.budget, b.meterFresh {
-            var deficit = b.householdEstimateW - b.toleratedRestW
-            for id in order.reversed() where id != HouseConfig.carsEntry && id != HouseConfig.batteryEntry {
-                let rank = order.firstIndex(of: id) ?? order.count
-                let usesBudget = budgetPower(id, state: state, tariff: tariff, now: now)
-                guard usesBudget > 0 else { continue }
+            let uses = order.map { budgetUse($0, state: state, overrides: next.overrides, tariff: tariff, now: now) }
+            // The rest of the quarter: the household as estimated, the cars that cannot stop
+            // yet, and the loads off now that would come back unless they keep giving way
+            // (the meters no longer show them: without them a load given way returns as soon
+            // as its own absence covers the deficit, and flaps with its dwell times).
+            var deficit = b.householdEstimateW + inputs.carsHeldW - b.toleratedRestW
+            for use in uses where !use.on { deficit += use.watts }
+            let rest = max(1, b.quarterEnd.timeIntervalSince(now))
+            for (rank, id) in order.enumerated().reversed() where id != HouseConfig.carsEntry && id != HouseConfig.batteryEntry {
+                let use = uses[rank]
+                guard use.watts > 0 else { continue }
                 if rank > carsRank && inputs.carsShortOfBudget {
                     shed.insert(id)
                 } else if deficit > 0 {
                     shed.insert(id)
-                    deficit -= usesBudget
+                    // A load held on by its dwell or minimum on time covers only the part of
+                    // the quarter after it may leave: the next ones give way too.
+                    let off = use.on ? max(now, use.earliestOff) : now
+                    deficit -= use.watts * max(0, b.quarterEnd.timeIntervalSince(off)) / rest
                 }
             }
         }
@@ -244,8 +271,9 @@ public struct HousePlanner: Sendable {
                 continue
             }
             if let hp = config.heatPump, hp.id == id, var machine = state.heatPump, let rules = heatPumpRules {
-                let d = stepHeatPump(hp, &machine, rules: rules, surplus: remaining, shed: shed.contains(id),
-                                     tariff: tariff, override: next.overrides[id], inputs: inputs, voltage: voltage)
+                let d = stepHeatPump(hp, &machine, lowSince: &next.heatPumpLowSince, rules: rules, surplus: remaining,
+                                     shed: shed.contains(id), tariff: tariff, override: next.overrides[id], inputs: inputs,
+                                     voltage: voltage)
                 if let before = state.heatPump?.regime, machine.regime > before {
                     let extra = hp.wiring.currents(watts: hp.power(machine.regime) - hp.power(before), voltage: voltage)
                     switchedOn.append(PendingLoad(panel: hp.wiring.panel, currents: extra, since: now))
@@ -263,7 +291,8 @@ public struct HousePlanner: Sendable {
                     surplusW: remaining,
                     forcedOn: tariff.forcesOn(id) || r.timers.contains { $0.contains(now, calendar: calendar) },
                     shed: shed.contains(id) || tariff.sheds(id),
-                    noRoom: !fits(loadCurrents, panel: r.wiring.panel, inputs: inputs, alreadyCounted: machine.on),
+                    noRoom: !fits(loadCurrents, panel: r.wiring.panel, inputs: inputs,
+                                  alreadyCounted: machine.on && !inputs.unconfirmedRelays.contains(id)),
                     urgentOff: exceeded(on: r.wiring.mask, panel: r.wiring.panel, nodes: inputs.nodes),
                     operatorState: operatorState)
                 let wasOn = machine.on
@@ -287,21 +316,37 @@ public struct HousePlanner: Sendable {
         return (next, decision)
     }
 
-    /// Power a load takes from the budget now, W: a relay on by timer or tariff, the heat pump in Normal or above.
-    private func budgetPower(_ id: String, state: HouseState, tariff: TariffOutcome, now: Date) -> Double {
-        if let hp = config.heatPump, hp.id == id, let m = state.heatPump, m.regime >= .normal {
-            return hp.power(.normal)
+    /// What a load takes from the budget unless it gives way: a relay forced on by a timer
+    /// or the tariff, the heat pump's Normal (Off included: it comes back unless it keeps
+    /// giving way); nothing for a load an operator forces or the tariff keeps off.
+    struct BudgetUse {
+        var watts: Double
+        /// On now (the meters show it); off = given way already.
+        var on: Bool
+        /// The earliest time it may switch off (its dwell or minimum on time).
+        var earliestOff: Date
+    }
+
+    func budgetUse(_ id: String, state: HouseState, overrides: [String: HouseOverride], tariff: TariffOutcome, now: Date)
+        -> BudgetUse
+    {
+        let none = BudgetUse(watts: 0, on: false, earliestOff: now)
+        guard overrides[id] == nil else { return none }
+        if let hp = config.heatPump, hp.id == id, let m = state.heatPump, let rules = heatPumpRules {
+            if m.regime == .off && tariff.heatPumpCap == .off { return none }
+            return BudgetUse(watts: hp.power(.normal), on: m.regime >= .normal, earliestOff: m.earliestChange(rules: rules))
         }
-        if let r = config.relays.first(where: { $0.id == id }), state.relays[id]?.on == true,
+        if let r = config.relays.first(where: { $0.id == id }), let m = state.relays[id], !tariff.sheds(id),
             tariff.forcesOn(id) || r.timers.contains(where: { $0.contains(now, calendar: calendar) })
         {
-            return r.powerW
+            return BudgetUse(watts: r.powerW, on: m.on, earliestOff: m.since + r.minOnSeconds)
         }
-        return 0
+        return none
     }
 
     private func stepHeatPump(
-        _ hp: HeatPumpConfig, _ machine: inout HeatPumpRegimeMachine, rules: HeatPumpRegimeMachine.Rules, surplus: Double,
+        _ hp: HeatPumpConfig, _ machine: inout HeatPumpRegimeMachine, lowSince: inout Date?,
+        rules: HeatPumpRegimeMachine.Rules, surplus: Double,
         shed: Bool, tariff: TariffOutcome, override: HouseOverride?, inputs: HouseInputs, voltage: Double
     ) -> HeatPumpDecision {
         let current = machine.regime
@@ -316,6 +361,18 @@ public struct HousePlanner: Sendable {
         } else {
             wanted = .normal
             why = surplus.isFinite ? "export \(Int(surplus.rounded())) W below the comfort threshold" : "main meter stale"
+        }
+        // A step down for the export waits until the export has stayed low for the delay.
+        if wanted < current && surplus.isFinite && current > .normal {
+            let since = lowSince ?? inputs.now
+            lowSince = since
+            let until = since + hp.stepDownDelaySeconds
+            if inputs.now < until {
+                wanted = current
+                why += "; stepping down at \(until) if it stays low"
+            }
+        } else {
+            lowSince = nil
         }
         if let cap = tariff.heatPumpCap, wanted > cap {
             wanted = cap

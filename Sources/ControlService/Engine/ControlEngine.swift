@@ -94,6 +94,11 @@ struct ControlEngine: Sendable {
     /// The gateway's report of a relay control steers; others are ignored.
     mutating func record(relay id: String, on: Bool) { house?.record(relay: id, on: on) }
 
+    /// The gateway's answer to a relay command (`relay/<id>/applied`).
+    mutating func record(relayAnswer id: String, result: String, on: Bool?, reason: String?, time: Date) {
+        house?.record(relayAnswer: id, result: result, on: on, reason: reason, time: time)
+    }
+
     /// Relay commands due after the last cycle (changes, and a repeat every 30 s).
     mutating func dueRelayCommands(now: Date) -> [(id: String, on: Bool)] { house?.dueCommands(now: now) ?? [] }
     mutating func dueInverterSetpoints(now: Date) -> [(setpoint: InverterSetpoint, sequence: Int)] {

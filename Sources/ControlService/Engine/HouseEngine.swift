@@ -30,6 +30,18 @@ struct HouseEngine: Sendable {
     private var sent: [String: (on: Bool, at: Date)] = [:]
     /// What the gateway last reported per relay (`relay/<id>/state`, retained).
     private var reported: [String: Bool] = [:]
+    /// The gateway's answers that did not switch a relay (`relay/<id>/applied`: `refused` or
+    /// `failed`), until it reports the relay's state: its real state is unknown meanwhile.
+    private(set) var refusals: [String: RelayRefusal] = [:]
+
+    struct RelayRefusal: Sendable, Equatable {
+        /// `refused` or `failed`.
+        var result: String
+        var reason: String
+        /// The state the refused command asked for, when the answer says it.
+        var on: Bool?
+        var time: Date
+    }
     /// A command is repeated this often while the gateway reports another state (it
     /// started after the command, or set its default when it judged control gone)…
     static let retry: TimeInterval = 2
@@ -105,7 +117,7 @@ struct HouseEngine: Sendable {
     /// What the cars' cycle reads: the main meter as if the battery were not discharging,
     /// unless the site lets cars charge from it or control steers it (`BatteryView`).
     func measurementsForCars(_ m: Measurements, model: SiteModel, now: Date) -> Measurements {
-        let withPending = PendingLoads.apply(m, model: model, pending: pending)
+        let withPending = PendingLoads.apply(m, model: model, pending: pending + unknownRelayLoads(model: model, now: now))
         // A steered battery never discharges beyond the household's own import (its limit),
         // so the cars cannot charge from it: they see the meter as it reads.
         guard let b = planner.config.battery, !b.toCars, !b.steered else { return withPending }
@@ -118,11 +130,12 @@ struct HouseEngine: Sendable {
     ) -> HouseDecision {
         let forCars = measurementsForCars(measurements, model: model, now: now)
         let fresh = { (t: Date?) in t.map { abs(now.timeIntervalSince($0)) <= BatteryView.maxAge } ?? false }
-        let inputs = HouseInputs.afterCars(
+        var inputs = HouseInputs.afterCars(
             decision, settings: settings, model: model, measurements: measurements, forCars: forCars, pending: pending,
             now: now, tariff: tariff, batteryW: batteryW(now: now),
             batterySoC: fresh(batterySoC?.time) ? batterySoC?.percent : nil,
             inverterW: fresh(inverterOutput?.time) ? inverterOutput?.watts : nil)
+        inputs.unconfirmedRelays = Set(refusals.keys)
         let (next, house) = planner.step(state, inputs: inputs)
         state = next
         last = house
@@ -130,8 +143,30 @@ struct HouseEngine: Sendable {
         return house
     }
 
-    /// The gateway's `relay/<id>/state`: what the relay is now.
-    mutating func record(relay id: String, on: Bool) { reported[id] = on }
+    /// The gateway's `relay/<id>/state`: what the relay is now (a refusal is then settled).
+    mutating func record(relay id: String, on: Bool) {
+        reported[id] = on
+        refusals[id] = nil
+    }
+
+    /// The gateway's `relay/<id>/applied`: `applied` settles a refusal, `refused` / `failed`
+    /// makes the relay's state unknown until the gateway reports it.
+    mutating func record(relayAnswer id: String, result: String, on: Bool?, reason: String?, time: Date) {
+        guard result == "refused" || result == "failed" else {
+            refusals[id] = nil
+            return
+        }
+        refusals[id] = RelayRefusal(result: result, reason: reason ?? "", on: on, time: time)
+    }
+
+    /// A plain relay whose state is unknown counts as on in the cars' view, whatever the
+    /// meter shows (the worst case for the budget and the limits): its current as a load
+    /// pending now.
+    private func unknownRelayLoads(model: SiteModel, now: Date) -> [PendingLoad] {
+        planner.config.relays.filter { refusals[$0.id] != nil }.map { r in
+            PendingLoad(panel: r.wiring.panel, currents: r.wiring.currents(watts: r.powerW, voltage: model.voltage), since: now)
+        }
+    }
 
     private func rootMeter(_ model: SiteModel) -> String? {
         if case .device(let id) = model.nodes[0].meter { return id }

@@ -40,6 +40,20 @@ enum HouseStatePayload {
             w.endObject()
         }
         w.endArray()
+        // Relays (heat-pump contacts included) whose last command the gateway did not carry
+        // out: their state is unknown until it reports it, and counts as on for the limits.
+        w.key("refused")
+        w.beginArray()
+        for (id, r) in house.refusals.sorted(by: { $0.key < $1.key }) {
+            w.beginObject()
+            w.key("id"); w.value(id)
+            w.key("result"); w.value(r.result)
+            w.key("reason"); w.value(r.reason)
+            w.key("on"); w.optional(r.on)
+            w.key("time"); w.value(time(r.time))
+            w.endObject()
+        }
+        w.endArray()
         w.key("tariff")
         w.beginObject()
         let signals = house.tariff
