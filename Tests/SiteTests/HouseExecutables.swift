@@ -1,3 +1,4 @@
+import DeviceSimulators
 import Foundation
 import Logging
 import Modbus
