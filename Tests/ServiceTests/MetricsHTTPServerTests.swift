@@ -34,10 +34,10 @@ import Testing
     @Test func servesItsPathAndRefusesTheRest() async throws {
         let server = try MetricsHTTPServer(bind: "127.0.0.1", port: 0)
         #expect(server.port > 0)
-        let running = Task {
-            await server.run { path in
-                path == "/metrics" ? .init(status: 200, contentType: "text/plain", body: Array("up 1\n".utf8)) : nil
-            }
+        // Started synchronously on its own thread: the blocking exchanges below run on a
+        // thread of the cooperative pool, which the server must never need.
+        server.start { path in
+            path == "/metrics" ? .init(status: 200, contentType: "text/plain", body: Array("up 1\n".utf8)) : nil
         }
         let port = server.port
         let ok = try exchange(port, "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -49,11 +49,12 @@ import Testing
         // A head that never ends within the limit is dropped without an answer.
         #expect(try exchange(port, "GET /metrics HTTP/1.1\r\n" + String(repeating: "X-Pad: 0123456789\r\n", count: 600)) == "")
         server.stop()
-        await running.value
+        await server.waitUntilStopped()
         // The thread closed the socket: the port can be bound again.
         let again = try MetricsHTTPServer(bind: "127.0.0.1", port: port)
+        again.start { _ in nil }
         again.stop()
-        await again.run { _ in nil }
+        await again.waitUntilStopped()
     }
 
     @Test func refusesAnAddressThatIsNotIPv4() {

@@ -26,6 +26,12 @@ final class MetricsHTTPServer: Sendable {
     /// The port bound (the one asked for, or the kernel's choice for 0).
     let port: Int
     private let stopped = Locked(false)
+    private let finished = Locked(Finished())
+
+    private struct Finished {
+        var done = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
 
     /// Binds and listens at once, so a busy port or a bad address is an error here.
     init(bind: String, port: Int) throws(Failure) {
@@ -58,19 +64,33 @@ final class MetricsHTTPServer: Sendable {
         self.port = Int(UInt16(bigEndian: actual.sin_port))
     }
 
-    /// Serves on a thread of its own until `stop()`; returns when that thread has closed
-    /// the socket. `respond` gets the request's path (query removed) for each `GET`.
-    func run(_ respond: @escaping @Sendable (String) -> Response?) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = ServerThread { [self] in
-                serve(respond)
-                done.resume()
+    /// Starts serving on a thread of its own (at once, without waiting for the
+    /// cooperative pool) until `stop()`. `respond` gets the request's path (query
+    /// removed) for each `GET`; nil means 404.
+    func start(_ respond: @escaping @Sendable (String) -> Response?) {
+        ServerThread { [self] in
+            serve(respond)
+            let waiters = finished.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.done = true
+                defer { state.waiters.removeAll() }
+                return state.waiters
             }
-            thread.start()
+            for waiter in waiters { waiter.resume() }
+        }.start()
+    }
+
+    /// Returns once the serving thread has closed the socket (after `stop()`).
+    func waitUntilStopped() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let done = finished.withLock { state -> Bool in
+                if !state.done { state.waiters.append(waiter) }
+                return state.done
+            }
+            if done { waiter.resume() }
         }
     }
 
-    /// Ends `run` within one poll interval (0.2 s); safe from any thread, more than once.
+    /// Ends the serving thread within one poll interval (0.2 s); safe from any thread, more than once.
     func stop() {
         stopped.withLock { $0 = true }
     }

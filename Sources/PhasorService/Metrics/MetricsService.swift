@@ -43,14 +43,15 @@ public final class MetricsService: Service, Sendable {
         listening.withLock { $0 = server.port }
         logger.info("metrics listening", metadata: ["address": "http://\(bind):\(server.port)/metrics"])
         let refresh = beforeScrape
+        server.start { path in
+            guard path == "/metrics" else { return nil }
+            refresh()
+            return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                         body: PhasorMetrics.exposition())
+        }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await server.run { path in
-                    guard path == "/metrics" else { return nil }
-                    refresh()
-                    return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                 body: PhasorMetrics.exposition())
-                }
+                await server.waitUntilStopped()
             } onCancel: {
                 server.stop()
             }
