@@ -124,6 +124,10 @@ extension MosquittoSession {
             if t.isEmpty { e.unrouted += 1 }
             return t
         }
-        for t in targets { t.yield(message) }
+        if batchingTurn {
+            for t in targets { inbox.append((t, message)) }
+        } else {
+            for t in targets { t.yield(message) }
+        }
     }
 }

@@ -81,6 +81,11 @@ final class MosquittoSession: @unchecked Sendable {
     /// Set by `MQTTClient.dropConnection()`, taken by the loop thread (an atomic, like the
     /// stop flag: the loop checks it once per turn).
     let dropRequested = Atomic<Bool>(false)
+    /// Messages routed during one turn of the loop, handed to their streams together at
+    /// its end (`turn()`). Loop thread only.
+    var inbox: [(AsyncStream<MQTTMessage>.Continuation, MQTTMessage)] = []
+    /// The loop thread is inside `turn()`: `didReceive` fills `inbox` instead of yielding.
+    var batchingTurn = false
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised

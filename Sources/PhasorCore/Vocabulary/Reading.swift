@@ -72,9 +72,18 @@ public struct Reading: Sendable, Hashable {
     }
 
     private static func hash(_ quantity: Quantity) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in quantity.rawValue.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        // Over the string's own bytes when it has them (every native string): iterating
+        // `utf8` decodes index by index and was most of a reading's cost on top of the parse.
+        let utf8 = quantity.rawValue.utf8
+        let h = utf8.withContiguousStorageIfAvailable { fnv1a($0) } ?? fnv1a(utf8)
         return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    @inline(__always)
+    private static func fnv1a(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 
     /// The slot where `quantity` is or would go, and its index in `values` if present.

@@ -1,13 +1,10 @@
-import FlyingFox
-import FlyingSocks
-import Foundation
 import Logging
 import PhasorCore
 import ServiceLifecycle
 
 /// Serves `GET /metrics` (Prometheus text format 0.0.4) on one HTTP port: the
 /// process's `PhasorMetrics.registry`, refreshed by `beforeScrape` (MQTT queue
-/// depth and the like are read when asked). FlyingFox is the HTTP server.
+/// depth and the like are read when asked), over `MetricsHTTPServer`.
 public final class MetricsService: Service, Sendable {
     let bind: String
     let port: Int
@@ -42,27 +39,24 @@ public final class MetricsService: Service, Sendable {
     }
 
     private func serve() async throws {
-        let address = try sockaddr_in.inet(ip4: bind, port: UInt16(port))
-        let server = HTTPServer(address: address, logger: DisabledLogger.disabled)
+        let server = try MetricsHTTPServer(bind: bind, port: port)
+        listening.withLock { $0 = server.port }
+        logger.info("metrics listening", metadata: ["address": "http://\(bind):\(server.port)/metrics"])
         let refresh = beforeScrape
-        await server.appendRoute("GET /metrics") { _ in
+        server.start { path in
+            guard path == "/metrics" else { return nil }
             refresh()
-            return HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: Data(PhasorMetrics.exposition()))
+            return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                         body: PhasorMetrics.exposition())
         }
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await server.run() }
-                try await server.waitUntilListening()
-                if case .ip4(_, let bound)? = await server.listeningAddress {
-                    listening.withLock { $0 = Int(bound) }
-                    logger.info("metrics listening", metadata: ["address": "http://\(bind):\(bound)/metrics"])
-                }
-                try await group.next()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await server.waitUntilStopped()
+            } onCancel: {
+                server.stop()
             }
         } onGracefulShutdown: {
-            Task { await server.stop(timeout: 1) }
+            server.stop()
         }
     }
 }
