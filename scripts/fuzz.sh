@@ -46,13 +46,13 @@ quietly() {
 
 echo "== building PhasorCore subset"
 core_asan=(); [[ "$sanitizers" == *address* ]] && core_asan=(-sanitize=address)
-quietly swiftc -parse-as-library -O "${core_asan[@]}" -module-name PhasorCore -emit-module \
+quietly swiftc -parse-as-library -O "${core_asan[@]}" -package-name Phasor -module-name PhasorCore -emit-module \
     -emit-module-path "$out/PhasorCore.swiftmodule" -emit-library -static -o "$out/libPhasorCore.a" "${core_sources[@]}"
 
 build_target() {
     local name="$1"; shift
     echo "== building $name"
-    quietly swiftc -parse-as-library -O -g -sanitize="$sanitizers" -module-name "$(echo "$name" | tr - _)" \
+    quietly swiftc -parse-as-library -O -g -sanitize="$sanitizers" -package-name Phasor -module-name "$(echo "$name" | tr - _)" \
         -I "$out" -L "$out" -lPhasorCore -o "$out/$name" "$@"
 }
 
@@ -79,7 +79,7 @@ if wants modbus || wants commands || wants site; then
     quietly ar rcs "$full/libCYaml.a" "$full"/*.o
     library() {
         local name="$1"; shift
-        quietly swiftc -parse-as-library -O -sanitize="$sanitizers" -D SWIFT_PACKAGE -module-name "$name" -emit-module \
+        quietly swiftc -parse-as-library -O -sanitize="$sanitizers" -D SWIFT_PACKAGE -package-name Phasor -module-name "$name" -emit-module \
             -emit-module-path "$full/$name.swiftmodule" -emit-library -static -o "$full/lib$name.a" \
             -I "$full" -I "$yams/CYaml/include" -Xcc -DYAML_DECLARE_STATIC "$@"
     }
@@ -95,7 +95,7 @@ if wants modbus || wants commands || wants site; then
     build_full() {
         local name="$1"; shift
         echo "== building $name"
-        quietly swiftc -parse-as-library -O -g -sanitize="$sanitizers" -module-name "$(echo "$name" | tr - _)" \
+        quietly swiftc -parse-as-library -O -g -sanitize="$sanitizers" -package-name Phasor -module-name "$(echo "$name" | tr - _)" \
             -I "$full" -I "$yams/CYaml/include" -L "$full" "$@" -lPhasorCore -lYams -lCYaml -o "$out/$name"
     }
     wants modbus && build_full fuzz-modbus "${modbus_decoding[@]}" "$root/Fuzz/ModbusFuzz.swift"
