@@ -44,11 +44,14 @@ import Testing
         }
         #expect(await inbox.next(on: topics.meterState("p1")) != nil)
         let quiet = ContinuousClock.now
-        let reopened = await eventually(timeout: .seconds(20)) { dongle.statistics.acceptedClients >= 2 }
+        let reopened = await eventually(timeout: .seconds(40)) { dongle.statistics.acceptedClients >= 2 }
         let log = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         #expect(reopened, "the silent connection was never reopened: \(log.suffix(2000))")
         print("P1 TCP silent → reopened after \(Self.seconds(ContinuousClock.now - quiet)) s")
-        #expect(ContinuousClock.now - quiet < .seconds(9))
+        // The limit follows the meter's 1 s period (5 s), not the 30 s assumed before a period is
+        // seen; the bound leaves room for a loaded machine (10.1 s in a full CI run) and still
+        // fails if the 30 s limit applied.
+        #expect(ContinuousClock.now - quiet < .seconds(20))
         // Telegrams on the new connection are read again.
         inbox.clear()
         dongle.broadcast(P1TelegramEditing.replacing("1-0:1.7.0(00.433*kW)", with: "1-0:1.7.0(01.234*kW)", in: telegram))
