@@ -157,13 +157,9 @@ public struct LoopStats: Sendable {
         }
         // Minimums that fit: every running car at its minimum, plus this one, with the house at
         // the top of its noise band.
+        // (`room` already counts the chargers on safe currents; the peak replaces the house now.)
         let peak = plant.uncontrolledPeak()
-        var atMinimum = model.nodes.enumerated().map { n, node in node.limit - peak[n] }
-        for (i, cp) in model.chargePoints.enumerated() {
-            if case .chargerOffline = d.setpoints[i].reason {
-                for n in cp.ancestors { atMinimum[n] -= TerminalWiring(rotation: cp.rotation).toGrid(plant.draw(charger: i)) }
-            }
-        }
+        var atMinimum = room.indices.map { n in room[n] - (peak[n] - currents[n]) }
         for (k, i) in wanting.enumerated() where setpoints[i] > 0 {
             for n in cars[k].chain { atMinimum[n] -= cars[k].mask * model.chargePoints[i].minCurrent }
         }

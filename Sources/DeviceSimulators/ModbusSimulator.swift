@@ -89,11 +89,18 @@ public final class ModbusSimulator: Sendable {
     }
 
     public func updateInverter(unitID: UInt8, _ change: (inout InverterControlModel) -> Void) {
+        update(unitID: unitID, \.inverter, change)
+    }
+
+    /// Changes one model of a simulated device and refreshes its registers.
+    private func update<Model>(
+        unitID: UInt8, _ model: ReferenceWritableKeyPath<SimulatedDevice, Model?>, _ change: (inout Model) -> Void
+    ) {
         let now = clock.now()
         devices.withLock { all in
-            guard let device = all[unitID], var model = device.inverter else { return }
-            change(&model)
-            device.inverter = model
+            guard let device = all[unitID], var value = device[keyPath: model] else { return }
+            change(&value)
+            device[keyPath: model] = value
             device.refresh(now: now)
         }
     }
@@ -104,13 +111,7 @@ public final class ModbusSimulator: Sendable {
 
     /// Changes a simulated charge point (plug a car in, raise a fault…).
     public func updateCharger(unitID: UInt8, _ change: (inout ChargerModel) -> Void) {
-        let now = clock.now()
-        devices.withLock { all in
-            guard let device = all[unitID], var model = device.charger else { return }
-            change(&model)
-            device.charger = model
-            device.refresh(now: now)
-        }
+        update(unitID: unitID, \.charger, change)
     }
 
     /// Calls `observer` after every write request a unit answered (on the server
