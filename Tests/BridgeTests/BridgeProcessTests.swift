@@ -241,7 +241,11 @@ import Testing
             Self.json(recorder.last(topics.alert("communication_lost_grid")))?["status"] as? String == "firing"
         }
         #expect(lost, "\(logs())")
-        #expect(recorder.all(topics.alert("event")).contains { Self.json($0)?["id"] as? String == "communication_lost_grid" })
+        // The event goes out beside the alert's state, not before it: awaited, not read at once
+        // (a fresh-clone CI run read it before it arrived).
+        #expect(await eventually(timeout: .seconds(10)) {
+            recorder.all(topics.alert("event")).contains { Self.json($0)?["id"] as? String == "communication_lost_grid" }
+        })
 
         _ = await bridge.terminate()
         _ = await gateway.terminate()
