@@ -120,10 +120,11 @@ struct HouseLoop {
         let (next, decision) = ControlCycle.run(state: state, model: model, measurements: forCars, now: now)
         state = next
         for (i, sp) in decision.setpoints.enumerated() { plant.write(charger: i, current: sp.current) }
-        let inputs = HouseInputs.afterCars(
+        var inputs = HouseInputs.afterCars(
             decision, settings: state.settings, model: model, measurements: measurements, forCars: forCars,
             pending: pending, now: now, tariff: tariff(now), batteryW: report.batteryW, batterySoC: report.soc,
             inverterW: report.outputW)
+        inputs.batteryTime = report.time
         let before = house
         let (nextHouse, hd) = planner.step(house, inputs: inputs)
         house = nextHouse

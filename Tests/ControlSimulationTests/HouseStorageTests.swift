@@ -127,6 +127,35 @@ import Testing
         #expect(after.allSatisfy { $0.exportW <= 3000 }, "max \(after.map(\.exportW).max() ?? 0) W")
     }
 
+    /// The battery read every 10 s (Huawei's default group) beside a meter read every second:
+    /// two minutes without sun (it covers the house, its charge limit 0), then steady sun
+    /// (5 kW against 1 kW of house): the charge limit rises to the surplus and holds. It swung
+    /// between the surplus and nothing: a fresh meter showing no export (the battery takes it)
+    /// beside a report from before the battery followed its new limit showed no surplus.
+    @Test func aBatteryReadEveryTenSecondsKeepsItsChargeLimitInSteadySun() throws {
+        let house = HouseConfig(battery: BatteryConfig(meter: "inverter", maxChargeW: 5000, maxDischargeW: 5000,
+                                                       minSoC: 10, maxSoC: 95))
+        var loop = HouseLoop(
+            model: try Self.model(house: house), plantConfig: Self.plantConfig(houseW: { _ in 1000 }),
+            devices: HouseDevicesConfig(
+                battery: .init(capacityWh: 50_000, maxChargeW: 5000, maxDischargeW: 5000, responseSeconds: 1.5),
+                inverter: .init(pv: { t in t.timeIntervalSince(Self.start) < 120 ? 0 : 5000 })),
+            start: Self.start, seed: 5, batterySoC: 30, houseW: { _ in 1000 })
+        loop.inverterPeriod = 10
+        loop.applyStorage = true
+        loop.run(until: Self.start + 600, limit: 25)
+        #expect(loop.batteryLimits.contains { $0.time < Self.start + 120 && $0.limits.maxChargeW == 0 })
+        let settled = loop.batteryLimits.filter { $0.time >= Self.start + 123 }
+        #expect(!settled.isEmpty)
+        let low = settled.filter { $0.limits.maxChargeW < 3500 || $0.limits.chargeReason != "surplus" }
+        #expect(low.isEmpty, "\(low.count) of \(settled.count) cycles below the surplus: \(low.prefix(5).map { ($0.time.timeIntervalSince(Self.start), $0.limits) })")
+        let charges = settled.map(\.limits.maxChargeW)
+        let changes = zip(charges, charges.dropFirst()).filter { abs($0 - $1) > 500 }.count
+        #expect(changes == 0, "the charge limit moved by more than 500 W \(changes) times: \(charges.prefix(20))")
+        let exports = loop.exportByTime.filter { $0.time >= Self.start + 126 }.map(\.exportW)
+        #expect(exports.max()! < 500, "the battery takes the surplus: export up to \(exports.max()!) W")
+    }
+
     // MARK: Peak shaving
 
     /// No sun; a 9 kW household load (an oven, a heater…) from 10:05 to 10:35 on a 5 kW slider.

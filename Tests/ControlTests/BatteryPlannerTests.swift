@@ -19,10 +19,11 @@ import Testing
     }
 
     func step(_ s: inout BatteryPlannerState, at seconds: Double, grid: Double, battery: Double, soc: Double,
-              cars: Double = 0, surplus: Double = 0) -> BatteryLimits? {
+              cars: Double = 0, surplus: Double = 0, readAt: Double? = nil) -> BatteryLimits? {
         let now = Self.t0 + seconds
         return BatteryPlanner.step(&s, config: Self.config, inputs: BatteryPlanner.Inputs(
-            now: now, gridW: grid, batteryW: battery, soc: soc, carsW: cars, surplusW: surplus, budget: Self.budget(at: now)))
+            now: now, gridW: grid, batteryW: battery, soc: soc, carsW: cars, surplusW: surplus, budget: Self.budget(at: now),
+            batteryTime: readAt.map { Self.t0 + $0 }))
     }
 
     @Test func chargesFromTheSurplusUpToItsMaximumAndNotAboveMaxSoC() {
@@ -37,8 +38,27 @@ import Testing
         var s = BatteryPlannerState()
         _ = step(&s, at: 0, grid: -1000, battery: -2000, soc: 50, surplus: 3000)
         // One cycle whose report says it charges nothing (stale): the limit holds.
-        #expect(step(&s, at: 1, grid: 0, battery: 0, soc: 50, surplus: 0)?.maxChargeW == 3000)
-        #expect(step(&s, at: 2, grid: 0, battery: 0, soc: 50, surplus: 0)?.maxChargeW == 0)
+        #expect(step(&s, at: 10, grid: 0, battery: 0, soc: 50, surplus: 0)?.maxChargeW == 3000)
+        #expect(step(&s, at: 11, grid: 0, battery: 0, soc: 50, surplus: 0)?.maxChargeW == 0)
+    }
+
+    /// The battery read apart from the meter (every 10 s): after a new charge limit, a report
+    /// taken before the battery could follow it says nothing of the surplus; a fall waits for
+    /// one taken `followSeconds` after the change.
+    @Test func aChargeFallWaitsForAReportTakenAfterTheBatteryFollowed() {
+        var s = BatteryPlannerState()
+        #expect(step(&s, at: 0, grid: -3000, battery: 0, soc: 50, surplus: 3000, readAt: 0)?.maxChargeW == 3000)
+        // The battery now takes the export: the meter reads 0, the report (from 0 s) says it charges nothing.
+        for t in 1...9 {
+            let held = step(&s, at: Double(t), grid: 0, battery: 0, soc: 50, surplus: 0, readAt: 0)
+            #expect(held?.maxChargeW == 3000 && held?.chargeReason == "surplus", "at \(t) s: \(String(describing: held))")
+        }
+        // A report from 10 s that it charges 3 kW: the surplus is there, nothing falls.
+        #expect(step(&s, at: 10, grid: 0, battery: -3000, soc: 50, surplus: 3000, readAt: 10)?.maxChargeW == 3000)
+        // A cloud, confirmed by a report taken after the battery followed: the limit falls.
+        _ = step(&s, at: 20, grid: 0, battery: 0, soc: 50, surplus: 0, readAt: 20)
+        let fallen = step(&s, at: 21, grid: 0, battery: 0, soc: 50, surplus: 0, readAt: 20)
+        #expect(fallen?.maxChargeW == 0 && fallen?.chargeReason == "no_surplus")
     }
 
     @Test func coversTheHouseholdAboveTheReserveButNotTheCars() {

@@ -24,6 +24,10 @@ public struct BatteryPlannerState: Sendable, Equatable, Codable {
     /// The charge the last cycle worked out: a fall is taken when two cycles in a row ask
     /// for it (a too-high charge limit costs nothing: it charges from export only).
     public var lastChargeW: Double?
+    /// The charge limit last handed out, W, and when it changed: a fall waits for a battery
+    /// report taken `BatteryPlanner.followSeconds` after that change.
+    public var sentChargeW: Double?
+    public var chargeChangedAt: Date?
 
     public init() {}
 
@@ -61,6 +65,8 @@ public enum BatteryPlanner {
         public var gridW: Double?
         /// The battery's power now, W (+ discharge).
         public var batteryW: Double
+        /// When the battery's power was read; nil = now (read with the meter).
+        public var batteryTime: Date?
         public var soc: Double
         /// What the cars draw now, W.
         public var carsW: Double
@@ -75,8 +81,9 @@ public enum BatteryPlanner {
 
         public init(now: Date, gridW: Double?, batteryW: Double, soc: Double, carsW: Double, surplusW: Double,
                     budget: BudgetFigures?, rootLimit: PhaseCurrents? = nil, rootCurrents: PhaseCurrents? = nil,
-                    voltage: Double = 230, breakerMarginA: Double = 0.5) {
+                    voltage: Double = 230, breakerMarginA: Double = 0.5, batteryTime: Date? = nil) {
             self.now = now
+            self.batteryTime = batteryTime
             self.gridW = gridW
             self.batteryW = batteryW
             self.soc = soc
@@ -89,6 +96,9 @@ public enum BatteryPlanner {
             self.breakerMarginA = breakerMarginA
         }
     }
+
+    /// How long after a new charge limit the battery's report shows it followed, s.
+    public static let followSeconds: TimeInterval = 5
 
     /// Import allowed on average for the rest of the quarter to end at the aim, W; nil
     /// without budget figures. The rest counts at least 30 s (no division by nothing).
@@ -124,8 +134,23 @@ public enum BatteryPlanner {
         }
 
         let rawCharge = charge
-        if chargeWhy == "surplus" || chargeWhy == "no_surplus" { charge = max(charge, min(state.lastChargeW ?? charge, maxCharge)) }
+        if chargeWhy == "surplus" || chargeWhy == "no_surplus" {
+            charge = max(charge, min(state.lastChargeW ?? charge, maxCharge))
+            // The surplus is the export plus what the battery charges; with the battery read
+            // less often than the meter (Huawei: every 10 s), a fresh meter beside a report
+            // taken before the battery followed its last limit shows its own charging as
+            // gone. A fall waits for a report taken after it followed.
+            if let sent = state.sentChargeW, charge < sent, let changed = state.chargeChangedAt,
+               (i.batteryTime ?? i.now) < changed + followSeconds {
+                charge = min(sent, maxCharge)
+            }
+            if charge > 0 { chargeWhy = "surplus" }
+        }
         state.lastChargeW = rawCharge
+        if state.sentChargeW != charge.rounded() {
+            state.sentChargeW = charge.rounded()
+            state.chargeChangedAt = i.now
+        }
 
         // Discharge: the household's import without the battery (and without the cars).
         let withoutBattery = grid + i.batteryW

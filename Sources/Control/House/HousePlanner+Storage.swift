@@ -13,7 +13,7 @@ extension HousePlanner {
                     now: inputs.now, gridW: inputs.measuredGridW, batteryW: w, soc: soc, carsW: inputs.carsW,
                     surplusW: inputs.gridPowerW == nil ? 0 : batterySurplusW, budget: inputs.budget, rootLimit: rootLimit,
                     rootCurrents: inputs.measuredRootCurrents, voltage: model.voltage,
-                    breakerMarginA: model.timing.breakerMarginA))
+                    breakerMarginA: model.timing.breakerMarginA, batteryTime: inputs.batteryTime))
             }
             next.battery = s
         }

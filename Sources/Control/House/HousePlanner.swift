@@ -53,6 +53,8 @@ public struct HouseInputs: Sendable {
     /// Its charging is surplus it takes where `battery` stands in the priorities; its
     /// discharge is never surplus (a relay must not run on the battery).
     public var batteryW: Double?
+    /// When `batteryW` was read (the inverter is polled apart from the meter); nil = now.
+    public var batteryTime: Date?
     /// The main meter's per-phase currents as last read (as the cars' cycle saw them):
     /// cars lowered in this decision still draw their old current until they follow, so a
     /// load switches on only into room free both here and in the decided figures.

@@ -136,6 +136,7 @@ struct HouseEngine: Sendable {
             batterySoC: fresh(batterySoC?.time) ? batterySoC?.percent : nil,
             inverterW: fresh(inverterOutput?.time) ? inverterOutput?.watts : nil)
         inputs.unconfirmedRelays = Set(refusals.keys)
+        inputs.batteryTime = battery?.time
         let (next, house) = planner.step(state, inputs: inputs)
         state = next
         last = house
