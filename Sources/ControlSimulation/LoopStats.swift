@@ -135,7 +135,7 @@ public struct LoopStats: Sendable {
         var cars: [FairShare.Car] = []
         for (i, cp) in model.chargePoints.enumerated() {
             // Charge points on safe currents are load nobody steers.
-            if case .chargerOffline = d.setpoints[i].reason {
+            if d.setpoints[i].reason == .chargerOffline || d.setpoints[i].reason == .chargerOfflineNoRoom {
                 let grid = TerminalWiring(rotation: cp.rotation).toGrid(plant.draw(charger: i))
                 for n in cp.ancestors { room[n] -= grid }
                 continue

@@ -42,7 +42,7 @@ import Testing
     /// Charge points control does not steer this cycle (safe currents).
     static func isFallback(_ sp: Setpoint) -> Bool {
         switch sp.reason {
-        case .chargerOffline, .meterStale: true
+        case .chargerOffline, .chargerOfflineNoRoom, .meterStale: true
         default: false
         }
     }
@@ -52,6 +52,7 @@ import Testing
     static func fallbackBudget(_ cp: SiteModel.ChargePoint, _ sp: Setpoint, plugged: Bool) -> PhaseCurrents {
         switch sp.reason {
         case .chargerOffline: cp.rotation.gridMask(phases: sp.phases) * sp.current
+        case .chargerOfflineNoRoom: cp.rotation.gridMask(phases: sp.phases) * cp.safeCurrent
         case .meterStale: plugged ? cp.rotation.gridMask(phases: sp.phases) * sp.current : .zero
         default: .zero
         }
@@ -115,6 +116,8 @@ import Testing
             switch sp.reason {
             case .chargerOffline, .meterStale:
                 if sp.current != cp.safeCurrent { failures.append("\(sp.summary): not the safe current") }
+            case .chargerOfflineNoRoom:
+                if sp.current != 0 { failures.append("\(sp.summary): asked for more than 0 with no room") }
             default:
                 if !(sp.current == 0 || (sp.current >= cp.minCurrent - 1e-9 && sp.current <= cp.maxCurrent + 1e-9)) {
                     failures.append("\(sp.summary): outside \(cp.minCurrent)…\(cp.maxCurrent) A")

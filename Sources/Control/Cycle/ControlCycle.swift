@@ -84,7 +84,7 @@ public enum ControlCycle {
         for (i, cp) in model.chargePoints.enumerated() {
             var current = 0.0
             var phases = sessions[i].detectedPhases ?? sessions[i].phases
-            let reason: SetpointReason
+            var reason: SetpointReason
             var switched = false
             if let fallback = loads.fallback[i] {
                 current = cp.safeCurrent
@@ -92,6 +92,13 @@ public enum ControlCycle {
                 case .chargerOffline:
                     reason = .chargerOffline
                     phases = cp.phases  // budgeted on every wired phase: its car is unknown
+                    // Not heard from (at start, before its first report) or gone quiet: writing
+                    // its safe current where it does not fit would start a car into a full
+                    // phase should the charger hear us. Asked for 0, it is still budgeted.
+                    if !safeCurrentFits(i, model: model, loads: loads) {
+                        current = 0
+                        reason = .chargerOfflineNoRoom
+                    }
                 case .meterStale(let node): reason = .meterStale(node: model.nodes[node].id)
                 }
             } else if let choice = chosen[i] {
@@ -149,6 +156,22 @@ public enum ControlCycle {
     }
 
     /// One allocation: admission, water-filling, 1p→3p switching and rounding to the chargers' steps.
+    /// Whether an offline charger's safe current fits under every per-phase limit above it
+    /// on the house as read, with every offline charger's safe current counted. A subtree whose
+    /// meter is stale cannot tell: its safe current stands.
+    static func safeCurrentFits(_ i: Int, model: SiteModel, loads: SiteLoads) -> Bool {
+        let cp = model.chargePoints[i]
+        let mask = cp.rotation.gridMask(phases: cp.phases)
+        for n in cp.ancestors where loads.nodeFresh[n] {
+            var fixed = PhaseCurrents.zero
+            for other in model.nodes[n].chargePoints { fixed += loads.fixed[other] }
+            for p in 0..<3 where mask[p] > 0 && model.nodes[n].limit[p] - loads.base[n][p] - fixed[p] < -1e-9 {
+                return false
+            }
+        }
+        return true
+    }
+
     static func solve(_ plan: Planner, budget: BudgetFigures, loads: SiteLoads, timing: AdmissionTiming) -> Solution {
         let model = plan.model
         var allocation = plan.allocation(budget: budget)

@@ -36,6 +36,10 @@ public enum SetpointReason: Sendable, Equatable {
     case modeOff
     /// The charger does not answer: it runs on its safe current, which is budgeted.
     case chargerOffline
+    /// The charger does not answer and its safe current does not fit under a limit above it
+    /// (the house as read plus every offline charger's safe current): it is asked for 0 should
+    /// it hear us, and its safe current stays budgeted should it not.
+    case chargerOfflineNoRoom
     /// A meter above the charge point is stale: safe current, budgeted.
     case meterStale(node: String)
     /// Shared evenly; the share is set by this limit.
@@ -71,6 +75,7 @@ public enum SetpointReason: Sendable, Equatable {
         case .noCar: "no car connected"
         case .modeOff: "charge point is switched off"
         case .chargerOffline: "charger offline: budgeting its safe current"
+        case .chargerOfflineNoRoom: "charger offline: its safe current does not fit, asking it for 0 (safe current budgeted)"
         case .meterStale(let node): "meter of '\(node)' is stale: safe current"
         case .limitedBy(let limit): "shared evenly under \(limit.description)"
         case .atMaximum: "at its maximum current"

@@ -23,6 +23,14 @@ enum SessionUpdate {
             // Unplugged: the next car starts afresh (its phases unknown, no pause to wait out).
             var fresh = ChargePointSession(phases: cp.phases)
             fresh.lastPhaseSwitch = session.lastPhaseSwitch
+            // The limit is the charger's, not the car's: a car plugged in now draws the limit
+            // the charger still holds until it follows the lower one (the EV response time),
+            // so the charger's recent limits stay counted (`CarResponse.allowance`).
+            if let changes = session.setpointChanges, !changes.isEmpty {
+                fresh.setpointChanges = setpoint != session.setpoint
+                    ? recordChange(changes, current: setpoint, now: now, keep: cp.chargerTimeout) : changes
+            }
+            fresh.setpoint = setpoint
             return fresh
         }
         s.connected = true
