@@ -13,8 +13,10 @@ import Foundation
 ///   limit exceeded even there is exceeded for sure, and cars are lowered at once,
 ///   stopped if need be;
 /// - the **cautious** view (meter − what each report is believed for): a limit exceeded
-///   there is lowered at once too, but a car is only stopped on it once the view is
-///   settled — a car's own ramp-up seen by the meter before its report must not stop cars;
+///   there is acted on (lowered, stopped if need be) once the view is settled — a car's own
+///   ramp-up seen by the meter before its report must not move the others (lowering to the
+///   cautious share on an unsettled view brought the hunting back: 4–14 changes in quiet
+///   spells of `WhyScenarioTests`); until then only the lower bound acts;
 /// - for **increases**, the highest settled view of the last seconds, held (a fall smaller
 ///   than the hysteresis is the house's noise, `Sequencing.held`): cars are raised
 ///   (or started, or re-shared) only on a reading taken after every car below had

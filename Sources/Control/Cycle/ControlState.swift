@@ -129,9 +129,15 @@ public struct SetpointChange: Sendable, Equatable, Codable {
     public var time: Date
     /// A per phase; 0 = paused.
     public var current: Double
+    /// What the car's latest report showed it drawing when the change was decided, A (nil:
+    /// unknown). A car lowered while still ramping up well below its new limit may go on rising
+    /// to the old one for the EV response time: a report at or below the new limit then
+    /// proves nothing.
+    public var drawnBefore: Double?
 
-    public init(time: Date, current: Double) {
+    public init(time: Date, current: Double, drawnBefore: Double? = nil) {
         self.time = time
         self.current = current
+        self.drawnBefore = drawnBefore
     }
 }

@@ -23,14 +23,19 @@ enum SessionUpdate {
             // Unplugged: the next car starts afresh (its phases unknown, no pause to wait out).
             var fresh = ChargePointSession(phases: cp.phases)
             fresh.lastPhaseSwitch = session.lastPhaseSwitch
-            // The limit is the charger's, not the car's: a car plugged in now draws the limit
-            // the charger still holds until it follows the lower one (the EV response time),
-            // so the charger's recent limits stay counted (`CarResponse.allowance`).
+            // The limit is the charger's, not the car's: a car plugged in under a higher limit
+            // the charger held moments ago draws it until it follows the lower one (the EV
+            // response time), so those limits stay counted (`CarResponse.allowance`) until then.
             if let changes = session.setpointChanges, !changes.isEmpty {
-                fresh.setpointChanges = setpoint != session.setpoint
+                let history = setpoint != session.setpoint
                     ? recordChange(changes, current: setpoint, now: now, keep: cp.chargerTimeout) : changes
+                if CarResponse.allowance(
+                    at: now, changes: history, setpoint: setpoint, report: nil, response: timing.evResponseSeconds) > setpoint
+                {
+                    fresh.setpointChanges = history
+                    fresh.setpoint = setpoint
+                }
             }
-            fresh.setpoint = setpoint
             return fresh
         }
         s.connected = true
@@ -83,7 +88,8 @@ enum SessionUpdate {
             s.setpointChanges = [SetpointChange(time: .distantPast, current: terminalCurrents?.max() ?? 0)]
         }
         if setpoint != session.setpoint || s.setpointChanges?.count == 1 {
-            s.setpointChanges = recordChange(s.setpointChanges, current: setpoint, now: now, keep: cp.chargerTimeout)
+            s.setpointChanges = recordChange(
+                s.setpointChanges, current: setpoint, now: now, keep: cp.chargerTimeout, drawn: terminalCurrents?.max())
         }
         s.setpoint = setpoint
         return s
@@ -91,10 +97,10 @@ enum SessionUpdate {
 
     /// Appends a change and forgets those no trusted report can predate: older than
     /// `keep` seconds, except the last of them (the one in force back then).
-    static func recordChange(_ changes: [SetpointChange]?, current: Double, now: Date, keep: TimeInterval)
-        -> [SetpointChange]
-    {
-        var all = (changes ?? []) + [SetpointChange(time: now, current: current)]
+    static func recordChange(
+        _ changes: [SetpointChange]?, current: Double, now: Date, keep: TimeInterval, drawn: Double? = nil
+    ) -> [SetpointChange] {
+        var all = (changes ?? []) + [SetpointChange(time: now, current: current, drawnBefore: drawn)]
         let horizon = now.addingTimeInterval(-keep)
         if let lastBefore = all.lastIndex(where: { $0.time <= horizon }), lastBefore > 0 {
             all.removeFirst(lastBefore)

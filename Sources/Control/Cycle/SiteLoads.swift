@@ -218,10 +218,11 @@ enum CarResponse {
         let windowStart = time.addingTimeInterval(-response)
         // The change in force at the start of the window, and everything decided after it (up to `time`).
         var first = changes.lastIndex(where: { $0.time <= windowStart }) ?? 0
-        // A report after a change that shows the car at or below it: the car follows that one.
+        // A report after a change that shows the car at or below it: the car follows that one
+        // (unless it was well below it when lowered: still ramping up, it may rise on).
         if let report, let drawn = report.currents?.max(), report.time <= time,
             let before = changes.lastIndex(where: { $0.time < report.time }), before > first,
-            drawn <= changes[before].current + followTolerance
+            drawn <= changes[before].current + followTolerance, cameDown(to: changes[before])
         {
             first = before
         }
@@ -229,6 +230,14 @@ enum CarResponse {
         for change in changes[first...] where change.time <= time { most = max(most, change.current) }
         let last = changes.last(where: { $0.time <= time })
         return max(most, reportedMax(report, after: last?.time))
+    }
+
+    /// A report at or below a lowered limit shows the car followed it only if the car drew at
+    /// least about that limit when it was lowered. One still ramping up well below it (cars rise
+    /// over seconds) passes through the new limit on its way to the old one, which it may keep
+    /// for the EV response time. Unknown (no report then): believed.
+    static func cameDown(to change: SetpointChange) -> Bool {
+        change.drawnBefore.map { $0 >= change.current - followTolerance } ?? true
     }
 
     /// A report taken after `after` (and not older than a few seconds) shows what the car draws.
