@@ -140,7 +140,7 @@ struct SiteLoads {
                     let report = measurements.chargers[chargePoint.device]
                     let allowedThen = CarResponse.allowance(
                         at: sample.time, changes: sessions[cp].setpointChanges, setpoint: sessions[cp].setpoint,
-                        report: report, response: response)
+                        report: report, response: response, forRoom: false)
                     let phases = sessions[cp].detectedPhases ?? sessions[cp].phases
                     let used = max(phases, report?.currents.map(CarResponse.usedTerminals) ?? 0)
                     most += chargePoint.rotation.gridMask(phases: used) * max(allowedThen, report?.currents?.max() ?? 0)
@@ -211,8 +211,14 @@ enum CarResponse {
     /// The most the car may draw at `time`, A per phase: the highest setpoint in force within
     /// `response` before it — except those a report taken after a lower setpoint showed the
     /// car to be below already — and never less than a report taken after the last change shows.
+    ///
+    /// `forRoom`: the allowance counted as room another car may not take (break before make),
+    /// where a car lowered while still ramping up keeps its old limit until the response time
+    /// passes. The lower bound of the house (`baseLow`) takes it without that guard: a larger
+    /// allowance there would hide a limit exceeded for sure.
     static func allowance(
-        at time: Date, changes: [SetpointChange]?, setpoint: Double, report: ChargerSample?, response: TimeInterval
+        at time: Date, changes: [SetpointChange]?, setpoint: Double, report: ChargerSample?, response: TimeInterval,
+        forRoom: Bool = true
     ) -> Double {
         guard let changes, !changes.isEmpty else { return max(setpoint, reportedMax(report, after: nil)) }
         let windowStart = time.addingTimeInterval(-response)
@@ -222,7 +228,7 @@ enum CarResponse {
         // (unless it was well below it when lowered: still ramping up, it may rise on).
         if let report, let drawn = report.currents?.max(), report.time <= time,
             let before = changes.lastIndex(where: { $0.time < report.time }), before > first,
-            drawn <= changes[before].current + followTolerance, cameDown(to: changes[before])
+            drawn <= changes[before].current + followTolerance, !forRoom || cameDown(to: changes[before])
         {
             first = before
         }
