@@ -54,7 +54,9 @@ public struct Plant: Sendable {
 
     /// A car plugs in at `charger` now.
     public mutating func plug(charger i: Int, car: CarSpec) {
-        chargers[i].car = CarState(spec: car)
+        var state = CarState(spec: car)
+        state.pluggedAt = now
+        chargers[i].car = state
     }
 
     /// The car's battery is full now: it stops drawing while plugged in (the charger says
@@ -293,6 +295,8 @@ struct CarState: Sendable {
     var draw = 0.0
     var phases = 0
     var energyWh = 0.0
+    /// When it was plugged in (nil: before the plant's start): it reads the pilot then in force.
+    var pluggedAt: Date?
     init(spec: CarSpec) { self.spec = spec }
 
     var remainingWh: Double? { spec.energyWantedWh.map { max(0, $0 - energyWh) } }
@@ -330,10 +334,18 @@ struct ChargerState: Sendable {
 
     /// The pilot the car follows at `t`: a change to a lower value counts from its time plus
     /// the car's lower delay, a change to a higher one from its time plus the rise delay;
-    /// of the changes that count by then, the latest one.
-    func followedPilot(_ car: CarSpec, at t: Date) -> (time: Date, current: Double, phases: Int) {
+    /// of the changes that count by then, the latest one. A car plugged in reads the pilot in
+    /// force then, from its rise delay on: changes from before it was there do not reach it
+    /// late (a car plugged in after its charger went to 0 does not draw the limit before).
+    func followedPilot(_ car: CarSpec, pluggedAt: Date?, at t: Date) -> (time: Date, current: Double, phases: Int) {
         var followed = pilots[0]
-        for k in pilots.indices.dropFirst() {
+        var first = 1
+        if let plugged = pluggedAt, let p = pilots.lastIndex(where: { $0.time <= plugged }) {
+            followed = plugged.addingTimeInterval(car.riseDelay) <= t
+                ? (plugged, pilots[p].current, pilots[p].phases) : (plugged, 0, pilots[p].phases)
+            first = p + 1
+        }
+        for k in pilots.indices where k >= first {
             let delay = pilots[k].current < pilots[k - 1].current ? car.lowerDelay : car.riseDelay
             if pilots[k].time.addingTimeInterval(delay) <= t { followed = pilots[k] }
         }
@@ -364,7 +376,7 @@ struct ChargerState: Sendable {
             onSafe = true
         }
         guard var car else { return }
-        let followed = followedPilot(car.spec, at: now)
+        let followed = followedPilot(car.spec, pluggedAt: car.pluggedAt, at: now)
         var t = min(followed.current, car.spec.maxCurrent, car.ownMax)
         if t < car.spec.minCurrent - 1e-9 { t = 0 }
         car.phases = min(car.spec.phases, spec.phases, followed.phases)

@@ -46,6 +46,34 @@ let t0 = Date(timeIntervalSince1970: 1_773_133_200)
         #expect(p.draw(charger: 0) == .zero)
     }
 
+    /// A car reads the pilot in force when it is plugged in: plugged after its charger went
+    /// from 7 A to 0, it does not draw the 7 A its lower delay would have let an earlier car
+    /// keep (it did, and a sub-panel looked overloaded by control's decision: seed 30439); one
+    /// plugged while 7 A is in force rises to it after its rise delay, then follows a lowering late.
+    @Test func aCarPluggedInReadsThePilotInForceThen() {
+        var p = plant()
+        p.write(charger: 0, current: 7)
+        _ = p.advance(to: t0 + 5)
+        p.write(charger: 0, current: 0)
+        _ = p.advance(to: t0 + 7)
+        p.plug(charger: 0, car: CarSpec(phases: 3, maxCurrent: 16, lowerDelay: 4.5, riseDelay: 0.5, rampRate: 10))
+        for s in stride(from: 7.5, through: 12, by: 0.5) {
+            _ = p.advance(to: t0 + s)
+            #expect(p.draw(charger: 0) == .zero, "plugged after the charger went to 0, at \(s) s: \(p.draw(charger: 0))")
+        }
+
+        var q = plant()
+        q.write(charger: 0, current: 7)
+        _ = q.advance(to: t0 + 5)
+        q.plug(charger: 0, car: CarSpec(phases: 3, maxCurrent: 16, lowerDelay: 4.5, riseDelay: 0.5, rampRate: 10))
+        _ = q.advance(to: t0 + 6)
+        q.write(charger: 0, current: 0)
+        _ = q.advance(to: t0 + 8)
+        #expect(q.draw(charger: 0) == PhaseAmperes(7, 7, 7), "plugged under 7 A: it draws it until it follows the 0")
+        _ = q.advance(to: t0 + 11)
+        #expect(q.draw(charger: 0) == .zero)
+    }
+
     @Test func aSinglePhaseCarOnARotatedChargerLoadsItsGridPhase() {
         var p = plant(charger: ChargerSpec(device: "cp1", panel: 0, wiring: .l2l3l1, writeLatency: 0))
         p.plug(charger: 0, car: CarSpec(phases: 1, maxCurrent: 32, riseDelay: 0, rampRate: 100))
