@@ -48,6 +48,15 @@ struct Sequencing {
             if loads.settled[n], kept.last.map({ $0.time < time }) ?? true {
                 kept.append(HouseView(time: time, currents: loads.base[n], power: loads.basePower[n]))
             }
+            // The settled views only: an unsettled one carries a car's own ramp seen by the meter
+            // before its report, and as a floor it raised the held view by that phantom, which
+            // then lowered the car that ramped and raised it again when the view expired (a
+            // 14 ↔ 15 A cycle every 5 s on a steady site, acceptance seed 30640). Raises wait
+            // for a settled view anyway; without any, the cautious view as it reads.
+            if let first = kept.first {
+                base[n] = first.currents
+                basePower[n] = first.power
+            }
             for view in kept {
                 base[n] = pointwiseMax(base[n], view.currents)
                 basePower[n] = max(basePower[n], view.power)
