@@ -21,7 +21,8 @@ func load(_ relative: String) -> [UInt8] {
     return [UInt8](data)
 }
 
-/// Optional third argument: run only the cases whose name contains it (for profiling).
+/// Optional third argument: run only the cases whose name contains it (for profiling);
+/// `=name` runs only the case of exactly that name.
 let only = arguments.count > 3 ? arguments[3] : ""
 
 /// CPU time of this thread, s: a machine shared with builds slows the wall clock
@@ -35,7 +36,7 @@ func threadCPUSeconds() -> Double {
 /// Runs `body` in batches until `secondsPerCase` have passed; returns calls per CPU
 /// second (the wall-clock rate is printed beside it).
 func rate(_ name: String, _ body: () -> Int) -> Double {
-    guard only.isEmpty || name.contains(only) else { return 0 }
+    guard only.isEmpty || name.contains(only) || "=" + name == only else { return 0 }
     let clock = ContinuousClock()
     var calls = 0
     var checksum = 0

@@ -86,8 +86,15 @@ struct P1MBusCollector {
     }
 
     static let maximumChannel = 9
-    private(set) var channels = [Pending?](repeating: nil, count: maximumChannel + 1)
-    var isEmpty: Bool { channels.allSatisfy { $0 == nil } }
+    /// The channels seen, in the order their first object came; `byChannel` sorts them.
+    /// A list, not one slot per possible channel: most telegrams carry one or two
+    /// devices or none, and a 10-slot array was allocated for every telegram.
+    private var seen: [(channel: Int, pending: Pending)] = []
+
+    /// The channels seen, in channel order.
+    var byChannel: [(channel: Int, pending: Pending)] {
+        seen.count < 2 ? seen : seen.sorted { $0.channel < $1.channel }
+    }
 
     /// Takes the object if it is an M-Bus register; false leaves it to the caller.
     mutating func take(
@@ -95,7 +102,8 @@ struct P1MBusCollector {
     ) -> Bool {
         guard obis.a == 0, obis.b >= 1, Int(obis.b) <= Self.maximumChannel else { return false }
         let channel = Int(obis.b)
-        var p = channels[channel] ?? Pending()
+        let index = seen.firstIndex { $0.channel == channel }
+        var p = index.map { seen[$0].pending } ?? Pending()
         switch (obis.c, obis.d, obis.e) {
         case (24, 1, 0):
             // Printed as hex digits of the EN 13757-3 code: `003`, `007`, `00C`, or `3` (DSMR 2.2).
@@ -123,7 +131,11 @@ struct P1MBusCollector {
         default:
             return false
         }
-        channels[channel] = p
+        if let index {
+            seen[index].pending = p
+        } else {
+            seen.append((channel, p))
+        }
         return true
     }
 

@@ -46,8 +46,7 @@ extension P1Interpreter {
     mutating func publishMBusDevices() {
         // Devices of each medium seen so far; a handful at most, so a list beats a dictionary.
         var ordinals: [(medium: P1MBusMedium, count: Int)] = []
-        for (channel, pending) in mbus.channels.enumerated() {
-            guard let p = pending else { continue }
+        for (channel, p) in mbus.byChannel {
             let medium = p.typeCode.map(P1MBusMedium.init(code:))
             var device = P1MBusDevice(
                 channel: channel, medium: medium,
