@@ -52,7 +52,7 @@ struct P1LineScanner {
         while true {
             // At a `(`: the value runs to the next byte that is `)`, `(`, CR or LF.
             let valueStart = i + 1
-            var j = valueStart
+            var j = skipToLowByte(buf, from: valueStart, to: end)
             while j < end {
                 let b = buf[j]
                 if b > ASCII.closeParen { j += 1; continue }
@@ -73,6 +73,24 @@ struct P1LineScanner {
         }
         spans.append(P1ObjectSpan(obis: obis, groups: first..<groups.count, line: start..<i))
         return i
+    }
+
+    /// The first index at or after `start` whose byte is below `*` (0x2A: every byte a
+    /// value can end at sorts below it), checked eight bytes at a time; `end - 7` or
+    /// later when none is found there (the byte loop after it finishes the job).
+    /// In each word, `(w - 0x2A…) & ~w & 0x80…` flags the bytes below 0x2A; the lowest
+    /// flag is always a true one (a borrow only travels upwards from a flagged byte).
+    @inline(__always)
+    private func skipToLowByte(_ buf: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
+        guard let base = buf.baseAddress else { return start }
+        var j = start
+        while end - j >= 8 {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
+            let low = (w &- 0x2A2A_2A2A_2A2A_2A2A) & ~w & 0x8080_8080_8080_8080
+            if low != 0 { return j + low.trailingZeroBitCount >> 3 }
+            j += 8
+        }
+        return j
     }
 
     private mutating func scanLine(_ buf: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) {
