@@ -55,8 +55,10 @@ struct P1LineScanner {
             var j = skipToLowByte(buf, from: valueStart, to: end)
             while j < end {
                 let b = buf[j]
+                // `)` first: it is nearly always what the word scan stopped at.
+                if b == ASCII.closeParen { break }
                 if b > ASCII.closeParen { j += 1; continue }
-                if b == ASCII.closeParen || b == ASCII.openParen || b == ASCII.cr || b == ASCII.lf { break }
+                if b == ASCII.openParen || b == ASCII.cr || b == ASCII.lf { break }
                 j += 1
             }
             guard j < end, buf[j] == ASCII.closeParen else {

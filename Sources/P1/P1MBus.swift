@@ -86,15 +86,10 @@ struct P1MBusCollector {
     }
 
     static let maximumChannel = 9
-    /// The channels seen, in the order their first object came; `byChannel` sorts them.
-    /// A list, not one slot per possible channel: most telegrams carry one or two
-    /// devices or none, and a 10-slot array was allocated for every telegram.
-    private var seen: [(channel: Int, pending: Pending)] = []
-
-    /// The channels seen, in channel order.
-    var byChannel: [(channel: Int, pending: Pending)] {
-        seen.count < 2 ? seen : seen.sorted { $0.channel < $1.channel }
-    }
+    /// The channels seen, in channel order. A short list, not one slot per possible
+    /// channel: most telegrams carry one or two devices or none, and a 10-slot array
+    /// was allocated for every telegram.
+    private(set) var channels: [(channel: Int, pending: Pending)] = []
 
     /// Takes the object if it is an M-Bus register; false leaves it to the caller.
     mutating func take(
@@ -102,8 +97,8 @@ struct P1MBusCollector {
     ) -> Bool {
         guard obis.a == 0, obis.b >= 1, Int(obis.b) <= Self.maximumChannel else { return false }
         let channel = Int(obis.b)
-        let index = seen.firstIndex { $0.channel == channel }
-        var p = index.map { seen[$0].pending } ?? Pending()
+        let index = channels.firstIndex { $0.channel == channel }
+        var p = index.map { channels[$0].pending } ?? Pending()
         switch (obis.c, obis.d, obis.e) {
         case (24, 1, 0):
             // Printed as hex digits of the EN 13757-3 code: `003`, `007`, `00C`, or `3` (DSMR 2.2).
@@ -132,9 +127,9 @@ struct P1MBusCollector {
             return false
         }
         if let index {
-            seen[index].pending = p
+            channels[index].pending = p
         } else {
-            seen.append((channel, p))
+            channels.insert((channel, p), at: channels.firstIndex { $0.channel > channel } ?? channels.endIndex)
         }
         return true
     }

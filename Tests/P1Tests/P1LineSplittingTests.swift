@@ -48,4 +48,28 @@ struct P1LineSplittingTests {
         #expect(t.reading.timeString(.gasVolumeTime) == "2010-12-09T11:25:00+01:00")
         #expect(t.values.suffix(4).map(\.quantity) == [.gasVolume, .gasVolumeTime, "gas2_volume", "gas2_volume_time"])
     }
+
+    /// A value and its unit are split at the first `*`; the number before it must be
+    /// `[-]digits[.digits]` of at most 18 digits, whatever follows.
+    @Test func valuesSplitAtTheFirstStar() throws {
+        let bytes = Array(
+            ("/XMX5LGBBFG1009021021\r\n\r\n"
+                + "1-0:1.8.1(1234567890123456789*kWh)\r\n"  // 19 digits: refused
+                + "1-0:1.8.2(-000002.5*kWh)\r\n"
+                + "1-0:2.8.1(3.0*kWh*x)\r\n"  // unit `kWh*x`: refused
+                + "1-0:2.8.2(4.0.1*kWh)\r\n"  // two dots
+                + "1-0:1.7.0(*kW)\r\n"  // no digits
+                + "1-0:94.1.1(12a*kW)\r\n"  // unknown object, not a number: text
+                + "1-0:94.1.2(-7.25*xy*z)\r\n"  // unknown object: number, unit after the first star
+                + "1-0:2.7.0(0.5)\r\n"  // no unit: the specification's kW
+                + "!\r\n").utf8)
+        let t = try P1Parser.parse(bytes, options: P1ParseOptions(verifyCRC: false), receivedAt: receivedAt)
+        #expect(
+            t.issues.map(\.kind) == [.invalidValue, .unexpectedUnit, .invalidValue, .invalidValue])
+        #expect(t.reading.number(Quantity.energyImport.tariff(2)) == -2.5)
+        #expect(t.reading.text("obis_1_0_94_1_1") == "12a*kW")
+        #expect(t.reading.number("obis_1_0_94_1_2") == -7.25)
+        #expect(t.genericUnits["obis_1_0_94_1_2"] == "xy*z")
+        #expect(t.reading.number(.powerExport) == 500)
+    }
 }
