@@ -39,21 +39,26 @@ struct P1Interpreter {
 
     private mutating func interpret(_ meaning: P1Meaning, _ g: P1Groups, _ span: P1ObjectSpan) {
         switch meaning {
-        case .measurement(let q, let dimension):
+        case .measurement(let name, let dimension):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             measurement(q, dimension, g[0], span)
-        case .timestamp(let q):
+        case .timestamp(let name):
+            let q = name.quantity
             guard g.count == 1, let parsed = P1Timestamp.scan(buf, g[0]) else { return issue(.invalidValue, span) }
             if case .time(let t) = parsed, span.obis.c == 1 { meterTime = t }
             values.append((q, .time(parsed.timestamp)))
-        case .text(let q):
+        case .text(let name):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             values.append((q, .text(ASCII.latin1(buf, g[0]))))
-        case .hexText(let q):
+        case .hexText(let name):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             if span.obis.c == 42 { markers.logicalDeviceName = true }
             values.append((q, .text(HexText.decode(buf, g[0]))))
-        case .version(let q):
+        case .version(let name):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             let code = ASCII.latin1(buf, g[0])
             markers.versionCode = code
