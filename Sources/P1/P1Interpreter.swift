@@ -39,21 +39,26 @@ struct P1Interpreter {
 
     private mutating func interpret(_ meaning: P1Meaning, _ g: P1Groups, _ span: P1ObjectSpan) {
         switch meaning {
-        case .measurement(let q, let dimension):
+        case .measurement(let name, let dimension):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             measurement(q, dimension, g[0], span)
-        case .timestamp(let q):
+        case .timestamp(let name):
+            let q = name.quantity
             guard g.count == 1, let parsed = P1Timestamp.scan(buf, g[0]) else { return issue(.invalidValue, span) }
             if case .time(let t) = parsed, span.obis.c == 1 { meterTime = t }
             values.append((q, .time(parsed.timestamp)))
-        case .text(let q):
+        case .text(let name):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             values.append((q, .text(ASCII.latin1(buf, g[0]))))
-        case .hexText(let q):
+        case .hexText(let name):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             if span.obis.c == 42 { markers.logicalDeviceName = true }
             values.append((q, .text(HexText.decode(buf, g[0]))))
-        case .version(let q):
+        case .version(let name):
+            let q = name.quantity
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
             let code = ASCII.latin1(buf, g[0])
             markers.versionCode = code
@@ -61,7 +66,7 @@ struct P1Interpreter {
             values.append((q, .text(code)))
         case .limiterThreshold:
             guard g.count == 1 else { return issue(.unexpectedShape, span) }
-            let (_, unitRange) = splitUnit(g[0])
+            let unitRange = P1Number.scan(buf, valueAndUnit: g[0]).unit
             switch unitRange.map({ P1Unit.scan(buf, $0) }) {
             case .ampere: measurement(.currentLimit, .current, g[0], span)
             case .kilovoltAmpere, .voltAmpere: measurement(.apparentPowerLimit, .apparentPower, g[0], span)
@@ -93,18 +98,10 @@ struct P1Interpreter {
 
     // MARK: Values
 
-    /// Splits `value*unit` into the number part and the unit part.
-    private func splitUnit(_ group: Range<Int>) -> (Range<Int>, Range<Int>?) {
-        var i = group.lowerBound
-        while i < group.upperBound, buf[i] != ASCII.star { i += 1 }
-        if i == group.upperBound { return (group, nil) }
-        return (group.lowerBound..<i, (i + 1)..<group.upperBound)
-    }
-
     /// The group's number in the dimension's published unit, or nil with an issue recorded.
     private mutating func number(_ dimension: P1Dimension, _ group: Range<Int>, _ span: P1ObjectSpan) -> Double? {
-        let (numberRange, unitRange) = splitUnit(group)
-        guard let n = P1Number.scan(buf, numberRange) else {
+        let (number, unitRange) = P1Number.scan(buf, valueAndUnit: group)
+        guard let n = number else {
             issue(.invalidValue, span)
             return nil
         }
@@ -128,8 +125,8 @@ struct P1Interpreter {
     private mutating func publishGeneric(_ span: P1ObjectSpan, _ g: P1Groups) {
         let q = Quantity(span.obis.genericQuantityName)
         if g.count == 1 {
-            let (numberRange, unitRange) = splitUnit(g[0])
-            if let n = P1Number.scan(buf, numberRange) {
+            let (number, unitRange) = P1Number.scan(buf, valueAndUnit: g[0])
+            if let n = number {
                 values.append((q, .number(n.value)))
                 if let u = unitRange { genericUnits[q] = ASCII.latin1(buf, u) }
                 return
@@ -146,8 +143,8 @@ struct P1Interpreter {
 
     private mutating func monthPeak(monthStart: Range<Int>?, time: Range<Int>, value: Range<Int>) -> P1MonthPeak? {
         guard let peakTime = P1Timestamp.scan(buf, time) else { return nil }
-        let (numberRange, unitRange) = splitUnit(value)
-        guard let n = P1Number.scan(buf, numberRange),
+        let (number, unitRange) = P1Number.scan(buf, valueAndUnit: value)
+        guard let n = number,
             let exponent = P1Dimension.activePower.exponent(from: unitRange.map { P1Unit.scan(buf, $0) })
         else { return nil }
         var start: MeterTimestamp?
@@ -164,6 +161,7 @@ struct P1Interpreter {
             count.mantissa >= 0, count.mantissa <= 13, g.count == 3 + 3 * Int(count.mantissa)
         else { return nil }
         var history: [P1MonthPeak] = []
+        history.reserveCapacity(Int(count.mantissa))
         for k in 0..<Int(count.mantissa) {
             let base = 3 + 3 * k
             guard let peak = monthPeak(monthStart: g[base], time: g[base + 1], value: g[base + 2]) else { return nil }
@@ -179,11 +177,12 @@ struct P1Interpreter {
             count.mantissa >= 0, g.count == 2 + 2 * Int(count.mantissa)
         else { return nil }
         var log: [P1PowerFailure] = []
+        log.reserveCapacity(Int(count.mantissa))
         for k in 0..<Int(count.mantissa) {
             let base = 2 + 2 * k
             guard let end = P1Timestamp.scan(buf, g[base]) else { return nil }
-            let (numberRange, unitRange) = splitUnit(g[base + 1])
-            guard let n = P1Number.scan(buf, numberRange),
+            let (number, unitRange) = P1Number.scan(buf, valueAndUnit: g[base + 1])
+            guard let n = number,
                 P1Dimension.duration.exponent(from: unitRange.map { P1Unit.scan(buf, $0) }) != nil
             else { return nil }
             log.append(P1PowerFailure(end: end.timestamp, durationSeconds: n.value))

@@ -86,8 +86,10 @@ struct P1MBusCollector {
     }
 
     static let maximumChannel = 9
-    private(set) var channels = [Pending?](repeating: nil, count: maximumChannel + 1)
-    var isEmpty: Bool { channels.allSatisfy { $0 == nil } }
+    /// The channels seen, in channel order. A short list, not one slot per possible
+    /// channel: most telegrams carry one or two devices or none, and a 10-slot array
+    /// was allocated for every telegram.
+    private(set) var channels: [(channel: Int, pending: Pending)] = []
 
     /// Takes the object if it is an M-Bus register; false leaves it to the caller.
     mutating func take(
@@ -95,7 +97,8 @@ struct P1MBusCollector {
     ) -> Bool {
         guard obis.a == 0, obis.b >= 1, Int(obis.b) <= Self.maximumChannel else { return false }
         let channel = Int(obis.b)
-        var p = channels[channel] ?? Pending()
+        let index = channels.firstIndex { $0.channel == channel }
+        var p = index.map { channels[$0].pending } ?? Pending()
         switch (obis.c, obis.d, obis.e) {
         case (24, 1, 0):
             // Printed as hex digits of the EN 13757-3 code: `003`, `007`, `00C`, or `3` (DSMR 2.2).
@@ -123,7 +126,11 @@ struct P1MBusCollector {
         default:
             return false
         }
-        channels[channel] = p
+        if let index {
+            channels[index].pending = p
+        } else {
+            channels.insert((channel, p), at: channels.firstIndex { $0.channel > channel } ?? channels.endIndex)
+        }
         return true
     }
 

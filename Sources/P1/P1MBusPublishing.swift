@@ -44,10 +44,8 @@ extension P1Interpreter {
     /// are listed in `mbusDevices` but not published, so an empty channel 1 never
     /// shadows the real gas meter on channel 2.
     mutating func publishMBusDevices() {
-        // Devices of each medium seen so far; a handful at most, so a list beats a dictionary.
-        var ordinals: [(medium: P1MBusMedium, count: Int)] = []
-        for (channel, pending) in mbus.channels.enumerated() {
-            guard let p = pending else { continue }
+        mbusDevices.reserveCapacity(mbus.channels.count)
+        for (channel, p) in mbus.channels {
             let medium = p.typeCode.map(P1MBusMedium.init(code:))
             var device = P1MBusDevice(
                 channel: channel, medium: medium,
@@ -65,14 +63,9 @@ extension P1Interpreter {
             if let valve = p.valve, let n = P1Number.scan(buf, valve) { device.valvePosition = n.value }
             device.isEmptyChannel = capturePlaceholder && (device.value ?? 0) == 0
             if let medium, !device.isEmptyChannel {
-                let ordinal: Int
-                if let k = ordinals.firstIndex(where: { $0.medium == medium }) {
-                    ordinals[k].count += 1
-                    ordinal = ordinals[k].count
-                } else {
-                    ordinals.append((medium, 1))
-                    ordinal = 1
-                }
+                // Published devices of this medium before this one (a handful at most).
+                var ordinal = 1
+                for earlier in mbusDevices where earlier.medium == medium && !earlier.isEmptyChannel { ordinal += 1 }
                 let names = P1Quantities.mbus(medium, ordinal: ordinal)
                 if let value = device.value {
                     values.append((names.value, .number(value)))
@@ -88,13 +81,9 @@ extension P1Interpreter {
     }
 
     private mutating func mbusValue(_ group: Range<Int>, unitOverride: Range<Int>?, medium: P1MBusMedium?) -> Double? {
-        var numberRange = group
-        var unitRange = unitOverride
-        if let star = buf[group].firstIndex(of: ASCII.star) {
-            numberRange = group.lowerBound..<star
-            unitRange = (star + 1)..<group.upperBound
-        }
-        guard let n = P1Number.scan(buf, numberRange) else {
+        let (number, printedUnit) = P1Number.scan(buf, valueAndUnit: group)
+        let unitRange = printedUnit ?? unitOverride
+        guard let n = number else {
             issues.append(P1LineIssue(kind: .invalidValue, line: ASCII.latin1(buf, group)))
             return nil
         }

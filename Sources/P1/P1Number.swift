@@ -6,6 +6,17 @@ struct P1Number {
 
     /// Parses `[-]digits[.digits]`, nothing else; at most 18 digits so it never overflows.
     static func scan(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> P1Number? {
+        let (number, unit) = scan(buf, valueAndUnit: range)
+        return unit == nil ? number : nil
+    }
+
+    /// `value*unit` in one pass: the number before the first `*` (nil unless it is
+    /// `[-]digits[.digits]` with at most 18 digits) and the bytes after that `*`
+    /// (nil without one). The same as splitting at the first `*` and scanning the
+    /// left part, without walking the bytes twice.
+    static func scan(
+        _ buf: UnsafeBufferPointer<UInt8>, valueAndUnit range: Range<Int>
+    ) -> (number: P1Number?, unit: Range<Int>?) {
         var i = range.lowerBound
         let end = range.upperBound
         var negative = false
@@ -17,22 +28,29 @@ struct P1Number {
         var digits = 0
         var decimals = 0
         var seenDot = false
+        var valid = true
         while i < end {
             let b = buf[i]
             if ASCII.isDigit(b) {
-                guard digits < 18 else { return nil }
-                mantissa = mantissa * 10 + Int64(b - ASCII.zero)
-                digits += 1
-                if seenDot { decimals += 1 }
+                if digits < 18 {
+                    mantissa = mantissa * 10 + Int64(b - ASCII.zero)
+                    digits += 1
+                    if seenDot { decimals += 1 }
+                } else {
+                    valid = false
+                }
             } else if b == ASCII.dot, !seenDot {
                 seenDot = true
+            } else if b == ASCII.star {
+                break
             } else {
-                return nil
+                valid = false
             }
             i += 1
         }
-        guard digits > 0 else { return nil }
-        return P1Number(mantissa: negative ? -mantissa : mantissa, decimals: decimals)
+        let unit = i < end ? (i + 1)..<end : nil
+        guard valid, digits > 0 else { return (nil, unit) }
+        return (P1Number(mantissa: negative ? -mantissa : mantissa, decimals: decimals), unit)
     }
 
     private static let powersOfTen: [Double] = (0...22).map { e in

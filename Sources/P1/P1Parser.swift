@@ -124,7 +124,8 @@ public enum P1Parser {
             return mbusChannel ? nil : Quantity(obis.genericQuantityName)
         }
         switch meaning {
-        case .measurement(let q, _), .timestamp(let q), .text(let q), .hexText(let q), .version(let q): return q
+        case .measurement(let name, _), .timestamp(let name), .text(let name), .hexText(let name), .version(let name):
+            return name.quantity
         case .monthPeak: return .powerImportMonthPeak
         case .limiterThreshold, .monthPeakHistory, .powerFailureLog, .importExportCurrentLimits: return nil
         }

@@ -36,9 +36,9 @@ public struct P1Telegram: Sendable {
     let groupRanges: [Range<Int>]
 
     /// The values as a PhasorCore `Reading`, what the gateway publishes. Built on each
-    /// access (build it once per telegram): `Reading` de-duplicates with a linear
-    /// search per value, which costs more than the whole parse (see the benchmark).
-    public var reading: Reading { Reading(device: device, time: time, values: values.map { ($0.quantity, $0.value) }) }
+    /// access (build it once per telegram); it adopts `values` without copying them
+    /// unless a quantity repeats.
+    public var reading: Reading { Reading(device: device, time: time, labeledValues: values) }
 
     /// Nominal interval between telegrams of this meter (see `P1Variant.nominalPeriod`).
     public var nominalPeriod: Duration { variant.nominalPeriod }

@@ -10,7 +10,7 @@ public struct TICFrame: Sendable {
     public var values: [(quantity: Quantity, value: MeasuredValue)]
     /// The values as a PhasorCore `Reading`. Built on each access (build it once per
     /// frame): `Reading` de-duplicates with a linear search per value.
-    public var reading: Reading { Reading(device: device, time: time, values: values.map { ($0.quantity, $0.value) }) }
+    public var reading: Reading { Reading(device: device, time: time, labeledValues: values) }
     /// The checksum-valid groups, as sent.
     public var groups: [TICGroup]
     /// Groups dropped because their checksum failed (never published).

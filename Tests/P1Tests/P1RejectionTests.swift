@@ -115,6 +115,28 @@ struct P1RejectionTests {
         #expect(CRC16ARC.checksum(Array("123456789".utf8)) == 0xBB3D)
     }
 
+    /// The table-driven CRC (16 bytes per step, then byte by byte) agrees with the
+    /// bit-by-bit definition at every length around its step sizes.
+    @Test func crcMatchesTheBitwiseDefinitionAtEveryLength() {
+        func bitwise(_ bytes: [UInt8]) -> UInt16 {
+            var crc: UInt16 = 0
+            for b in bytes {
+                crc ^= UInt16(b)
+                for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+            }
+            return crc
+        }
+        var state: UInt32 = 12_345
+        let data: [UInt8] = (0..<200).map { _ in
+            state = state &* 1_103_515_245 &+ 12_345
+            return UInt8(truncatingIfNeeded: state >> 16)
+        }
+        for length in 0...data.count {
+            let bytes = Array(data[..<length])
+            #expect(CRC16ARC.checksum(bytes) == bitwise(bytes), "length \(length)")
+        }
+    }
+
     @Test func threeDigitCRCIsTheValueWithoutItsLeadingZero() throws {
         let t = try parseFixture("quirks/dsmr50-warmtelink-heat-unpadded-crc-dsmrparser.txt")
         #expect(t.crc == .verified)

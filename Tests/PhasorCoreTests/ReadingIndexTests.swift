@@ -29,4 +29,18 @@ import Testing
         #expect(reading.number("a") == 3)
         #expect(reading == Reading(device: "p1", time: time, values: [("a", .number(3)), ("b", .number(2))]))
     }
+
+    @Test func labeledValuesGiveTheSameReadingAsTheInitialValues() {
+        let distinct: [(quantity: Quantity, value: MeasuredValue)] = (0..<40).map { (Quantity("q\($0)"), .number(Double($0))) }
+        let adopted = Reading(device: "p1", time: time, labeledValues: distinct)
+        #expect(adopted == Reading(device: "p1", time: time, values: distinct.map { ($0.quantity, $0.value) }))
+        for i in 0..<40 { #expect(adopted.number(Quantity("q\(i)")) == Double(i)) }
+        #expect(adopted["q40"] == nil)
+
+        let repeated: [(quantity: Quantity, value: MeasuredValue)] = [("a", .number(1)), ("b", .number(2)), ("a", .number(3))]
+        let withRepeat = Reading(device: "p1", time: time, labeledValues: repeated)
+        #expect(withRepeat.values.map(\.quantity) == ["a", "b"])
+        #expect(withRepeat.number("a") == 3)
+        #expect(withRepeat == Reading(device: "p1", time: time, values: repeated.map { ($0.quantity, $0.value) }))
+    }
 }
