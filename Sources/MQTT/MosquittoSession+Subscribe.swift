@@ -5,18 +5,17 @@ extension MosquittoSession {
     /// Registers a local route and subscribes at the broker when connected (else on
     /// connect). Returns once the broker granted it, or at once when offline.
     func subscribe(_ filter: TopicFilter, options: MQTTSubscribeOptions, buffering: Int?)
-        async throws -> (UUID, MessageChannel.Owner)
+        async throws -> (UUID, AsyncStream<MQTTMessage>)
     {
-        let channel = MessageChannel(bufferingNewest: buffering)
-        // Dropped (a throw below, or later by the subscriber): the channel ends, and
-        // its termination removes the route.
-        let owner = MessageChannel.Owner(channel)
+        let policy: AsyncStream<MQTTMessage>.Continuation.BufferingPolicy =
+            buffering.map { .bufferingNewest($0) } ?? .unbounded
+        let (stream, continuation) = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: policy)
         let id = UUID()
-        channel.onTermination { [weak self] in self?.unsubscribe(id) }
+        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
         let needsBroker = events.withLock { e in
-            e.routes.add(id: id, RoutingTable.Route(filter: filter, options: options, channel: channel))
+            e.routes.add(id: id, RoutingTable.Route(filter: filter, options: options, continuation: continuation))
         }
-        guard needsBroker else { return (id, owner) }
+        guard needsBroker else { return (id, stream) }
         let identifier = events.withLock { $0.routes.identifier(of: filter) }
         let codes: [Int32] = try await withCheckedThrowingContinuation { waiter in
             let rc: Int32? = state.withLock { s in
@@ -38,10 +37,10 @@ extension MosquittoSession {
             }
         }
         if let code = codes.first, code >= 0x80 {
-            channel.finish()
+            continuation.finish()
             throw MQTTError.subscriptionRefused(filter: filter.filter, code: Int(code))
         }
-        return (id, owner)
+        return (id, stream)
     }
 
     /// Sends SUBSCRIBE; on MQTT 5 with the options and the routing identifier.
@@ -61,8 +60,8 @@ extension MosquittoSession {
     /// Ends a subscription: finishes its stream (iteration ends) and unsubscribes
     /// at the broker when no other local subscriber needs the filter.
     func unsubscribe(_ id: UUID) {
-        let (channel, unused) = events.withLock { $0.routes.remove(id: id) }
-        channel?.finish()
+        let (continuation, unused) = events.withLock { $0.routes.remove(id: id) }
+        continuation?.finish()
         guard let filter = unused else { return }
         state.withLock { s in
             guard s.phase == .connected else { return }
