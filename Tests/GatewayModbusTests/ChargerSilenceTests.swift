@@ -154,7 +154,9 @@ import Glibc
         let gaps = zip(neighbour.dropFirst(), neighbour).map { Self.seconds($0 - $1) }
         let longest = gaps.max() ?? .infinity
         print("alfen_2 states during the silence: \(neighbour.count), longest gap \(longest) s")
-        #expect(longest < 6, "the neighbour went \(longest) s without a completed poll")
+        // Blocked behind the silent charger it would go the whole silence (~27 s) unpolled; on a
+        // loaded machine (a fresh-clone CI run with the suite in parallel) a gap of 7.7 s was seen.
+        #expect(longest < 12, "the neighbour went \(longest) s without a completed poll")
         #expect(rig.said("alfen_2", online: false, after: silenceStart) == nil)
 
         // Back on the bus: online again.
