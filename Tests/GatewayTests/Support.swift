@@ -83,7 +83,8 @@ final class Inbox: Sendable {
 func retainedMessage(_ topic: String) async throws -> MQTTMessage? {
     let late = try await connectedClient(port: try await SharedBroker.port())
     let inbox = Inbox(try await late.subscribe(topic, qos: .atLeastOnce))
-    let message = await inbox.next(on: topic, timeout: .seconds(2))
+    // 10 s: the whole suite runs in parallel in CI; 2 s once missed a retained value there.
+    let message = await inbox.next(on: topic, timeout: .seconds(10))
     await late.shutdown()
     return message
 }
