@@ -47,7 +47,7 @@ import Testing
         func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
         // The S0 input is offline, and stays so (it is retried, not fatal).
-        let gas = await inbox.next(on: topics.deviceAvailability("gas"))
+        let gas = await inbox.next(on: topics.deviceAvailability("gas"), timeout: .seconds(30))
         #expect(gas?.string == "offline", "gas availability; log:\n\(logText())")
         #expect(try await retainedMessage(topics.deviceAvailability("gas"))?.string == "offline", "retained")
         #expect(await eventually { logText().components(separatedBy: "pulse input offline").count > 2 }, "retried:\n\(logText())")

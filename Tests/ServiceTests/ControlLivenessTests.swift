@@ -104,7 +104,11 @@ import Glibc
         // a second apart and a moment apart: no such gaps.
         let gaps = zip(instants, instants.dropFirst()).filter { $1 - $0 > .milliseconds(1200) }.count
         print("setpoints for cp1 during 10 meter readings: \(decisions), after a pause: \(gaps)")
-        #expect(decisions >= 9 && decisions - gaps <= 11, "\(decisions) decisions for 10 readings, \(gaps) after a pause")
+        // On a loaded machine a reading late by more than half a second lets the timer decide
+        // first and the reading less than 1.2 s after it (19 decisions, 7 after a pause, seen
+        // in a fresh-clone CI run with the suite in parallel): 14 leaves room for that; the
+        // defect made about 20 with no pause.
+        #expect(decisions >= 9 && decisions - gaps <= 14, "\(decisions) decisions for 10 readings, \(gaps) after a pause")
         #expect(await control.terminate() == 0)
         try Self.clearRetained(peer, [topics.chargePointState("cp1"), topics.meterState("grid"), topics.controlState,
                       topics.chargePointSetpoint("cp1"), topics.chargePointSetpoint("cp2")])

@@ -79,7 +79,7 @@ import Testing
                 "chargers online: \(online.withLock { $0 })\n\(logs())")
         // The loop is closed: the main meter sees the cars charging (more than the household alone).
         let grid = try await watcher.subscribe(topics.meterState("grid"), qos: .atLeastOnce)
-        let loaded = await grid.next(timeout: .seconds(30)) { m in
+        let loaded = await grid.next(timeout: .seconds(60)) { m in
             guard let reading = try? ReadingPayload.decode(m.payload) else { return false }
             return (1...3).compactMap { reading.values[Quantity.current.phase($0)]?.number }.reduce(0, +) > 18
         }
