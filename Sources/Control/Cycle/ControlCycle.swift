@@ -165,8 +165,7 @@ public enum ControlCycle {
         let cp = model.chargePoints[i]
         let mask = cp.rotation.gridMask(phases: cp.phases)
         for n in cp.ancestors where loads.nodeFresh[n] {
-            var fixed = PhaseCurrents.zero
-            for other in model.nodes[n].chargePoints { fixed += loads.fixed[other] }
+            let fixed = loads.fixedCurrents(below: n, model: model)
             for p in 0..<3 where mask[p] > 0 && model.nodes[n].limit[p] - loads.base[n][p] - fixed[p] < -1e-9 {
                 return false
             }

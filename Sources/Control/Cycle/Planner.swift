@@ -81,8 +81,7 @@ struct Planner {
         for (n, node) in model.nodes.enumerated() where loads.nodeFresh[n] {
             let members = node.chargePoints.compactMap { candidateOf[$0] }
             guard !members.isEmpty else { continue }
-            var fixed = PhaseCurrents.zero
-            for cp in node.chargePoints { fixed += loads.fixed[cp] }
+            let fixed = loads.fixedCurrents(below: n, model: model)
             for p in 0..<3 {
                 constraints.append(
                     Constraint(

@@ -176,6 +176,11 @@ struct SiteLoads {
         return loads
     }
 
+    /// What the chargers on safe currents below node `n` are budgeted as drawing, per phase.
+    func fixedCurrents(below n: Int, model: SiteModel) -> PhaseCurrents {
+        model.nodes[n].chargePoints.reduce(PhaseCurrents.zero) { $0 + fixed[$1] }
+    }
+
     /// The lowest current the car may draw now given a report taken at `reportTime`:
     /// the setpoint in force then and every one decided since. Nil without history.
     static func lowestSetpoint(since reportTime: Date, changes: [SetpointChange]?) -> Double? {
