@@ -137,6 +137,8 @@ let package = Package(
         /// Shipped beside the libraries (as HummingbirdTesting is): a real mosquitto
         /// on a free loopback port, child processes with a clean signal mask.
         .target(name: "PhasorTesting", dependencies: ["MQTT", "PhasorCore"]),
+        // Swift Testing traits for our own test targets (not shipped: PhasorTesting is).
+        .target(name: "TestTraits", path: "Tests/TestTraits"),
 
         // MARK: Executables (thin: parse the command line, run the service)
         .executableTarget(
@@ -207,7 +209,7 @@ let package = Package(
             name: "BridgeTests",
             dependencies: [
                 "Bridge", "BridgeCore", "BridgeOutbox", "BridgeCloud", "CloudConsumer", "BridgeAlerts", "BridgeDelivery",
-                "BridgeLicences", "PhasorService", "MQTT", "PhasorCore", "Modbus", "DeviceSimulators", "PhasorTesting",
+                "BridgeLicences", "PhasorService", "MQTT", "PhasorCore", "Modbus", "DeviceSimulators", "PhasorTesting", "TestTraits",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Scripts")]),
@@ -216,20 +218,20 @@ let package = Package(
         .testTarget(name: "P1Tests", dependencies: ["P1", "PhasorTesting"], resources: [.copy("Fixtures"), .copy("Scripts")]),
         .testTarget(name: "TICTests", dependencies: ["TIC", "PhasorTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "DeviceSimulators"]),
-        .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting"]),
+        .testTarget(name: "PulseTests", dependencies: ["Pulse", "PhasorTesting", "TestTraits"]),
         .testTarget(
             name: "ControlTests",
             dependencies: ["Control", "TIC", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
-            name: "GatewayModbusTests", dependencies: ["Gateway", "DeviceSimulators", "PhasorTesting", "Pulse"], resources: [.copy("Scripts")]),
+            name: "GatewayModbusTests", dependencies: ["Gateway", "DeviceSimulators", "PhasorTesting", "TestTraits", "Pulse"], resources: [.copy("Scripts")]),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "DeviceSimulators", "PhasorTesting", "TIC", "HomeAssistant"]),
+            dependencies: ["PhasorService", "Gateway", "Control", "ControlService", "Bridge", "DeviceSimulators", "PhasorTesting", "TestTraits", "TIC", "HomeAssistant"]),
         .testTarget(
-            name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "DeviceSimulators", "MQTT", "PhasorCore", "PhasorTesting"],
+            name: "SiteTests", dependencies: ["Gateway", "ControlService", "Modbus", "DeviceSimulators", "MQTT", "PhasorCore", "PhasorTesting", "TestTraits"],
             resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "DeviceSimulators", "PhasorTesting"],
+            name: "GatewayTests", dependencies: ["Gateway", "MeterIO", "DeviceSimulators", "PhasorTesting", "TestTraits"],
             resources: [.copy("Fixtures"), .copy("Scripts")]),
     ]
 )

@@ -3,6 +3,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Issue 12's acceptance run, against the real gateway's topics: `phasor-gateway --demo`
 /// publishes its meter's state every second; the cloud broker is stopped for a while and
@@ -10,7 +11,7 @@ import Testing
 /// published arrives at the cloud, once per sequence number, in order, the outage's
 /// flagged historical. Quick by default (45 s, 15 s outage); the issue's 10 minutes with a
 /// 3-minute outage with PHASOR_BRIDGE_ACCEPTANCE=1.
-@Suite("Bridge acceptance", .serialized) struct BridgeAcceptanceTests {
+@Suite("Bridge acceptance", .serialized, .endToEnd) struct BridgeAcceptanceTests {
     @Test(.timeLimit(.minutes(20))) func theGatewaysStreamArrivesWholeThroughAnOutageAndThreeKills() async throws {
         let long = ProcessInfo.processInfo.environment["PHASOR_BRIDGE_ACCEPTANCE"] == "1"
         let duration: Double = long ? 600 : 45

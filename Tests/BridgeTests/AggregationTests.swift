@@ -7,6 +7,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// A meter state as the gateway publishes it, at an injected source time.
 func meterState(_ t: TimeInterval, power: Double, energy: Double, device: String = "m1") -> [UInt8] {
@@ -20,7 +21,7 @@ func object(_ bytes: [UInt8]) -> [String: Any] {
 /// A quarter-hour boundary (2026-11-30 12:00:00 UTC).
 let quarter: TimeInterval = 1_796_040_000
 
-@Suite("Bridge aggregation") struct AggregationTests {
+@Suite("Bridge aggregation", .endToEnd) struct AggregationTests {
     let rule = AggregateRule(topic: "meter/+/state", averageS: 10, energyS: 900)
 
     func aggregator(_ rules: [AggregateRule]? = nil, state: Aggregator.State = .init()) throws -> Aggregator {

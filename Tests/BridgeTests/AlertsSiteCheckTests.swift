@@ -1,10 +1,11 @@
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The bridge's sections of the site file are checked by `phasor config check` and by
 /// phasor-bridge at start alike: one line `file:line: field: message`, exit 2 (line 1 is `site: h`).
-@Suite struct AlertsSiteCheckTests {
+@Suite(.endToEnd) struct AlertsSiteCheckTests {
     static let refused: [(String, String)] = [
         ("alerts:\n  rules:\n    - {id: high, topic: meter/m/power, above: 10, clear: 12}\n",
          ":4: alerts.rules[0].clear: 12: the clear level of `above` 10 must be at or below it (hysteresis)"),

@@ -8,11 +8,12 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The real executables: phasor-gateway reading a Modbus simulator, phasor-control,
 /// phasor-bridge with a site file's alerts and licence, a real broker and a real
 /// HTTP receiver.
-@Suite(.serialized) struct BridgeProcessTests {
+@Suite(.serialized, .endToEnd) struct BridgeProcessTests {
     static let keyID = "test-1"
 
     /// A folder with a machine id, a signing key, and a site file for all three services.

@@ -2,8 +2,9 @@ import Foundation
 import MQTT
 import PhasorTesting
 import Testing
+import TestTraits
 
-@Suite("Bridge commands and TLS", .serialized) struct BridgeCommandTests {
+@Suite("Bridge commands and TLS", .serialized, .endToEnd) struct BridgeCommandTests {
     func command(_ fields: [String: Any]) -> [UInt8] {
         [UInt8]((try? JSONSerialization.data(withJSONObject: fields)) ?? Data())
     }

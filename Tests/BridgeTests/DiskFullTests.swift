@@ -7,11 +7,12 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Disk full: the intake stops accepting (nothing acknowledged, the messages wait on the
 /// site's broker), raises `alert/bridge_outbox_full`, and once there is room again (the
 /// cloud link drained the outbox) every message is stored, none twice, and the alert clears.
-@Suite("Outbox disk full", .serialized) struct DiskFullTests {
+@Suite("Outbox disk full", .serialized, .endToEnd) struct DiskFullTests {
     @Test(.timeLimit(.minutes(2))) func aFullOutboxStopsAcceptingRaisesAnAlertAndLosesNothing() async throws {
         let broker = try await MosquittoBroker.start()
         defer { Task { await broker.stop() } }

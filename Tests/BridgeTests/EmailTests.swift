@@ -3,10 +3,11 @@ import BridgeDelivery
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// E-mail to a real SMTP server on loopback (aiosmtpd) with STARTTLS or TLS and
 /// AUTH, the message parsed back with Python's email package.
-@Suite(.serialized, .enabled(if: peerPython != nil, "needs PHASOR_PYTHON with aiosmtpd (scripts/test.sh sets it)"))
+@Suite(.serialized, .enabled(if: peerPython != nil, "needs PHASOR_PYTHON with aiosmtpd (scripts/test.sh sets it)"), .endToEnd)
 struct EmailTests {
     struct Server {
         let port: Int

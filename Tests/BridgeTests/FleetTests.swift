@@ -1,12 +1,13 @@
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The cloud side at fleet scale, small: simulated site bridges → mosquitto → two
 /// `phasor-cloud-consumer` processes (a shared subscription) → a real PostgreSQL; one
 /// consumer is killed -9 half-way. The benchmark executable checks loss, holes and
 /// per-stream order itself and exits 1 on any; here it runs small and quick.
-@Suite("Fleet", .serialized) struct FleetTests {
+@Suite("Fleet", .serialized, .endToEnd) struct FleetTests {
     @Test(.enabled(if: PostgresServer.isAvailable, "needs Debian's postgresql (scripts/lib/deps.sh installs it)"),
           .timeLimit(.minutes(3)))
     func consumersWriteEverySitesMessagesToPostgreSQLOnceAndInOrderWhenOneIsKilled() async throws {

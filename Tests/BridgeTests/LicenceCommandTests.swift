@@ -1,10 +1,11 @@
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// `phasor licence` end to end: the vendor makes a key and issues a licence for the
 /// serial a box requests; the box verifies and installs it; refused ones are not installed.
-@Suite struct LicenceCommandTests {
+@Suite(.endToEnd) struct LicenceCommandTests {
     struct Folder {
         let url: URL
         var machineID: String { url.appendingPathComponent("machine-id").path }

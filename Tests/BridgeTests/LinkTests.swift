@@ -8,6 +8,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Rows waiting in the bridge's outbox, read beside the running bridge (WAL allows it).
 func outboxDepth(_ path: String) -> Int {
@@ -17,7 +18,7 @@ func outboxDepth(_ path: String) -> Int {
     return (try? q.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox") }) ?? -1
 }
 
-@Suite("Bridge link", .serialized) struct BridgeLinkTests {
+@Suite("Bridge link", .serialized, .endToEnd) struct BridgeLinkTests {
     /// The kill -9 acceptance: a stream from the site's broker while the real bridge is
     /// killed three times; every message reaches the cloud, each under one sequence
     /// number, numbered without holes or repeats.
@@ -103,7 +104,7 @@ func outboxDepth(_ path: String) -> Int {
     }
 }
 
-@Suite("Bridge link on MQTT 3.1.1", .serialized) struct BridgeLink311Tests {
+@Suite("Bridge link on MQTT 3.1.1", .serialized, .endToEnd) struct BridgeLink311Tests {
     /// `protocol: 3.1.1` (what `auto` falls back to): no user properties exist, so the
     /// envelope alone says what was replayed.
     @Test(.timeLimit(.minutes(2))) func onMQTT311TheEnvelopeCarriesSeqAndTheHistoricalFlag() async throws {
@@ -132,7 +133,7 @@ func outboxDepth(_ path: String) -> Int {
 
 func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
 
-@Suite("Bridge link falls back to MQTT 3.1.1", .serialized) struct BridgeFallbackTests {
+@Suite("Bridge link falls back to MQTT 3.1.1", .serialized, .endToEnd) struct BridgeFallbackTests {
     /// `protocol: auto` against a broker that refuses MQTT 5 — a 3.1.1-only broker's
     /// CONNACK (return code 1) or an MQTT 5 CONNACK with 0x84 — played by a loopback
     /// listener of ours in front of a real mosquitto: the bridge reconnects in 3.1.1 and
@@ -157,7 +158,7 @@ func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
     }
 }
 
-@Suite("Cloud link acknowledgement timeout", .serialized) struct AckTimeoutTests {
+@Suite("Cloud link acknowledgement timeout", .serialized, .endToEnd) struct AckTimeoutTests {
     /// A cloud connection that stays up but never acknowledges (the broker's PUBACKs
     /// dropped by a listener of ours in front of a real mosquitto): once the oldest
     /// message has waited `ackTimeout` on the injected clock, the link cuts the

@@ -1,10 +1,11 @@
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The bridge's section is checked like every other: one line naming file, line and
 /// field, exit 2 (systemd does not restart for it).
-@Suite("Bridge site check") struct BridgeSiteCheckTests {
+@Suite("Bridge site check", .endToEnd) struct BridgeSiteCheckTests {
     func run(_ yaml: String) async throws -> (Int32?, String) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-bridge-check-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -6,10 +6,11 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// A charge point behind the gateway: state, setpoints (refused and written),
 /// watchdog and fallback, against the simulated Alfen Eve over TCP and mosquitto.
-@Suite struct ChargePointServiceTests {
+@Suite(.endToEnd) struct ChargePointServiceTests {
     /// Alfen's EMS setpoint register (1210, float32) as a second master reads it.
     static let setpointRegister = RegisterLayout(address: RegisterAddress(1210), table: .holdingRegisters, type: .float32)
 

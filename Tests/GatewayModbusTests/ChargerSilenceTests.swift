@@ -5,6 +5,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ import Glibc
 /// the same Modbus endpoint keeps being polled. Timings are the gateway's real
 /// ones (1 s response timeout, one retry, 1 s polls); control is played by the
 /// test at its real rate, a setpoint per charger per second.
-@Suite(.serialized) struct ChargerSilenceTests {
+@Suite(.serialized, .endToEnd) struct ChargerSilenceTests {
     /// Everything the observer heard, with its arrival time.
     final class Log: Sendable {
         let entries = Locked<[(at: ContinuousClock.Instant, topic: String, text: String)]>([])

@@ -6,6 +6,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ import Glibc
 /// `online`; its heartbeat's age gives it away to the bridge and the gateway. A
 /// control that is connected but has stopped deciding is noticed within the
 /// setpoint timeout derived from its decision rate (seconds, not a minute).
-@Suite(.serialized) struct ControlLivenessGatewayTests {
+@Suite(.serialized, .endToEnd) struct ControlLivenessGatewayTests {
     func executable(_ name: String) -> String { BuiltExecutables.directory.appendingPathComponent(name).path }
 
     static func seconds(_ d: Duration) -> Double {

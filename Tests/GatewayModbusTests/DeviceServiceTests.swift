@@ -6,10 +6,11 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Meters and inverters through the gateway's device service, against the
 /// simulator (TCP and RTU over a socat pty) and a real mosquitto.
-@Suite struct DeviceServiceTests {
+@Suite(.endToEnd) struct DeviceServiceTests {
     struct Rig {
         let clock = ManualWallClock()
         let topics = TopicBuilder(site: uniqueSite())

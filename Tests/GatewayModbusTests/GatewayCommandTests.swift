@@ -5,12 +5,13 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Commands and setpoints against the real phasor-gateway executable on a real
 /// broker, with a simulated charger whose coil 400 serves as a relay output:
 /// retained relay commands refused on both MQTT versions, a setpoint of 0 A
 /// applied, refusals that quote only a short excerpt.
-@Suite struct GatewayCommandTests {
+@Suite(.endToEnd) struct GatewayCommandTests {
     struct Running {
         let topics: TopicBuilder
         let run: RunningExecutable

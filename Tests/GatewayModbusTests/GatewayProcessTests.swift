@@ -5,9 +5,10 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The phasor-gateway executable with the quick-start flags, against the simulator.
-@Suite struct GatewayProcessTests {
+@Suite(.endToEnd) struct GatewayProcessTests {
     static let binDirectory = BuiltExecutables.directory
 
     @Test func quickStartFlagsPollASimulatedMeterAndCharger() async throws {

@@ -7,13 +7,14 @@ import PhasorCore
 import PhasorService
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The gateway writes an inverter's active-power limit (SunSpec model 123, WMaxLimPct in
 /// percent of the site's rating) on a simulated inverter over Modbus TCP, takes control's
 /// setpoints from mosquitto, refuses bad ones, and writes the safe limit at start, when a
 /// setpoint's validity runs out and when control goes offline. The simulated inverter
 /// follows a new limit after 1.5 s (injected clock), a second master reads what it produces.
-@Suite(.serialized) struct InverterSetpointServiceTests {
+@Suite(.serialized, .endToEnd) struct InverterSetpointServiceTests {
     /// 12:00 UTC: the simulator's PV model gives its 5 kW peak.
     static let noon = Date(timeIntervalSince1970: 1_781_524_800)
 

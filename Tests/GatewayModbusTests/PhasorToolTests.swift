@@ -4,9 +4,10 @@ import Modbus
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// `phasor device test` and `phasor profiles`, run as the installer runs them.
-@Suite struct PhasorToolTests {
+@Suite(.endToEnd) struct PhasorToolTests {
     func run(_ arguments: [String]) async throws -> (status: Int32?, output: String) {
         let path = GatewayProcessTests.binDirectory.appendingPathComponent("phasor").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-\(UUID().uuidString).txt").path

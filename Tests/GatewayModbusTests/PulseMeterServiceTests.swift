@@ -5,8 +5,9 @@ import PhasorCore
 import PhasorTesting
 import Pulse
 import Testing
+import TestTraits
 
-@Suite struct PulseMeterServiceTests {
+@Suite(.endToEnd) struct PulseMeterServiceTests {
     @Test func pulsesArePublishedAsAMeterWithTotalAndRate() async throws {
         let clock = ManualWallClock()
         let topics = TopicBuilder(site: uniqueSite())

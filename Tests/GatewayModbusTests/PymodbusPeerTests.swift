@@ -5,11 +5,12 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// pymodbus (PyPI), a Modbus implementation none of us wrote, serves a PAC2200
 /// meter map and an Alfen Eve charger map; the gateway's services read and write
 /// them, so the profiles are not only checked against our own simulator.
-@Suite(.enabled(if: SchemaValidation.pythonAvailable, "needs PHASOR_PYTHON with pymodbus (scripts/test.sh sets it up)"))
+@Suite(.enabled(if: SchemaValidation.pythonAvailable, "needs PHASOR_PYTHON with pymodbus (scripts/test.sh sets it up)"), .endToEnd)
 struct PymodbusPeerTests {
     @Test func gatewayReadsAMeterAndAChargerServedByPymodbusAndWritesTheSetpoint() async throws {
         let peer = try await PymodbusPeer.start()

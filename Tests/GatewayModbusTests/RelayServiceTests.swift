@@ -6,8 +6,9 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
-@Suite struct RelayServiceTests {
+@Suite(.endToEnd) struct RelayServiceTests {
     @Test func aRelayFollowsCommandsRefusesNonsenseAndFallsBackToItsDefault() async throws {
         let topics = TopicBuilder(site: uniqueSite())
         let gateway = try await connectedClient()

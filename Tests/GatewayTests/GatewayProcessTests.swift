@@ -3,9 +3,10 @@ import MeterIO
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// phasor-gateway as a user starts it: `--p1 tcp://…`, no site file.
-@Suite struct GatewayProcessTests {
+@Suite(.endToEnd) struct GatewayProcessTests {
     private static let binDirectory = BuiltExecutables.directory
 
     @Test func quickStartWithP1FlagPublishesTheDonglesTelegrams() async throws {

@@ -6,12 +6,13 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Issue 9, defect 7: one failing optional input (an S0 meter's missing GPIO chip,
 /// a busy P1 split port) used to stop the whole gateway (exit 1, a raw
 /// `ServiceGroupError`), and the charger fallback and watchdog with it. Now each
 /// fails alone: reported offline, retried, the rest keeps running.
-@Suite struct OptionalInputTests {
+@Suite(.endToEnd) struct OptionalInputTests {
     @Test func aMissingGPIOChipAndABusySplitPortFailAloneAndAreRetried() async throws {
         let (port, site, topics, folder) = try await Self.setUp()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -4,10 +4,11 @@ import MeterIO
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Published meter payloads and the `meters:` site file section, checked against
 /// schemas/ by Python's jsonschema.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["PHASOR_PYTHON"] != nil, "needs PHASOR_PYTHON"))
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["PHASOR_PYTHON"] != nil, "needs PHASOR_PYTHON"), .endToEnd)
 struct PayloadSchemaTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

@@ -6,11 +6,12 @@ import Modbus
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Telegrams written into one end of a socat pty pair, read by the gateway's
 /// serial source (termios at the meter's real line settings) on the other end,
 /// published through a real mosquitto and checked at a subscriber.
-@Suite(.serialized) struct SerialEndToEndTests {
+@Suite(.serialized, .endToEnd) struct SerialEndToEndTests {
     @Test func belgianP1TelegramAt115200ArrivesAsStateAndPerQuantityTopics() async throws {
         try await withPTYPair { pty in
             let meter = MeterConfiguration(id: "p1", type: .p1, source: pty.second)
@@ -81,7 +82,7 @@ import Testing
 }
 
 /// The serial device disappears mid-telegram (USB adapter pulled) and comes back.
-@Suite(.serialized) struct SerialReconnectTests {
+@Suite(.serialized, .endToEnd) struct SerialReconnectTests {
     @Test func sourceReopensTheDeviceWhenItComesBackAndDropsTheCutTelegram() async throws {
         let link = FileManager.default.temporaryDirectory.appendingPathComponent("phasor-meter-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: link) }

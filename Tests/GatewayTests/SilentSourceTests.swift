@@ -3,11 +3,12 @@ import MeterIO
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Issue 9, defect 11: a P1 TCP source that stays connected but sends nothing
 /// (a dongle whose meter side died, a hung bridge) is given up and reopened after
 /// a few of the meter's periods; before, the gateway waited on it for ever.
-@Suite(.serialized) struct SilentSourceTests {
+@Suite(.serialized, .endToEnd) struct SilentSourceTests {
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }

@@ -3,9 +3,10 @@ import Gateway
 import MeterIO
 import PhasorCore
 import Testing
+import TestTraits
 
 /// Luxembourg Smarty: AES-128-GCM frames decrypted with the configured key.
-@Suite(.serialized) struct SmartyTests {
+@Suite(.serialized, .endToEnd) struct SmartyTests {
     @Test func encryptedFramesArePublishedWithTheRightKeyAndCountedWithAWrongOne() async throws {
         let frame = try Fixtures.bytes("smarty-format-sagemcom-t210dr-esphome.bin")
         for (key, decrypts) in [("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", true), ("0123456789abcdef0123456789abcdef", false)] {

@@ -4,13 +4,14 @@ import MeterIO
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The P1 split: every telegram as received, to any number of TCP clients.
-@Suite(.serialized) struct SplitTests {
+@Suite(.serialized, .endToEnd) struct SplitTests {
     private func meter(dongle: FanOutServer, splitPort: Int) -> MeterConfiguration {
         MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(dongle.port)", splitPort: splitPort)
     }

@@ -4,10 +4,11 @@ import MeterIO
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// A P1 network dongle on loopback (a TCP server streaming telegrams), the
 /// gateway's TCP source connecting to it, a real mosquitto in between.
-@Suite(.serialized) struct TCPEndToEndTests {
+@Suite(.serialized, .endToEnd) struct TCPEndToEndTests {
     @Test func p1OverTCPPublishesAndReconnectsAfterTheDongleRestarts() async throws {
         let first = try makeDongle()
         let port = first.port

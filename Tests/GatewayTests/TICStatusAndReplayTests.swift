@@ -6,9 +6,10 @@ import Modbus
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The TIC line state on MQTT, and file replay as a source.
-@Suite(.serialized) struct TICStatusAndReplayTests {
+@Suite(.serialized, .endToEnd) struct TICStatusAndReplayTests {
     @Test func ticStatusGoesFromAbsentToOkToInterruptedOnTheInjectedClock() async throws {
         let dongle = try makeDongle()
         let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: "tcp://127.0.0.1:\(dongle.port)"))
@@ -58,7 +59,7 @@ import Testing
 }
 
 /// TIC `auto` mode on a serial line: bytes but no frame at 1200 Bd → 9600 Bd.
-@Suite(.serialized) struct TICAutoBaudTests {
+@Suite(.serialized, .endToEnd) struct TICAutoBaudTests {
     @Test func autoModeSwitchesToTheStandardBaudRateWhenTheLineCarriesNoFrame() async throws {
         try await withPTYPair { pty in
             let h = try await MeterHarness(MeterConfiguration(id: "tic1", type: .tic, source: pty.second))

@@ -2,6 +2,7 @@ import Foundation
 import PhasorTesting
 import Pulse
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 
 /// The persisted counter against `kill -9`: `phasor pulses watch` counts pulses
 /// from a FIFO the test writes to, acknowledging each only after saving it.
-@Suite struct PulseCrashTests {
+@Suite(.endToEnd) struct PulseCrashTests {
     static let phasor = BuiltExecutables.path("phasor")
 
     /// A running `phasor pulses watch` and the write end of its FIFO.

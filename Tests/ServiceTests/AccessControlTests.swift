@@ -4,11 +4,12 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The broker as deploy/ installs it (no anonymous clients, one user per service,
 /// deploy/mosquitto/phasor.acl): only the gateway publishes telemetry, only
 /// control publishes setpoints, operators send commands and read everything.
-@Suite struct AccessControlTests {
+@Suite(.endToEnd) struct AccessControlTests {
     static let aclFile = repositoryRoot.appendingPathComponent("deploy/mosquitto/phasor.acl").path
 
     func client(_ secured: SecuredBroker, user: String?) throws -> MQTTClient {

@@ -3,6 +3,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Glibc
 /// Operator commands against the real phasor-control executable on a real broker,
 /// over both MQTT versions: retained commands refused, every number a number,
 /// refusals (and log lines) that quote only a short excerpt of what was sent.
-@Suite struct ControlCommandExecutableTests {
+@Suite(.endToEnd) struct ControlCommandExecutableTests {
     /// A running phasor-control for the harness's site tree, with an operator client.
     struct Running {
         let topics: TopicBuilder

@@ -3,6 +3,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
 
 /// The real phasor-control executable, configured by a site file, on the real
 /// clock: decides from the gateway's retained states and survives a restart.
-@Suite struct ControlExecutableTests {
+@Suite(.endToEnd) struct ControlExecutableTests {
     @Test func decidesFromRetainedGatewayStatesAndKeepsOperatorSettingsAcrossARestart() async throws {
         let port = try await SharedBroker.port()
         let site = uniqueSite()

@@ -4,6 +4,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ import Glibc
 /// one decision per meter reading (defect 6), the gateway's availability taken
 /// at once (defect 11) with the age of a stale meter shown, and a control
 /// connection nobody else can take over (defect 4).
-@Suite struct ControlLivenessTests {
+@Suite(.endToEnd) struct ControlLivenessTests {
     /// A site file with the harness's tree (20 A main on `grid`, cp1 and cp2).
     static func siteFile(site: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("control-live-\(UUID().uuidString.prefix(8))")

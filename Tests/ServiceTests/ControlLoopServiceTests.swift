@@ -5,11 +5,12 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// phasor-control's service against a real mosquitto, with the gateway's retained
 /// JSON states published by hand and time moved by hand (no test waits for a
 /// timeout or a quarter hour; the short waits are for MQTT delivery).
-@Suite struct ControlLoopServiceTests {
+@Suite(.endToEnd) struct ControlLoopServiceTests {
     /// 2027-01-15 08:00:00 UTC, a quarter-hour boundary.
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 

@@ -4,6 +4,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Glibc
 
 /// `phasor demo --acl-file`: the users' passwords are readable by the user only and
 /// gone when the demo stops; the simulated grid meter is physically consistent.
-@Suite struct DemoHygieneTests {
+@Suite(.endToEnd) struct DemoHygieneTests {
     @Test func theDemosCredentialsArePrivateAndRemovedAndItsMeterIsConsistent() async throws {
         let port = Loopback.freePort()
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("demo-tmp-\(UUID().uuidString.prefix(6))")

@@ -4,11 +4,12 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The README's first command: `phasor demo` starts a locked-down broker, the
 /// simulated devices and the three services, and the loop closes: the gateway
 /// reads the simulated meter and chargers, control decides, the cars charge.
-@Suite struct DemoTests {
+@Suite(.endToEnd) struct DemoTests {
     @Test func theDemoSiteChargesBothCarsUnderControl() async throws {
         let port = Loopback.freePort()
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString.prefix(6)).txt").path

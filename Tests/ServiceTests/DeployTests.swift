@@ -1,10 +1,11 @@
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// deploy/ as an installer uses it: the example site file is valid and the
 /// install script stages binaries, broker config, ACL, credentials and units.
-@Suite struct DeployTests {
+@Suite(.endToEnd) struct DeployTests {
     /// The site files we hand to users pass `phasor config check` and the published
     /// schema (validated by Python's jsonschema, an implementation none of us wrote).
     @Test(arguments: ["deploy/site.example.yaml", "docs/examples/site.yaml"])

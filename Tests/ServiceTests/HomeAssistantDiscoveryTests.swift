@@ -4,6 +4,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ import Glibc
 /// real mosquitto, the retained `<prefix>/device/<node>/config` payloads read back,
 /// checked against the discovery schema's facts and the Energy dashboard's rules,
 /// commands sent where the discovered entities send them.
-@Suite struct HomeAssistantDiscoveryTests {
+@Suite(.endToEnd) struct HomeAssistantDiscoveryTests {
     /// A discovery prefix of the test's own, so tests sharing the broker never meet.
     static func prefix() -> String { "ha\(UUID().uuidString.prefix(8).lowercased())" }
 

@@ -1,9 +1,10 @@
 import Foundation
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// `--log-format json`: every line a service writes is one JSON object a log pipeline can read.
-@Suite struct JSONLogTests {
+@Suite(.endToEnd) struct JSONLogTests {
     @Test func everyLogLineIsOneJSONObject() async throws {
         let port = try await SharedBroker.port()
         let dir = try temporaryFolder()

@@ -2,13 +2,14 @@ import Foundation
 import MQTT
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The executables as a user runs them, against a real broker.
-@Suite struct LifecycleTests {
+@Suite(.endToEnd) struct LifecycleTests {
     @Test(arguments: ["phasor-gateway", "phasor-control", "phasor-bridge"])
     func announcesOnlineGoesOfflineOnSIGTERMAndLeavesItsWillOnSIGKILL(binary: String) async throws {
         let port = try await SharedBroker.port()

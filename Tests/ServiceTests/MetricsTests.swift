@@ -3,6 +3,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -10,7 +11,7 @@ import FoundationNetworking
 
 /// `/metrics` of the real services, scraped over HTTP and parsed with
 /// prometheus_client's text-format parser (PHASOR_PYTHON), as Prometheus reads it.
-@Suite struct MetricsTests {
+@Suite(.endToEnd) struct MetricsTests {
     func scrape(_ port: Int) async throws -> String {
         let url = try #require(URL(string: "http://127.0.0.1:\(port)/metrics"))
         let (data, response) = try await URLSession.shared.data(from: url)

@@ -8,10 +8,11 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The services' MQTT behaviour in-process, and every payload they publish checked
 /// against schemas/ by an independent validator.
-@Suite struct PublishedPayloadTests {
+@Suite(.endToEnd) struct PublishedPayloadTests {
     let logger: Logger = {
         var l = Logger(label: "payload-test")
         l.logLevel = .critical

@@ -4,12 +4,13 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The README's way to try the example site without hardware: `phasor simulate
 /// docs/examples/site.yaml` serves its devices, and the three services run on the
 /// site file it writes, on this machine (no GPIO), with a real broker: meter states
 /// flow, control sends every charge point its setpoint, the chargers apply them.
-@Suite struct SimulateTests {
+@Suite(.endToEnd) struct SimulateTests {
     @Test func theExampleSiteRunsEndToEndOnSimulatedDevices() async throws {
         let port = try await SharedBroker.port()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simulate-\(UUID().uuidString.prefix(8))")

@@ -3,6 +3,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ import Glibc
 /// nothing runs on invented data unless asked; a YAML alias bomb is refused at
 /// once; `phasor config check` refuses exactly what the services refuse, with one
 /// `file:line: field: message` line and exit 2.
-@Suite struct SiteFileSafetyTests {
+@Suite(.endToEnd) struct SiteFileSafetyTests {
     /// A folder with `site.yaml` and the output file of each run.
     struct Folder {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("site-safety-\(UUID().uuidString.prefix(8))")

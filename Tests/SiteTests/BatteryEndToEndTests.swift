@@ -5,6 +5,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The battery's limits end to end: a P1 meter on a socat pty, a Huawei hybrid (its battery
 /// limits at 47075 / 47077) simulated over Modbus TCP, the real `phasor-gateway` and
@@ -18,7 +19,7 @@ import Testing
 /// The quarter-hour peak discharge (`peak`) depends on where the wall clock stands in the
 /// quarter, so it runs on virtual time on the plant (`HouseStorageTests`); here the limits
 /// it travels with take the same path.
-@Suite(.serialized) struct BatteryEndToEndTests {
+@Suite(.serialized, .endToEnd) struct BatteryEndToEndTests {
     @Test func batteryLimitsGoThroughTheGatewayToTheInverterAndTheMaximaWhenControlStops() async throws {
         let pty = try await SocatPTYPair.start()
         let library = ProfileLibrary.load()

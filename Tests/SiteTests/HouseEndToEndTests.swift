@@ -5,6 +5,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// Issue 11 end to end: a P1 meter on a socat pty, an SG-Ready heat pump on the two relay
 /// outputs (holding registers 0 and 1) of a Modbus I/O module simulated over TCP, the real
@@ -18,7 +19,7 @@ import Testing
 /// (HeatPumpRegimeTests, HousePlannerTests, HouseDayTests). No shipped profile serves
 /// coils except a charger's enable coil, so the I/O module is a `generic` device whose
 /// relays are holding registers (`register:` in `modbus.relays`).
-@Suite(.serialized) struct HouseEndToEndTests {
+@Suite(.serialized, .endToEnd) struct HouseEndToEndTests {
     @Test func aPVStepDrivesTheHeatPumpUpThroughItsDwellTimesAndBackThroughTheGateway() async throws {
         let pty = try await SocatPTYPair.start()
         let library = ProfileLibrary.load()

@@ -5,6 +5,7 @@ import MQTT
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 /// The export limit end to end: a P1 meter on a socat pty, a SunSpec inverter (model 123's
 /// WMaxLimPct) simulated over Modbus TCP, the real `phasor-gateway` and `phasor-control` on
@@ -13,7 +14,7 @@ import Testing
 /// 0.5 kW or 3 kW), so control's limit, the gateway's write, the inverter's 1.5 s response
 /// and the meter all take part. A 3 kW export limit holds once settled; when control stops
 /// the gateway writes the safe limit (3 kW).
-@Suite(.serialized) struct InverterEndToEndTests {
+@Suite(.serialized, .endToEnd) struct InverterEndToEndTests {
     @Test func theExportLimitHoldsThroughTheGatewayAndTheSafeLimitWhenControlStops() async throws {
         let pty = try await SocatPTYPair.start()
         let library = ProfileLibrary.load()

@@ -2,6 +2,7 @@ import Foundation
 import PhasorCore
 import PhasorTesting
 import Testing
+import TestTraits
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
 /// The whole chain with real parts: P1 telegrams over a pty → phasor-gateway →
 /// mosquitto → phasor-control → mosquitto → phasor-gateway → Modbus TCP → the
 /// simulated chargers' current-limit registers.
-@Suite(.serialized) struct SiteEndToEndTests {
+@Suite(.serialized, .endToEnd) struct SiteEndToEndTests {
     static let lowHouse = [2.0, 2.0, 2.0]
     /// A 15 A step on L1 (an oven, a heat pump starting).
     static let highHouse = [17.0, 2.0, 2.0]
