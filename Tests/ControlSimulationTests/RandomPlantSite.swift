@@ -22,6 +22,8 @@ struct RandomPlantSite {
     var slowestLower: TimeInterval
 
     static let eventsEnd: TimeInterval = 90
+    /// From unplugging a car to plugging one in again.
+    static let replugSeconds: TimeInterval = 10
 
     init(seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)
@@ -114,7 +116,12 @@ struct RandomPlantSite {
             let i = rng.int(0...(cars.count - 1))
             switch rng.int(0...4) {
             case 0: events.append(ScheduledEvent(at: at) { $0.unplug(charger: i) })
-            case 1: events.append(ScheduledEvent(at: at) { [car = cars[i]] in $0.plug(charger: i, car: car) })
+            case 1:
+                // A (re)plug: a car there leaves first, and a person takes seconds to plug in
+                // the next one, so the charger reports the socket empty in between (a swap
+                // within one report would be a new session control cannot see).
+                events.append(ScheduledEvent(at: at) { $0.unplug(charger: i) })
+                events.append(ScheduledEvent(at: at + Self.replugSeconds) { [car = cars[i]] in $0.plug(charger: i, car: car) })
             case 2: events.append(ScheduledEvent(at: at) { $0.finishCharging(charger: i) })
             default:
                 guard let l = loadIndices.randomElement(using: &rng) else { continue }
