@@ -164,7 +164,13 @@ public struct LoopStats: Sendable {
             for n in cars[k].chain { atMinimum[n] -= cars[k].mask * model.chargePoints[i].minCurrent }
         }
         fitting = Array(repeating: false, count: model.chargePoints.count)
-        for i in wanting where setpoints[i] == 0 {
+        // Waiting cars are judged together, first come first served: a car fits if its minimum
+        // fits beside the running cars' and those of the waiting cars ahead of it that fit. Two
+        // that each fit alone but not together cannot both start; the second takes turns.
+        let waiting = wanting.filter { setpoints[$0] == 0 }.sorted {
+            (waitStart[$0] ?? .distantFuture, $0) < (waitStart[$1] ?? .distantFuture, $1)
+        }
+        for i in waiting {
             let cp = model.chargePoints[i]
             guard cp.mode == .automatic || cp.mode == .manual else { continue }
             // On the phases control must assume (the charger's, until the car has shown it uses
@@ -175,6 +181,10 @@ public struct LoopStats: Sendable {
             let margin = model.timing.breakerMarginA + model.timing.hysteresisA
             fitting[i] = cp.ancestors.allSatisfy { n in
                 (0..<3).allSatisfy { need[$0] == 0 || atMinimum[n][$0] >= need[$0] + margin - 1e-9 }
+            }
+            if fitting[i] {
+                let minimum = cp.rotation.gridMask(phases: d.setpoints[i].phases) * cp.minCurrent
+                for n in cp.ancestors { atMinimum[n] -= minimum }
             }
         }
     }

@@ -266,11 +266,29 @@ enum CarResponse {
     {
         // A change decided at or after the reading: the reading saw the car before it.
         guard let last = changes?.last, last.time > .distantPast else { return true }
-        if meterTime.timeIntervalSince(last.time) >= response { return true }
+        if meterTime.timeIntervalSince(last.time) >= response {
+            // ...unless the report beside the reading is older than it, was taken before the car
+            // had its response time, and shows it still below its new limit: a car ramping up
+            // then drew more by the time of the reading, and the house looked heavier by the
+            // difference (a start stopped again 6 s later, every 26 s: acceptance seed 30130).
+            return !rampingUnseen(meterTime: meterTime, last: last, report: report, response: response)
+        }
         guard let report, report.time > last.time, report.time <= meterTime else { return false }
         guard let drawn = report.currents?.max() else { return false }
         if !report.connected { return last.current == 0 || drawn < followTolerance }
         return followed(drawn: drawn, setpoint: last.current, before: changes.flatMap { $0.dropLast().last?.current })
+    }
+
+    /// The report was taken after `last`, before the reading and before the car had its
+    /// response time, and shows it below that limit: it may have risen since. (A report from
+    /// before the change says nothing of the ramp; the response time alone judges it.)
+    static func rampingUnseen(meterTime: Date, last: SetpointChange, report: ChargerSample?, response: TimeInterval)
+        -> Bool
+    {
+        guard let report, report.connected, report.time > last.time, report.time < meterTime,
+            report.time.timeIntervalSince(last.time) < response, let drawn = report.currents?.max()
+        else { return false }
+        return drawn < last.current - followTolerance
     }
 
     /// A report shows the car at its new setpoint: within the tolerance of it, and nearer

@@ -57,8 +57,11 @@ extension Allocation {
             $0.shed(.budget, stages: [.manual, .automatic, .solar], order: order, history: history, timing: timing, notes: &notes)
         }
 
-        // C. New cars, manual and automatic ones first.
-        for k in order where !history[k].running && candidates[k].stage != .solar && !candidates[k].notDrawing {
+        // C. New cars, manual and automatic ones first; among equal priorities the one waiting
+        //    longest first (a three-phase car waiting for room was overtaken by single-phase
+        //    cars plugged in after it, each fitting where it did not: acceptance seed 30965).
+        let arrivals = Self.firstComeFirstServed(order, candidates: candidates, history: history, now: timing.now)
+        for k in arrivals where !history[k].running && candidates[k].stage != .solar && !candidates[k].notDrawing {
             admitNew(k, history: history, timing: timing, under: economic, notes: &notes)
         }
         fill(.manual)
@@ -74,7 +77,7 @@ extension Allocation {
             constraints[s].capacity = surplusCapacity(self)
         }
         shed(.surplus, stages: [.solar], order: order, history: history, timing: timing, notes: &notes)
-        for k in order where !history[k].running && candidates[k].stage == .solar && !candidates[k].notDrawing {
+        for k in arrivals where !history[k].running && candidates[k].stage == .solar && !candidates[k].notDrawing {
             admitNew(k, history: history, timing: timing, under: { _ in true }, notes: &notes)
         }
         fill(.solar)
@@ -91,6 +94,16 @@ extension Allocation {
             }
         }
         return notes
+    }
+
+    /// Rank order with waiting cars of equal priority taken by how long they have waited.
+    static func firstComeFirstServed(_ order: [Int], candidates: [Candidate], history: [CarHistory], now: Date) -> [Int] {
+        order.enumerated().sorted { a, b in
+            let (ca, cb) = (candidates[a.element], candidates[b.element])
+            if ca.priority != cb.priority { return ca.priority > cb.priority }
+            let (wa, wb) = (history[a.element].waitingSince ?? now, history[b.element].waitingSince ?? now)
+            return wa != wb ? wa < wb : a.offset < b.offset
+        }.map(\.element)
     }
 
     /// The surplus constraint's capacity is the export the other cars left when the
