@@ -44,6 +44,8 @@ public struct LoopStats: Sendable {
     private var phases: [Int]
     private var runningSince: [Date?]
     private var waitStart: [Date?]
+    /// Since when each wanting car has been without current (the order waiting cars fit in).
+    private var waitingSince: [Date?]
     private var fitting: [Bool]
     private var used = 0.0
     private var available = 0.0
@@ -57,6 +59,7 @@ public struct LoopStats: Sendable {
         phases = model.chargePoints.map(\.phases)
         runningSince = Array(repeating: nil, count: n)
         waitStart = Array(repeating: nil, count: n)
+        waitingSince = Array(repeating: nil, count: n)
         fitting = Array(repeating: false, count: n)
         waitedWhileFitting = Array(repeating: 0, count: n)
         longestWaitWhileFitting = Array(repeating: 0, count: n)
@@ -167,8 +170,12 @@ public struct LoopStats: Sendable {
         // Waiting cars are judged together, first come first served: a car fits if its minimum
         // fits beside the running cars' and those of the waiting cars ahead of it that fit. Two
         // that each fit alone but not together cannot both start; the second takes turns.
+        // (Waiting since it was last plugged in and without current, as control counts it.)
+        for i in model.chargePoints.indices {
+            waitingSince[i] = wanting.contains(i) && setpoints[i] == 0 ? (waitingSince[i] ?? last) : nil
+        }
         let waiting = wanting.filter { setpoints[$0] == 0 }.sorted {
-            (waitStart[$0] ?? .distantFuture, $0) < (waitStart[$1] ?? .distantFuture, $1)
+            (waitingSince[$0] ?? .distantFuture, $0) < (waitingSince[$1] ?? .distantFuture, $1)
         }
         for i in waiting {
             let cp = model.chargePoints[i]

@@ -191,14 +191,13 @@ func reportAcceptance(_ name: String, _ failing: [SiteOutcome], of total: Int, _
     /// 14 ↔ 15 A cycle every 5 s on a steady site (30640); a start stopped 6 s later, every
     /// 26 s, when a report taken during its ramp was read beside a later meter reading as a
     /// settled view (30130); a replugged car taken for the full one before it, kept waiting
-    /// (30238); a three-phase car overtaken by later single-phase ones (30965: it now waits
-    /// 59 s, was 86 s; the stated bound is 47.6 s, so only its steadiness is held here).
+    /// (30238); a three-phase car overtaken by later single-phase ones (30965).
     @Test(arguments: [30176, 30359, 30817, 30640, 30130, 30238, 30965] as [UInt64])
     func formerCounterexamplesHold(seed: UInt64) throws {
         let o = try SiteOutcome.run(seed: seed)
         #expect(o.decisionSeconds == 0, "seed \(seed): \(o.decisionSeconds) s over by a decision, +\(o.decisionPeak) A")
         #expect(o.steadyChanges == 0, "seed \(seed): \(o.steadyChanges) changes once steady")
-        if seed == 30238 {
+        if seed == 30238 || seed == 30965 {
             #expect(o.longestWait <= o.waitBound, "seed \(seed): waited \(o.longestWait) s, bound \(o.waitBound) s")
         }
     }
