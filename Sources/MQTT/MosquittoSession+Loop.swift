@@ -77,7 +77,7 @@ extension MosquittoSession {
         defer {
             batchingTurn = false
             if !inbox.isEmpty {
-                for (stream, message) in inbox { stream.yield(message) }
+                handOverInbox()
                 inbox.removeAll(keepingCapacity: true)
             }
         }
@@ -91,6 +91,19 @@ extension MosquittoSession {
             reads += 1
         }
         return rc
+    }
+
+    /// Hands each channel its run of the turn's messages in one `yield` (one lock, one
+    /// wake-up); messages keep their order per channel.
+    private func handOverInbox() {
+        var start = 0
+        while start < inbox.count {
+            let channel = inbox[start].0
+            var end = start + 1
+            while end < inbox.count, inbox[end].0 === channel { end += 1 }
+            channel.yield(contentsOf: inbox[start..<end].lazy.map(\.1))
+            start = end
+        }
     }
 
     private func pumpDurably(_ receiver: MQTTDurableReceiver) -> Int32 {

@@ -83,7 +83,7 @@ final class MosquittoSession: @unchecked Sendable {
     let dropRequested = Atomic<Bool>(false)
     /// Messages routed during one turn of the loop, handed to their streams together at
     /// its end (`turn()`). Loop thread only.
-    var inbox: [(AsyncStream<MQTTMessage>.Continuation, MQTTMessage)] = []
+    var inbox: [(MessageChannel, MQTTMessage)] = []
     /// The loop thread is inside `turn()`: `didReceive` fills `inbox` instead of yielding.
     var batchingTurn = false
 

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+@testable import MQTT
+
+/// The queue between the loop thread and a subscription's consumer (`MessageChannel`,
+/// issue 15) behaves as the `AsyncStream` it replaced: order, `buffering` keeping the
+/// newest, finishing after what waits, and termination on cancel or when dropped.
+@Suite struct MessageChannelTests {
+    static func message(_ i: Int) -> MQTTMessage { MQTTMessage(topic: "t", string: "\(i)") }
+
+    /// Drains `channel` through a subscription iterator until it ends.
+    static func drain(_ owner: MessageChannel.Owner) async -> [String] {
+        var iterator = MQTTSubscription.Iterator(owner: owner)
+        var out: [String] = []
+        while let m = await iterator.next() { out.append(m.string) }
+        return out
+    }
+
+    /// What an `AsyncStream` with the same policy gives for the same yields.
+    static func asyncStream(_ bursts: [[Int]], bufferingNewest limit: Int?) async -> [String] {
+        let (stream, continuation) = AsyncStream<MQTTMessage>.makeStream(
+            bufferingPolicy: limit.map { .bufferingNewest($0) } ?? .unbounded)
+        for burst in bursts { for i in burst { continuation.yield(message(i)) } }
+        continuation.finish()
+        var out: [String] = []
+        for await m in stream { out.append(m.string) }
+        return out
+    }
+
+    @Test(arguments: [nil, 0, 1, 3, 100] as [Int?])
+    func deliversWhatAnAsyncStreamWithTheSamePolicyDelivers(limit: Int?) async {
+        let bursts = [[0, 1, 2], [3], [4, 5, 6, 7, 8, 9], [], [10, 11]]
+        let channel = MessageChannel(bufferingNewest: limit)
+        let owner = MessageChannel.Owner(channel)
+        for burst in bursts { channel.yield(contentsOf: burst.map(Self.message)) }
+        channel.finish()
+        channel.yield(Self.message(99))  // after finish: dropped, as by AsyncStream
+        let got = await Self.drain(owner)
+        #expect(got == (await Self.asyncStream(bursts, bufferingNewest: limit)))
+        if limit == nil { #expect(got == (0...11).map(String.init)) }
+    }
+
+    @Test func aConsumerWaitingBeforeTheBurstGetsAllOfItInOrder() async {
+        let channel = MessageChannel(bufferingNewest: nil)
+        let owner = MessageChannel.Owner(channel)
+        let consumer = Task { await Self.drain(owner) }
+        // Whether the consumer is already waiting or not, it gets every message once.
+        for start in stride(from: 0, to: 1000, by: 100) {
+            channel.yield(contentsOf: (start..<(start + 100)).map(Self.message))
+        }
+        channel.finish()
+        #expect(await consumer.value == (0..<1000).map(String.init))
+    }
+
+    @Test func terminationRunsOnceOnFinish() async {
+        let channel = MessageChannel(bufferingNewest: nil)
+        let calls = Counter()
+        channel.onTermination { calls.add() }
+        channel.finish()
+        channel.finish()
+        #expect(calls.value == 1)
+    }
+
+    @Test func aCancelledConsumerEndsTheIterationAndTheSubscription() async {
+        let channel = MessageChannel(bufferingNewest: nil)
+        let calls = Counter()
+        channel.onTermination { calls.add() }
+        let owner = MessageChannel.Owner(channel)
+        let got = await Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await Self.drain(owner)
+        }.value
+        #expect(got.isEmpty)
+        #expect(calls.value == 1)
+    }
+
+    @Test func droppingTheSubscriptionEndsIt() {
+        let channel = MessageChannel(bufferingNewest: nil)
+        let calls = Counter()
+        channel.onTermination { calls.add() }
+        do {
+            let owner = MessageChannel.Owner(channel)
+            _ = MQTTSubscription.Iterator(owner: owner)
+        }
+        #expect(calls.value == 1)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add() { lock.withLock { count += 1 } }
+}
