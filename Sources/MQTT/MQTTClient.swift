@@ -142,21 +142,23 @@ public struct MQTTSubscription: AsyncSequence, Sendable {
         self.session = session
     }
 
-    public func makeAsyncIterator() -> Iterator { Iterator(owner: owner) }
+    public func makeAsyncIterator() -> Iterator { Iterator(owner: owner, cursor: MessageChannel.Cursor(owner.channel)) }
 
     /// Ends the subscription now (iteration finishes).
     public func cancel() { session.unsubscribe(id) }
 
     /// Serves a burst taken from the subscription's channel in one go, then asks for
-    /// the next (see `MessageChannel`).
+    /// the next (see `MessageChannel`). An iterator dropped before the end of its burst
+    /// (a `for await` left with `break` or `return`) gives the rest back to the
+    /// subscription, so the next iteration starts where this one stopped.
     public struct Iterator: AsyncIteratorProtocol {
         let owner: MessageChannel.Owner
-        var burst: ArraySlice<MQTTMessage> = []
+        let cursor: MessageChannel.Cursor
 
         public mutating func next() async -> MQTTMessage? {
-            if let message = burst.popFirst() { return message }
-            burst = await owner.channel.take()
-            return burst.popFirst()
+            if let message = cursor.burst.popFirst() { return message }
+            cursor.burst = await owner.channel.take()
+            return cursor.burst.popFirst()
         }
     }
 }

@@ -18,7 +18,9 @@
 ///   (checked when it asks for more and while it waits), or when the subscription and
 ///   all its iterators are gone;
 /// - one consumer at a time: a second task waiting on the same subscription traps, as
-///   `AsyncStream` does.
+///   `AsyncStream` does;
+/// - a later iteration of the same subscription gets what an earlier one left: an
+///   iterator dropped mid-burst gives the rest back (`Cursor`).
 final class MessageChannel: Sendable {
     private struct State {
         var buffer: [MQTTMessage] = []
@@ -122,6 +124,14 @@ final class MessageChannel: Sendable {
         }
     }
 
+    /// Messages an iterator took but did not deliver, back at the front (before what
+    /// arrived since), as if never taken: `AsyncStream` kept them in its buffer for the
+    /// next iterator.
+    func giveBack(_ messages: ArraySlice<MQTTMessage>) {
+        guard !messages.isEmpty else { return }
+        state.withLock { s in s.buffer.insert(contentsOf: messages, at: s.head) }
+    }
+
     /// Drops taken messages from the front once they are half the buffer.
     private func compact(_ s: inout State) {
         if s.head == s.buffer.count {
@@ -131,6 +141,15 @@ final class MessageChannel: Sendable {
             s.buffer.removeSubrange(0..<s.head)
             s.head = 0
         }
+    }
+
+    /// An iterator's burst: what it took from the channel and has not delivered yet.
+    /// A class, so that an iterator dropped mid-burst gives the rest back.
+    final class Cursor {
+        let channel: MessageChannel
+        var burst: ArraySlice<MQTTMessage> = []
+        init(_ channel: MessageChannel) { self.channel = channel }
+        deinit { channel.giveBack(burst) }
     }
 
     /// Held by a subscription and its iterators; when the last of them goes, the

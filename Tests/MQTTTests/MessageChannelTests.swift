@@ -11,7 +11,7 @@ import Testing
 
     /// Drains `channel` through a subscription iterator until it ends.
     static func drain(_ owner: MessageChannel.Owner) async -> [String] {
-        var iterator = MQTTSubscription.Iterator(owner: owner)
+        var iterator = MQTTSubscription.Iterator(owner: owner, cursor: MessageChannel.Cursor(owner.channel))
         var out: [String] = []
         while let m = await iterator.next() { out.append(m.string) }
         return out
@@ -81,9 +81,26 @@ import Testing
         channel.onTermination { calls.add() }
         do {
             let owner = MessageChannel.Owner(channel)
-            _ = MQTTSubscription.Iterator(owner: owner)
+            _ = MQTTSubscription.Iterator(owner: owner, cursor: MessageChannel.Cursor(channel))
         }
         #expect(calls.value == 1)
+    }
+
+    /// `for await m in subscription { return m }` twice (what `next(timeout:)` helpers
+    /// do): the second gets the message after the first, not the one after the burst.
+    @Test func aLaterIterationGetsWhatAnEarlierOneLeftInItsBurst() async {
+        let channel = MessageChannel(bufferingNewest: nil)
+        let owner = MessageChannel.Owner(channel)
+        func first() async -> String? {
+            var iterator = MQTTSubscription.Iterator(owner: owner, cursor: MessageChannel.Cursor(channel))
+            return await iterator.next()?.string
+        }
+        channel.yield(contentsOf: (0..<3).map(Self.message))
+        #expect(await first() == "0")
+        channel.yield(Self.message(3))
+        #expect(await first() == "1")
+        channel.finish()
+        #expect(await Self.drain(owner) == ["2", "3"])
     }
 }
 
