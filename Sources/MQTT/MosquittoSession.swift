@@ -86,6 +86,10 @@ final class MosquittoSession: @unchecked Sendable {
     var inbox: [(MessageChannel, MQTTMessage)] = []
     /// The loop thread is inside `turn()`: `didReceive` fills `inbox` instead of yielding.
     var batchingTurn = false
+    /// Tests only (`SubscribeWhileConnectingTests`): runs on the loop thread when a new
+    /// connection's resubscribes were sent and the session does not count as connected
+    /// yet — the moment a concurrent `subscribe` must not fall between. Set before `start()`.
+    var beforeConnectedHook: (@Sendable () -> Void)?
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised
