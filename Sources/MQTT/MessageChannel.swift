@@ -126,11 +126,20 @@ final class MessageChannel: Sendable {
 
     /// Messages an iterator took but did not deliver, back at the front (before what
     /// arrived since), as if never taken: `AsyncStream` kept them in its buffer for the
-    /// next iterator.
+    /// next iterator. A consumer already waiting (another iterator, which found nothing
+    /// while these were out) is woken for them, as by `yield`.
     func giveBack(_ messages: ArraySlice<MQTTMessage>) {
         guard !messages.isEmpty else { return }
-        state.withLock { s in s.buffer.insert(contentsOf: messages, at: s.head) }
+        let waiter = state.withLock { s -> UnsafeContinuation<Void, Never>? in
+            s.buffer.insert(contentsOf: messages, at: s.head)
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
     }
+
+    /// A consumer waits for messages (tests).
+    var hasWaitingConsumer: Bool { state.withLock { $0.waiter != nil } }
 
     /// Drops taken messages from the front once they are half the buffer.
     private func compact(_ s: inout State) {

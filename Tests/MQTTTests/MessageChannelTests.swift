@@ -1,4 +1,5 @@
 import Foundation
+import PhasorTesting
 import Testing
 
 @testable import MQTT
@@ -101,6 +102,30 @@ import Testing
         #expect(await first() == "1")
         channel.finish()
         #expect(await Self.drain(owner) == ["2", "3"])
+    }
+}
+
+extension MessageChannelTests {
+    /// A second iteration waiting while an earlier iterator still holds the rest of its
+    /// burst gets that rest when the earlier one is dropped (it gave it back without
+    /// waking the waiter: a lost wake-up until the next message arrived).
+    @Test func aWaitingIterationIsWokenForWhatADroppedIteratorGivesBack() async {
+        let channel = MessageChannel(bufferingNewest: nil)
+        let owner = MessageChannel.Owner(channel)
+        var first: MQTTSubscription.Iterator? = MQTTSubscription.Iterator(owner: owner, cursor: MessageChannel.Cursor(channel))
+        channel.yield(contentsOf: (0..<3).map(Self.message))
+        #expect(await first?.next()?.string == "0")
+        let got = Locked<String?>(nil)
+        let second = Task {
+            var iterator = MQTTSubscription.Iterator(owner: owner, cursor: MessageChannel.Cursor(channel))
+            let m = await iterator.next()
+            got.withLock { $0 = m?.string }
+        }
+        #expect(await eventually(timeout: .seconds(10)) { channel.hasWaitingConsumer })
+        first = nil
+        #expect(await eventually(timeout: .seconds(10)) { got.withLock { $0 } != nil }, "the waiting iteration was not woken")
+        #expect(got.withLock { $0 } == "1")
+        second.cancel()
     }
 }
 
