@@ -81,8 +81,8 @@ public final class MQTTClient: Sendable {
         _ filter: String, options: MQTTSubscribeOptions = MQTTSubscribeOptions(), buffering: Int? = nil
     ) async throws -> MQTTSubscription {
         let topicFilter = try TopicFilter(filter)
-        let (id, stream) = try await session.subscribe(topicFilter, options: options, buffering: buffering)
-        return MQTTSubscription(filter: topicFilter, id: id, stream: stream, session: session)
+        let (id, owner) = try await session.subscribe(topicFilter, options: options, buffering: buffering)
+        return MQTTSubscription(filter: topicFilter, id: id, owner: owner, session: session)
     }
 
     public func subscribe(_ filter: String, qos: QoS) async throws -> MQTTSubscription {
@@ -132,11 +132,33 @@ public struct MQTTSubscription: AsyncSequence, Sendable {
     public typealias Element = MQTTMessage
     public let filter: TopicFilter
     let id: UUID
-    let stream: AsyncStream<MQTTMessage>
+    let owner: MessageChannel.Owner
     let session: MosquittoSession
 
-    public func makeAsyncIterator() -> AsyncStream<MQTTMessage>.Iterator { stream.makeAsyncIterator() }
+    init(filter: TopicFilter, id: UUID, owner: MessageChannel.Owner, session: MosquittoSession) {
+        self.filter = filter
+        self.id = id
+        self.owner = owner
+        self.session = session
+    }
+
+    public func makeAsyncIterator() -> Iterator { Iterator(owner: owner, cursor: MessageChannel.Cursor(owner.channel)) }
 
     /// Ends the subscription now (iteration finishes).
     public func cancel() { session.unsubscribe(id) }
+
+    /// Serves a burst taken from the subscription's channel in one go, then asks for
+    /// the next (see `MessageChannel`). An iterator dropped before the end of its burst
+    /// (a `for await` left with `break` or `return`) gives the rest back to the
+    /// subscription, so the next iteration starts where this one stopped.
+    public struct Iterator: AsyncIteratorProtocol {
+        let owner: MessageChannel.Owner
+        let cursor: MessageChannel.Cursor
+
+        public mutating func next() async -> MQTTMessage? {
+            if let message = cursor.burst.popFirst() { return message }
+            cursor.burst = await owner.channel.take()
+            return cursor.burst.popFirst()
+        }
+    }
 }

@@ -118,7 +118,7 @@ extension MosquittoSession {
             return
         }
         let ids = MosquittoProperties.subscriptionIdentifiers(props)
-        let targets = events.withLock { e -> [AsyncStream<MQTTMessage>.Continuation] in
+        let targets = events.withLock { e -> [MessageChannel] in
             e.received += 1
             let t = e.routes.matching(topic, subscriptionIdentifiers: ids)
             if t.isEmpty { e.unrouted += 1 }

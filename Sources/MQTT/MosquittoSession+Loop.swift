@@ -77,7 +77,7 @@ extension MosquittoSession {
         defer {
             batchingTurn = false
             if !inbox.isEmpty {
-                for (stream, message) in inbox { stream.yield(message) }
+                handOverInbox()
                 inbox.removeAll(keepingCapacity: true)
             }
         }
@@ -91,6 +91,19 @@ extension MosquittoSession {
             reads += 1
         }
         return rc
+    }
+
+    /// Hands each channel its run of the turn's messages in one `yield` (one lock, one
+    /// wake-up); messages keep their order per channel.
+    private func handOverInbox() {
+        var start = 0
+        while start < inbox.count {
+            let channel = inbox[start].0
+            var end = start + 1
+            while end < inbox.count, inbox[end].0 === channel { end += 1 }
+            channel.yield(contentsOf: inbox[start..<end].lazy.map(\.1))
+            start = end
+        }
     }
 
     private func pumpDurably(_ receiver: MQTTDurableReceiver) -> Int32 {
@@ -149,18 +162,28 @@ extension MosquittoSession {
     /// After CONNACK: resubscribe (unless the broker kept our session), publish the
     /// birth message, then flush the offline queue, in that order, before new
     /// publishes go straight out (they queue behind the flush under the state lock).
+    ///
+    /// The resubscribe list is taken under the state lock, in the same hold that makes
+    /// the session connected, because `subscribe` adds its route first and then reads
+    /// the phase under that lock: a route added before the list is in it, and one added
+    /// after sees `.connected` and sends its own SUBSCRIBE. Taken before that hold (as
+    /// it was), a subscription made in between was sent by neither — it took the
+    /// session for offline, "subscribed on connect" — and silently never received
+    /// anything (issue 15: the bridge's cloud commands, subscribed right after start,
+    /// went unanswered in the parallel test suite; `SubscribeWhileConnectingTests`).
     private func didConnect(sessionPresent: Bool) {
         setLibraryLog(enabled: false)
         let keptSession = sessionPresent && !configuration.cleanSession
-        if !keptSession {
-            for sub in events.withLock({ $0.routes.brokerSubscriptions }) {
-                let rc = sendSubscribe(sub.filter, qos: sub.qos, flags: sub.flags, identifier: sub.identifier).rc
-                if rc != MOSQ_ERR_SUCCESS.rawValue {
-                    logger.warning("resubscribe failed", metadata: ["filter": "\(sub.filter)", "error": "\(String(cString: mosquitto_strerror(rc)))"])
+        let (waiters, queued, failed) = state.withLock {
+            s -> ([CheckedContinuation<Void, any Error>], [MQTTMessage], [(filter: String, rc: Int32)]) in
+            var failed: [(filter: String, rc: Int32)] = []
+            if !keptSession {
+                for sub in events.withLock({ $0.routes.brokerSubscriptions }) {
+                    let rc = sendSubscribe(sub.filter, qos: sub.qos, flags: sub.flags, identifier: sub.identifier).rc
+                    if rc != MOSQ_ERR_SUCCESS.rawValue { failed.append((sub.filter, rc)) }
                 }
             }
-        }
-        let (waiters, queued) = state.withLock { s -> ([CheckedContinuation<Void, any Error>], [MQTTMessage]) in
+            beforeConnectedHook?()
             if let birth = configuration.birth { _ = sendLocked(birth, state: &s) }
             let queued = s.queue.drain()
             for m in queued { _ = sendLocked(m, state: &s) }
@@ -169,7 +192,10 @@ extension MosquittoSession {
             s.lastConnectError = nil
             let w = Array(s.connectWaiters.values)
             s.connectWaiters.removeAll()
-            return (w, queued)
+            return (w, queued, failed)
+        }
+        for r in failed {
+            logger.warning("resubscribe failed", metadata: ["filter": "\(r.filter)", "error": "\(String(cString: mosquitto_strerror(r.rc)))"])
         }
         logger.info(
             "MQTT connected",

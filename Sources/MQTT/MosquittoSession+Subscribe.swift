@@ -5,17 +5,18 @@ extension MosquittoSession {
     /// Registers a local route and subscribes at the broker when connected (else on
     /// connect). Returns once the broker granted it, or at once when offline.
     func subscribe(_ filter: TopicFilter, options: MQTTSubscribeOptions, buffering: Int?)
-        async throws -> (UUID, AsyncStream<MQTTMessage>)
+        async throws -> (UUID, MessageChannel.Owner)
     {
-        let policy: AsyncStream<MQTTMessage>.Continuation.BufferingPolicy =
-            buffering.map { .bufferingNewest($0) } ?? .unbounded
-        let (stream, continuation) = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: policy)
+        let channel = MessageChannel(bufferingNewest: buffering)
+        // Dropped (a throw below, or later by the subscriber): the channel ends, and
+        // its termination removes the route.
+        let owner = MessageChannel.Owner(channel)
         let id = UUID()
-        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
+        channel.onTermination { [weak self] in self?.unsubscribe(id) }
         let needsBroker = events.withLock { e in
-            e.routes.add(id: id, RoutingTable.Route(filter: filter, options: options, continuation: continuation))
+            e.routes.add(id: id, RoutingTable.Route(filter: filter, options: options, channel: channel))
         }
-        guard needsBroker else { return (id, stream) }
+        guard needsBroker else { return (id, owner) }
         let identifier = events.withLock { $0.routes.identifier(of: filter) }
         let codes: [Int32] = try await withCheckedThrowingContinuation { waiter in
             let rc: Int32? = state.withLock { s in
@@ -37,10 +38,10 @@ extension MosquittoSession {
             }
         }
         if let code = codes.first, code >= 0x80 {
-            continuation.finish()
+            channel.finish()
             throw MQTTError.subscriptionRefused(filter: filter.filter, code: Int(code))
         }
-        return (id, stream)
+        return (id, owner)
     }
 
     /// Sends SUBSCRIBE; on MQTT 5 with the options and the routing identifier.
@@ -60,8 +61,8 @@ extension MosquittoSession {
     /// Ends a subscription: finishes its stream (iteration ends) and unsubscribes
     /// at the broker when no other local subscriber needs the filter.
     func unsubscribe(_ id: UUID) {
-        let (continuation, unused) = events.withLock { $0.routes.remove(id: id) }
-        continuation?.finish()
+        let (channel, unused) = events.withLock { $0.routes.remove(id: id) }
+        channel?.finish()
         guard let filter = unused else { return }
         state.withLock { s in
             guard s.phase == .connected else { return }

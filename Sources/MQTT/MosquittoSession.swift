@@ -83,9 +83,13 @@ final class MosquittoSession: @unchecked Sendable {
     let dropRequested = Atomic<Bool>(false)
     /// Messages routed during one turn of the loop, handed to their streams together at
     /// its end (`turn()`). Loop thread only.
-    var inbox: [(AsyncStream<MQTTMessage>.Continuation, MQTTMessage)] = []
+    var inbox: [(MessageChannel, MQTTMessage)] = []
     /// The loop thread is inside `turn()`: `didReceive` fills `inbox` instead of yielding.
     var batchingTurn = false
+    /// Tests only (`SubscribeWhileConnectingTests`): runs on the loop thread when a new
+    /// connection's resubscribes were sent and the session does not count as connected
+    /// yet — the moment a concurrent `subscribe` must not fall between. Set before `start()`.
+    var beforeConnectedHook: (@Sendable () -> Void)?
 
     init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
         _ = libraryInitialised

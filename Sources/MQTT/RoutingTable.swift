@@ -38,7 +38,16 @@ struct RoutingTable {
     struct Route {
         let filter: TopicFilter
         let options: MQTTSubscribeOptions
-        let continuation: AsyncStream<MQTTMessage>.Continuation
+        let channel: MessageChannel
+        /// The filter's subscription identifier, set by `add`: it stays the filter's as
+        /// long as any route uses the filter, so a message needs no look-up by name.
+        var identifier: UInt32 = 0
+
+        init(filter: TopicFilter, options: MQTTSubscribeOptions, channel: MessageChannel) {
+            self.filter = filter
+            self.options = options
+            self.channel = channel
+        }
     }
 
     struct BrokerSubscription {
@@ -69,38 +78,37 @@ struct RoutingTable {
     /// (a new filter, or a higher QoS than before).
     mutating func add(id: UUID, _ route: Route) -> Bool {
         let existing = routes.values.filter { $0.filter == route.filter }.map(\.options.qos).max()
-        routes[id] = route
         if identifiers[route.filter.filter] == nil {
             identifiers[route.filter.filter] = nextIdentifier
             nextIdentifier = nextIdentifier >= 268_435_455 ? 1 : nextIdentifier + 1
         }
+        var route = route
+        route.identifier = identifiers[route.filter.filter] ?? 0
+        routes[id] = route
         guard let existing else { return true }
         return route.options.qos > existing
     }
 
     /// Removes a route; returns its stream (to finish outside the lock) and its
     /// filter if no other route uses it any more.
-    mutating func remove(id: UUID) -> (continuation: AsyncStream<MQTTMessage>.Continuation?, unusedFilter: String?) {
+    mutating func remove(id: UUID) -> (channel: MessageChannel?, unusedFilter: String?) {
         guard let removed = routes.removeValue(forKey: id) else { return (nil, nil) }
-        if routes.values.contains(where: { $0.filter == removed.filter }) { return (removed.continuation, nil) }
+        if routes.values.contains(where: { $0.filter == removed.filter }) { return (removed.channel, nil) }
         identifiers.removeValue(forKey: removed.filter.filter)
-        return (removed.continuation, removed.filter.filter)
+        return (removed.channel, removed.filter.filter)
     }
 
     /// The subscribers a message goes to: by subscription identifiers when the broker
     /// sent any, else by matching the topic against each filter.
-    func matching(_ topic: String, subscriptionIdentifiers ids: [UInt32]) -> [AsyncStream<MQTTMessage>.Continuation] {
+    func matching(_ topic: String, subscriptionIdentifiers ids: [UInt32]) -> [MessageChannel] {
         if !ids.isEmpty {
-            return routes.values.compactMap { r in
-                guard let id = identifiers[r.filter.filter], ids.contains(id) else { return nil }
-                return r.continuation
-            }
+            return routes.values.compactMap { r in ids.contains(r.identifier) ? r.channel : nil }
         }
-        return routes.values.compactMap { $0.filter.matches(topic) ? $0.continuation : nil }
+        return routes.values.compactMap { $0.filter.matches(topic) ? $0.channel : nil }
     }
 
-    mutating func removeAll() -> [AsyncStream<MQTTMessage>.Continuation] {
+    mutating func removeAll() -> [MessageChannel] {
         defer { routes.removeAll() }
-        return routes.values.map(\.continuation)
+        return routes.values.map(\.channel)
     }
 }
