@@ -501,7 +501,7 @@ log("started; RSS " + ", ".join(f"{s} {rss_start[s]:.1f} MB" for s in SERVICES)
 
 events = {"service killed": 0, "broker killed": 0, "devices silenced": 0, "line pulled": 0, "clock stepped": 0,
           "cloud restarted": 0}
-figures = {"line offline s": [], "fail-safe s": [], "line back s": [], "cloud back s": [], "setpoint gap s": 0.0}
+figures = {"line offline s": {}, "fail-safe s": [], "line back s": [], "cloud back s": [], "setpoint gap s": 0.0}
 kinds = ["service", "broker", "devices", "line", "cloud"] + (["clock"] if faketime else [])
 first_faults = list(kinds)
 rng.shuffle(first_faults)
@@ -519,7 +519,7 @@ def pull_line():
         took = wait_for(f"meter {meter} reported offline after its line was pulled",
                         lambda: state["availability"].get(meter) == "offline", LINE_OFFLINE_S.get(meter, 15))
         if took is not None:
-            figures["line offline s"].append(time.monotonic() - pulled)
+            figures["line offline s"].setdefault(meter, []).append(time.monotonic() - pulled)
     if MAIN_METER in relays:
         took = wait_for("control's fail-safe (main meter stale, every setpoint at its safe current)",
                         lambda: fail_safe(pulled), max(0.0, pulled + METER_TIMEOUT - time.monotonic()))
@@ -705,7 +705,9 @@ def spread(values):
 print(f"SOAK {seconds:.0f} s, seed {seed}: " + ", ".join(f"{k} {v}" for k, v in events.items())
       + f"; main meter peak {state['worst']:.1f} A (limit {MAIN_LIMIT} A); "
       + ("all invariants held" if not failures else f"{len(failures)} invariant(s) broken"))
-print(f"  line pulled: meter offline after {spread(figures['line offline s'])}, control fail-safe after "
+print("  line pulled: " + ", ".join(f"{m} offline after {spread(v)} (limit {LINE_OFFLINE_S.get(m, 15)} s)"
+                                   for m, v in figures["line offline s"].items())
+      + f", control fail-safe after "
       f"{spread(figures['fail-safe s'])} (limit {METER_TIMEOUT:.0f} s), meters back after {spread(figures['line back s'])}; "
       f"clock stepped: longest setpoint gap {figures['setpoint gap s']:.1f} s; cloud back after {spread(figures['cloud back s'])}")
 print("  " + cloud_line)
