@@ -78,6 +78,16 @@ import TestTraits
         await rig.shutdown()
     }
 
+    /// A wall clock stepped back (the chaos soak steps it) left the last poll in the
+    /// future: the charger's state was not read again until the clock caught up.
+    @Test func aWallClockSteppedBackDoesNotStopThePolling() async throws {
+        let rig = try await Rig()
+        #expect(await rig.states.next(timeout: .seconds(10)) != nil)
+        rig.clock.advance(by: -600)
+        #expect(await rig.states.next(timeout: .seconds(10)) != nil, "polled again after the clock went back 600 s")
+        await rig.shutdown()
+    }
+
     @Test func malformedSetpointsAreRefusedWithAReasonAndNothingIsWritten() async throws {
         let rig = try await Rig()
         _ = await rig.states.next()  // the service is subscribed

@@ -107,6 +107,30 @@ import TestTraits
         await rig.shutdown()
     }
 
+    /// The chaos soak stepped the services' wall clock back by minutes: every device's
+    /// polling stopped until the clock caught up (its last poll lay in the future), so a
+    /// device that then went silent was never reported offline.
+    @Test func aWallClockSteppedBackDoesNotStopThePolling() async throws {
+        let rig = try await Rig()
+        let meter = try profile("siemens_pac2200")
+        try rig.simulator.add(meter)
+        let port = try rig.simulator.startTCP()
+        let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
+        let device = ModbusDevice(id: "pac", profile: meter, bus: bus, target: BusTarget(unitID: 1), clock: rig.clock)
+        let states = try await rig.observer.subscribe(rig.topics.meterState("pac"), qos: .atLeastOnce)
+        let running = RunningServices([rig.service(device)])
+        defer { running.stop() }
+        #expect(await states.next(timeout: .seconds(10)) != nil)
+
+        rig.simulator.override(unitID: 1, .power, 4321)
+        rig.clock.advance(by: -600)
+        let after = await states.next(timeout: .seconds(10)) { message in
+            (try? ReadingPayload.decode(message.payload))?.values[.power]?.number == 4321
+        }
+        #expect(after != nil, "polled again after the clock went back 600 s")
+        await rig.shutdown()
+    }
+
     @Test func aSilentRTUDeviceDelaysItsNeighbourOnlyByItsOwnTimeout() async throws {
         let rig = try await Rig()
         let pair = try await SocatPTYPair.start()

@@ -88,6 +88,23 @@ import TestTraits
         await h.stop()
     }
 
+    /// The chaos soak stepped the gateway's wall clock forward and back: the last
+    /// telegram then lay in the future and a pulled line was not reported for minutes.
+    @Test func meterLostAfterThreePeriodsAlsoWhenTheClockWentBack() async throws {
+        let server = try makeDongle()
+        let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)"))
+        let availability = h.topics.deviceAvailability("p1")
+        #expect(await waitForClients(server))
+        server.broadcast(try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
+        #expect(await h.inbox.next(on: availability)?.string == "online")
+        h.clock.advance(by: -600)
+        try await Task.sleep(for: .milliseconds(150))
+        h.clock.advance(by: 3.1)
+        #expect(await h.inbox.next(on: availability, where: { $0.string == "offline" }) != nil)
+        server.stop()
+        await h.stop()
+    }
+
     @Test func perQuantityTopicsFollowDeadbandAndMaximumIntervalWhileStateGetsEveryTelegram() async throws {
         let server = try makeDongle()
         let config = MeterConfiguration(

@@ -98,6 +98,23 @@ import Testing
         #expect(await rig.driver.isInFallback == false)
     }
 
+    /// A wall clock stepped back (the chaos soak steps it) left the last command in the
+    /// future: a control that then went silent was not answered with the safe current
+    /// until the clock had caught up.
+    @Test func aWallClockSteppedBackDoesNotDelayTheFallback() async throws {
+        let rig = try Self.rig("enovates", commandTimeout: 30)  // no device watchdog
+        defer { rig.simulator.stop() }
+        rig.simulator.updateCharger(unitID: rig.unit) { $0.vehicle = .init(phases: 3) }
+        try await rig.driver.setCurrentLimit(25)
+        rig.clock.advance(by: -600)
+        try await rig.driver.maintain()
+        #expect(await rig.driver.isInFallback == false, "the silence counts from the step")
+        rig.clock.advance(by: 31)
+        try await rig.driver.maintain()
+        #expect(await rig.driver.isInFallback)
+        #expect(rig.simulator.charger(unitID: rig.unit)?.setpoint == 6)
+    }
+
     @Test(arguments: [1, 2, 3])
     func carConnectsOnItsPhases(phases: Int) async throws {
         let rig = try Self.rig("alfen_eve")

@@ -2,8 +2,9 @@
 
 # apt packages the build, tests and demo use.
 # postgresql + libpq-dev: the cloud-side consumer (phasor-cloud-consumer) and its fleet test.
+# libfaketime: the soak steps the services' wall clock (scripts/soak.py).
 PHASOR_APT_PACKAGES=(libmosquitto-dev libmodbus-dev mosquitto mosquitto-clients socat openssl pkg-config libsqlite3-dev
-  libpq-dev postgresql libcurl4-openssl-dev)
+  libpq-dev postgresql libcurl4-openssl-dev libfaketime)
 # Python packages tests use as independent peers and validators.
 PHASOR_PIP_PACKAGES=(dsmr-parser==1.11.2 jsonschema pymodbus==3.16.1 paho-mqtt PyYAML aiosmtpd==1.4.6 prometheus-client)
 

@@ -33,6 +33,9 @@ struct MeterLiveness: Sendable {
 
     /// Returns `.offline` when the meter just got lost (also when it never sent anything).
     mutating func check(at now: Date) -> State? {
+        // The wall clock stepped back past the last telegram: the silence counts from now,
+        // not from a moment in the future (the meter would never be lost until then).
+        if now < reference { reference = now }
         guard state != .offline, now.timeIntervalSince(reference) >= timeout else { return nil }
         return transition(to: .offline)
     }

@@ -138,6 +138,9 @@ public actor ModbusChargerDriver: ChargerDriver {
     public func maintain() async throws(ChargerError) {
         let now = clock.now()
         try await runSetup()
+        // A wall clock stepped back past the last command: control's silence counts from
+        // now, not from a moment in the future (no fallback until the clock caught up).
+        if let last = lastCommand, now < last { lastCommand = now }
         if let last = lastCommand, !fallbackActive, now.timeIntervalSince(last) > commandTimeout {
             // Control is silent: do not leave the last (possibly high) current in force.
             try await writeSafeCurrent(at: now)
