@@ -49,7 +49,10 @@ import TestTraits
         #expect(raised["active"] as? Bool == true)
         #expect((raised["message"] as? String ?? "").contains("cannot store"))
         let storedWhileFull = try small.fetch(lane: nil, after: 0, limit: 1000).filter { $0.stream == "event/e" }.count
-        #expect(storedWhileFull > 0 && storedWhileFull < total)
+        // Not everything: the intake stopped accepting. (How much went in first depends on how
+        // the 80 arrive: a burst is stored in one transaction, whole or not at all, so a first
+        // burst larger than the room left stores none of them — seen once in three runs.)
+        #expect(storedWhileFull < total)
 
         // Room again: the cloud link drains what was stored (acknowledged rows leave). The
         // intake's retry stores the rest from the persistent session and clears the alert.
