@@ -57,14 +57,20 @@ import TestTraits
         await h.stop()
     }
 
-    @Test func meterLostAfterThreePeriodsOfItsVariantAndBackWithTheNextTelegram() async throws {
+    /// A P1 meter on a TCP dongle that has sent one DSMR 5 telegram and is online.
+    func onlineDSMR5Meter() async throws -> (FanOutServer, MeterHarness, String) {
         let server = try makeDongle()
         let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)"))
         let availability = h.topics.deviceAvailability("p1")
         #expect(await waitForClients(server))
-        // DSMR 5: one telegram a second, so lost after 3 s on the injected clock.
         server.broadcast(try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
         #expect(await h.inbox.next(on: availability)?.string == "online")
+        return (server, h, availability)
+    }
+
+    @Test func meterLostAfterThreePeriodsOfItsVariantAndBackWithTheNextTelegram() async throws {
+        // DSMR 5: one telegram a second, so lost after 3 s on the injected clock.
+        let (server, h, availability) = try await onlineDSMR5Meter()
         h.clock.advance(by: 2.9)
         try await Task.sleep(for: .milliseconds(150))
         #expect(h.inbox.on(availability).last?.string == "online", "not lost before 3 periods")
@@ -91,12 +97,7 @@ import TestTraits
     /// The chaos soak stepped the gateway's wall clock forward and back: the last
     /// telegram then lay in the future and a pulled line was not reported for minutes.
     @Test func meterLostAfterThreePeriodsAlsoWhenTheClockWentBack() async throws {
-        let server = try makeDongle()
-        let h = try await MeterHarness(MeterConfiguration(id: "p1", type: .p1, source: "tcp://127.0.0.1:\(server.port)"))
-        let availability = h.topics.deviceAvailability("p1")
-        #expect(await waitForClients(server))
-        server.broadcast(try Fixtures.bytes("dsmr50-iskra-am550-real-basjes.txt"))
-        #expect(await h.inbox.next(on: availability)?.string == "online")
+        let (server, h, availability) = try await onlineDSMR5Meter()
         h.clock.advance(by: -600)
         try await Task.sleep(for: .milliseconds(150))
         h.clock.advance(by: 3.1)
