@@ -29,6 +29,15 @@ import TestTraits
                                 tick: .milliseconds(20), logger: quietLogger)
         }
 
+        /// A simulated Siemens PAC2200 (unit 1) served over TCP, as a device on the rig's clock.
+        func pac2200OverTCP(id: String) throws -> ModbusDevice {
+            let meter = try profile("siemens_pac2200")
+            try simulator.add(meter)
+            let port = try simulator.startTCP()
+            let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
+            return ModbusDevice(id: id, profile: meter, bus: bus, target: BusTarget(unitID: 1), clock: clock)
+        }
+
         func shutdown() async {
             simulator.stop()
             await gateway.shutdown()
@@ -38,11 +47,7 @@ import TestTraits
 
     @Test func meterValuesAvailabilityAndStatsArePublishedOverTCP() async throws {
         let rig = try await Rig()
-        let sdm = try profile("siemens_pac2200")
-        try rig.simulator.add(sdm)
-        let port = try rig.simulator.startTCP()
-        let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
-        let device = ModbusDevice(id: "grid", profile: sdm, bus: bus, target: BusTarget(unitID: 1), clock: rig.clock)
+        let device = try rig.pac2200OverTCP(id: "grid")
         let states = try await rig.observer.subscribe(rig.topics.meterState("grid"), qos: .atLeastOnce)
         let availability = try await rig.observer.subscribe(rig.topics.deviceAvailability("grid"), qos: .atLeastOnce)
         let stats = try await rig.observer.subscribe(rig.topics.deviceStats("grid"), qos: .atLeastOnce)
@@ -52,7 +57,7 @@ import TestTraits
         let state = try #require(await states.next())
         let reading = try ReadingPayload.decode(state.payload)
         let model = rig.simulator.values(unitID: 1)
-        for register in sdm.registers {
+        for register in device.profile.registers {
             let published = try #require(reading.values[register.quantity]?.number, "\(register.quantity) published")
             let expected = try #require(model[register.quantity])
             #expect(abs(published - expected) <= abs(expected) * 1e-6 + 1e-9, "\(register.quantity)")
@@ -112,11 +117,7 @@ import TestTraits
     /// device that then went silent was never reported offline.
     @Test func aWallClockSteppedBackDoesNotStopThePolling() async throws {
         let rig = try await Rig()
-        let meter = try profile("siemens_pac2200")
-        try rig.simulator.add(meter)
-        let port = try rig.simulator.startTCP()
-        let bus = ModbusBus(link: .tcp(host: "127.0.0.1", port: port), options: fastOptions)
-        let device = ModbusDevice(id: "pac", profile: meter, bus: bus, target: BusTarget(unitID: 1), clock: rig.clock)
+        let device = try rig.pac2200OverTCP(id: "pac")
         let states = try await rig.observer.subscribe(rig.topics.meterState("pac"), qos: .atLeastOnce)
         let running = RunningServices([rig.service(device)])
         defer { running.stop() }
