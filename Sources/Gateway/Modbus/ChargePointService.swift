@@ -222,8 +222,7 @@ public struct ChargePointService: Service {
             }
             let now = clock.now()
             let interval = backoff.interval(normal: pollInterval)
-            // A last poll in the future (the wall clock stepped back) makes the poll due.
-            if lastPoll.map({ now < $0 || now.timeIntervalSince($0) >= interval - 0.001 }) ?? true {
+            if lastPoll.map({ now.isDue(after: $0, every: interval) }) ?? true {
                 lastPoll = now
                 await poll(reporter: &reporter)
                 backoff.record(offline: !link.withLock { $0.deviceOnline })

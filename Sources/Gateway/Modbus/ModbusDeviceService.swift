@@ -44,11 +44,7 @@ public struct ModbusDeviceService: Service {
         let normalInterval = device.profile.pollIntervals.values.min() ?? 1
         var lastPoll: Date?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // A last poll in the future (the wall clock stepped back) holds nothing.
-            let held = lastPoll.map {
-                let elapsed = clock.now().timeIntervalSince($0)
-                return elapsed >= 0 && elapsed < backoff.interval(normal: normalInterval) - 0.001
-            } ?? false
+            let held = lastPoll.map { !clock.now().isDue(after: $0, every: backoff.interval(normal: normalInterval)) } ?? false
             let due = held ? [] : await device.dueGroups()
             if !due.isEmpty {
                 lastPoll = clock.now()

@@ -28,10 +28,7 @@ public actor ModbusDevice {
         let now = clock.now()
         return Set(profile.pollIntervals.filter { group, interval in
             guard let last = lastPolled[group] else { return true }
-            // A wall clock stepped back (NTP, an operator) makes the last poll lie in the
-            // future: due now, not after the step's length of silence.
-            let elapsed = now.timeIntervalSince(last)
-            return elapsed < 0 || elapsed >= interval - 0.001
+            return now.isDue(after: last, every: interval)
         }.keys)
     }
 

@@ -21,3 +21,14 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
     public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
     public func set(_ date: Date) { lock.withLock { current = date } }
 }
+
+extension Date {
+    /// Something last done at `last` is due again at `self` every `interval` seconds. A `last`
+    /// in the future means the wall clock stepped back (NTP, an operator): due now, not after
+    /// the step's length of silence. One rule for every wall-clock schedule (Modbus polls,
+    /// charge-point polls); the chaos soak's clock step found each of them frozen.
+    public func isDue(after last: Date, every interval: TimeInterval) -> Bool {
+        let elapsed = timeIntervalSince(last)
+        return elapsed < 0 || elapsed >= interval - 0.001
+    }
+}
