@@ -163,18 +163,31 @@ public struct LoopStats: Sendable {
         // (`room` already counts the chargers on safe currents; the peak replaces the house now.)
         let peak = plant.uncontrolledPeak()
         var atMinimum = room.indices.map { n in room[n] - (peak[n] - currents[n]) }
-        for (k, i) in wanting.enumerated() where setpoints[i] > 0 {
-            for n in cars[k].chain { atMinimum[n] -= cars[k].mask * model.chargePoints[i].minCurrent }
+        // A full car is found only by trying it: until control has seen it draw nothing (for
+        // `idle_seconds` after a start), it queues and holds its minimum like any other car.
+        // So a car queued behind one waits, in this judgement, for that finding too.
+        let untried = model.chargePoints.indices.filter { i in
+            guard plant.car(charger: i) != nil, plant.isFull(charger: i) else { return false }
+            if case .notDrawing = d.setpoints[i].reason { return false }
+            return true
+        }
+        let queued = (wanting + untried).sorted()
+        for i in queued where setpoints[i] > 0 {
+            let cp = model.chargePoints[i]
+            let mask = cp.rotation.gridMask(phases: min(plant.car(charger: i)!.phases, cp.phases))
+            for n in cp.ancestors { atMinimum[n] -= mask * cp.minCurrent }
         }
         fitting = Array(repeating: false, count: model.chargePoints.count)
         // Waiting cars are judged together, first come first served: a car fits if its minimum
         // fits beside the running cars' and those of the waiting cars ahead of it that fit. Two
         // that each fit alone but not together cannot both start; the second takes turns.
-        // (Waiting since it was last plugged in and without current, as control counts it.)
+        // (Waiting since control knew it plugged in, from its charger's report, and without
+        // current: two cars plugged in within a report period are queued as the reports tell.)
         for i in model.chargePoints.indices {
-            waitingSince[i] = wanting.contains(i) && setpoints[i] == 0 ? (waitingSince[i] ?? last) : nil
+            let known = d.setpoints[i].reason != .noCar
+            waitingSince[i] = queued.contains(i) && setpoints[i] == 0 && known ? (waitingSince[i] ?? last) : nil
         }
-        let waiting = wanting.filter { setpoints[$0] == 0 }.sorted {
+        let waiting = queued.filter { setpoints[$0] == 0 }.sorted {
             (waitingSince[$0] ?? .distantFuture, $0) < (waitingSince[$1] ?? .distantFuture, $1)
         }
         for i in waiting {
@@ -185,14 +198,20 @@ public struct LoopStats: Sendable {
             // a fall of the house smaller than that for noise, as it does for raises (a minimum that
             // fits by less than that may wait until the house moves).
             let need = cp.rotation.gridMask(phases: d.setpoints[i].phases) * (cp.minCurrent + cp.startBuffer)
-            let margin = model.timing.breakerMarginA + model.timing.hysteresisA
-            fitting[i] = cp.ancestors.allSatisfy { n in
-                (0..<3).allSatisfy { need[$0] == 0 || atMinimum[n][$0] >= need[$0] + margin - 1e-9 }
+            func fits(margin: Double) -> Bool {
+                cp.ancestors.allSatisfy { n in
+                    (0..<3).allSatisfy { need[$0] == 0 || atMinimum[n][$0] >= need[$0] + margin - 1e-9 }
+                }
             }
-            if fitting[i] {
+            // A car ahead that fits by control's own rule (the breaker margin, without the
+            // hysteresis) may be started first, and its room is gone for the cars behind it.
+            let fitsStrictly = fits(margin: model.timing.breakerMarginA + model.timing.hysteresisA)
+            if fits(margin: model.timing.breakerMarginA) {
                 let minimum = cp.rotation.gridMask(phases: d.setpoints[i].phases) * cp.minCurrent
                 for n in cp.ancestors { atMinimum[n] -= minimum }
             }
+            // Only a car that wants current is judged on its wait.
+            fitting[i] = fitsStrictly && !untried.contains(i)
         }
     }
 }

@@ -59,23 +59,26 @@ public enum ControlCycle {
         let timing = AdmissionTiming(
             now: now, minRun: model.timing.minRunSeconds, minPause: model.timing.minPauseSeconds,
             turn: model.timing.turnSeconds)
-        let margin = model.timing.breakerMarginA
+        let noise = Sequencing.noise(state.houseNoise ?? [:], loads: loads, model: model)
+        next.houseNoise = noise
+        let margins = Sequencing.margins(noise, model: model)
         let target = solve(
             Planner(
                 model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                base: raiseBase, basePower: raiseBasePower, breakerMargin: margin),
+                base: raiseBase, basePower: raiseBasePower, margins: margins,
+                stopMargins: Sequencing.stopMargins(noise, model: model)),
             budget: budget, loads: loads, timing: timing)
         var safeTiming = timing
         safeTiming.turn = 0
 
         var sequencing = Sequencing(
             model: model, sessions: sessions, loads: loads, now: now, raiseBase: raiseBase,
-            raiseBasePower: raiseBasePower)
+            raiseBasePower: raiseBasePower, margins: margins)
         let chosen = sequencing.choose(target: target) {
             solve(
                 Planner(
                     model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                    breakerMargin: margin, keepRunningToLimit: false),
+                    margins: margins, keepRunningToLimit: false),
                 budget: budget, loads: loads, timing: safeTiming)
         }
 
