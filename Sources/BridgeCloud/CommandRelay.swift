@@ -19,9 +19,13 @@ public final class CommandRelay: Sendable {
     let topics: CloudTopics
     let logger: Logger
     let clock: any WallClock
+    /// The first wait before subscribing again after a refusal, doubled up to `retryMaximum`.
+    let retryFirst: Duration
+    static let retryMaximum: Duration = .seconds(60)
 
     public init(policy: CommandPolicy, outbox: Outbox, local: MQTTClient, localRoot: String, topics: CloudTopics,
-                logger: Logger, clock: any WallClock = SystemWallClock()) {
+                logger: Logger, clock: any WallClock = SystemWallClock(), retryFirst: Duration = .seconds(1)) {
+        self.retryFirst = retryFirst
         self.policy = policy
         self.outbox = outbox
         self.local = local
@@ -31,20 +35,36 @@ public final class CommandRelay: Sendable {
         self.clock = clock
     }
 
-    /// Relays until the subscription ends (shutdown of `cloud`) or the task is cancelled.
+    /// Relays until `cloud` shuts down or the task is cancelled. A subscription the cloud
+    /// refuses (its ACL, a broker error) is asked for again with backoff, and one that ends
+    /// while the client runs (refused when it was sent again on a reconnect) is made again: a
+    /// relay that gave up stayed deaf to every command until the bridge restarted.
     func run(cloud: MQTTClient) async {
-        let commands: MQTTSubscription
-        do {
-            // Retain-as-published (MQTT 5) so a retained command shows its flag when it arrives live.
-            commands = try await cloud.subscribe(topics.command, options: MQTTSubscribeOptions(qos: .atLeastOnce, retainAsPublished: true))
-        } catch {
-            logger.error("cannot subscribe to cloud commands", metadata: ["topic": "\(topics.command)", "error": "\(error)"])
-            return
-        }
-        await withTaskCancellationHandler {
-            for await message in commands { await handle(message) }
-        } onCancel: {
-            commands.cancel()
+        var wait = retryFirst
+        while !Task.isCancelled {
+            let commands: MQTTSubscription
+            do {
+                // Retain-as-published (MQTT 5) so a retained command shows its flag when it arrives live.
+                commands = try await cloud.subscribe(
+                    topics.command, options: MQTTSubscribeOptions(qos: .atLeastOnce, retainAsPublished: true))
+            } catch MQTTError.shutDown {
+                return
+            } catch {
+                logger.error(
+                    "cannot subscribe to cloud commands, trying again",
+                    metadata: ["topic": "\(topics.command)", "error": "\(error)", "in_s": "\(wait)"])
+                try? await Task.sleep(for: wait)
+                wait = min(wait * 2, Self.retryMaximum)
+                continue
+            }
+            wait = retryFirst
+            await withTaskCancellationHandler {
+                for await message in commands { await handle(message) }
+            } onCancel: {
+                commands.cancel()
+            }
+            guard !Task.isCancelled else { return }
+            logger.warning("cloud command subscription ended, subscribing again", metadata: ["topic": "\(topics.command)"])
         }
     }
 

@@ -92,13 +92,28 @@ extension MosquittoSession {
     }
 
     private func didSubscribe(mid: Int32, codes: [Int32]) {
-        let waiter = events.withLock { e -> CheckedContinuation<[Int32], any Error>? in
-            if let w = e.subscribeWaiters.removeValue(forKey: mid) { return w }
+        let refused = codes.contains { $0 >= 0x80 }
+        let (waiter, filter, ended) = events.withLock { e -> (CheckedContinuation<[Int32], any Error>?, String?, [MessageChannel]) in
+            let filter = e.subscribing.removeValue(forKey: mid)
+            if let filter, !refused { e.granted.insert(filter) }
+            if let w = e.subscribeWaiters.removeValue(forKey: mid) { return (w, filter, []) }
+            // A SUBSCRIBE nobody waits for: sent on connect, for a subscription made while
+            // offline or made before. Refused, its subscribers would wait forever for messages
+            // the broker never sends: their streams end instead (the subscriber sees it and
+            // may subscribe again).
+            // (Kept as an early SUBACK too: a `subscribe` that sent it and has not registered
+            // its waiter yet finds it there.)
             if e.earlySubacks.count > 256 { e.earlySubacks.removeAll() }  // resubscribes nobody waits for
             e.earlySubacks[mid] = codes
-            return nil
+            guard refused, let filter else { return (nil, filter, []) }
+            return (nil, filter, e.routes.removeAll(filter: filter))
         }
-        waiter?.resume(returning: codes)
+        if let waiter { return waiter.resume(returning: codes) }
+        if refused, let filter {
+            logger.warning(
+                "broker refused a subscription", metadata: ["filter": "\(filter)", "reason": "\(codes.map { String($0, radix: 16) })"])
+        }
+        for channel in ended { channel.finish() }
     }
 
     private func didReceive(_ m: mosquitto_message, props: OpaquePointer?) {

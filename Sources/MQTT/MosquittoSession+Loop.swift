@@ -159,7 +159,8 @@ extension MosquittoSession {
             handle, configuration.host, Int32(configuration.port), Int32(configuration.keepAlive), nil, props)
     }
 
-    /// After CONNACK: resubscribe (unless the broker kept our session), publish the
+    /// After CONNACK: resubscribe (into a session the broker kept, only what it has not
+    /// granted in it), publish the
     /// birth message, then flush the offline queue, in that order, before new
     /// publishes go straight out (they queue behind the flush under the state lock).
     ///
@@ -177,11 +178,23 @@ extension MosquittoSession {
         let (waiters, queued, failed) = state.withLock {
             s -> ([CheckedContinuation<Void, any Error>], [MQTTMessage], [(filter: String, rc: Int32)]) in
             var failed: [(filter: String, rc: Int32)] = []
-            if !keptSession {
-                for sub in events.withLock({ $0.routes.brokerSubscriptions }) {
-                    let rc = sendSubscribe(sub.filter, qos: sub.qos, flags: sub.flags, identifier: sub.identifier).rc
-                    if rc != MOSQ_ERR_SUCCESS.rawValue { failed.append((sub.filter, rc)) }
-                }
+            // A new session: every filter. A kept one: those the broker has not granted in it
+            // (first subscribed while offline, at a higher QoS since, or sent on a connection
+            // that died before its SUBACK), and the ones nobody needs any more go.
+            let (subscribe, unsubscribe) = events.withLock { e -> ([RoutingTable.BrokerSubscription], [String]) in
+                if !keptSession { e.granted.removeAll() }
+                let wanted = e.routes.brokerSubscriptions
+                let unused = e.granted.subtracting(wanted.map(\.filter))
+                e.granted.subtract(unused)
+                return (wanted.filter { !e.granted.contains($0.filter) }, Array(unused))
+            }
+            for sub in subscribe {
+                let rc = sendSubscribe(sub.filter, qos: sub.qos, flags: sub.flags, identifier: sub.identifier).rc
+                if rc != MOSQ_ERR_SUCCESS.rawValue { failed.append((sub.filter, rc)) }
+            }
+            for filter in unsubscribe {
+                var mid: Int32 = 0
+                _ = mosquitto_unsubscribe_v5(handle, &mid, filter, nil)
             }
             beforeConnectedHook?()
             if let birth = configuration.birth { _ = sendLocked(birth, state: &s) }
@@ -219,6 +232,7 @@ extension MosquittoSession {
             let lost = e.pending.removeAtMostOnce()
             e.earlyCompletions.removeAll()
             e.earlySubacks.removeAll()
+            e.subscribing.removeAll()  // not granted, as far as we know: sent again on connect
             let w = Array(e.subscribeWaiters.values)
             e.subscribeWaiters.removeAll()
             return (w, lost)

@@ -55,6 +55,11 @@ final class MosquittoSession: @unchecked Sendable {
         var deliveries: [Int32: MQTTDelivery] = [:]
         var subscribeWaiters: [Int32: CheckedContinuation<[Int32], any Error>] = [:]
         var earlySubacks: [Int32: [Int32]] = [:]
+        /// Filters the broker granted in the session it keeps for us: on a reconnect into that
+        /// session, only the others are subscribed again (`didConnect`).
+        var granted: Set<String> = []
+        /// SUBSCRIBEs sent on this connection and not yet acknowledged: filter by mid.
+        var subscribing: [Int32: String] = [:]
         var completed: UInt64 = 0
         var received: UInt64 = 0
         var unrouted: UInt64 = 0

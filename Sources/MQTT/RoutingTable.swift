@@ -107,6 +107,13 @@ struct RoutingTable {
         return routes.values.compactMap { $0.filter.matches(topic) ? $0.channel : nil }
     }
 
+    /// Removes every route of `filter` (the broker refused it); returns their streams.
+    mutating func removeAll(filter: String) -> [MessageChannel] {
+        let ids = routes.filter { $0.value.filter.filter == filter }.map(\.key)
+        identifiers.removeValue(forKey: filter)
+        return ids.compactMap { routes.removeValue(forKey: $0)?.channel }
+    }
+
     mutating func removeAll() -> [MessageChannel] {
         defer { routes.removeAll() }
         return routes.values.map(\.channel)

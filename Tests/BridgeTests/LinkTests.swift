@@ -197,3 +197,60 @@ func counter(_ e: BridgeRig.Envelope) -> Int { (e.payload?["n"] as? Int) ?? 0 }
         await consumer.shutdown()
     }
 }
+
+@Suite("Cloud command subscription refused", .serialized, .endToEnd) struct CommandSubscriptionRefusedTests {
+    /// The cloud refuses the bridge's command subscription (SUBACK 0x87, as a broker whose ACL
+    /// denies it answers): the relay asks again with backoff and, once granted, relays the
+    /// cloud's commands on the same connection. Before, it logged the refusal and gave up: the
+    /// site stayed deaf to every command until the bridge restarted.
+    @Test(.timeLimit(.minutes(2))) func aRefusedCommandSubscriptionIsAskedForAgain() async throws {
+        let cloud = try await MosquittoBroker.start()
+        let local = try await MosquittoBroker.start()
+        defer { Task { await cloud.stop(); await local.stop() } }
+        let proxy = try RefusingProxy(target: cloud.port, refusal: nil, refuseSubacks: 2)
+        defer { proxy.stop() }
+        let site = "refused\(UUID().uuidString.prefix(4))"
+        let logger = BridgeRig.logger()
+        let outbox = try Outbox(settings: OutboxSettings(path: temporaryOutboxPath(), maxBytes: 1 << 30))
+        let siteClient = try MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: local.port, clientID: "site-\(site)"), logger: logger)
+        let slider = try await siteClient.subscribe("phasor/\(site)/control/slider/set", qos: .atLeastOnce)
+        try await siteClient.connect()
+        let relay = CommandRelay(
+            policy: CommandPolicy(allowed: [.slider]), outbox: outbox, local: siteClient, localRoot: "phasor/\(site)",
+            topics: CloudTopics(site: site), logger: logger, retryFirst: .milliseconds(20))
+        let mqtt = MQTTConfiguration(host: "127.0.0.1", port: proxy.port, clientID: "link-\(site)", cleanSession: false,
+                                     reconnect: MQTTReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200)))
+        let link = CloudLinkService(
+            configuration: CloudLinkConfiguration(mqtt: mqtt, fallbackTo311: false, topics: CloudTopics(site: site), ackTimeout: 30),
+            outbox: outbox, commands: relay, logger: logger)
+        let running = Task { try await link.run() }
+        let operator_ = try MQTTClient(
+            configuration: MQTTConfiguration(host: "127.0.0.1", port: cloud.port, clientID: "operator-\(site)"), logger: logger)
+        try await operator_.connect()
+
+        // Refused twice, granted the third time: commands then reach the site's broker.
+        let first = Task { () -> String? in
+            for await m in slider { return m.string }
+            return nil
+        }
+        var probe = 0
+        let relayed = await eventually(timeout: .seconds(20)) {
+            probe += 1
+            try? await operator_.publishAndWait(MQTTMessage(
+                topic: "phasor/\(site)/v1/command",
+                payload: Array(#"{"id":"s\#(probe)","command":"slider","value":6.5,"issued":"\#(ISO8601Text.format(Date()))"}"#.utf8),
+                qos: .atLeastOnce))
+            try? await Task.sleep(for: .milliseconds(100))
+            return probe > 1 && proxy.subacksRefused == 2 && siteClient.statistics.received > 0
+        }
+        #expect(relayed, "refused \(proxy.subacksRefused), proxied \(proxy.proxied)")
+        #expect(await first.value == #"{"value":6.5}"#)
+        #expect(proxy.subacksRefused == 2)
+        #expect(proxy.proxied == 1, "one connection: the relay asked again on it")
+        running.cancel()
+        _ = try? await running.value
+        await operator_.shutdown()
+        await siteClient.shutdown()
+    }
+}

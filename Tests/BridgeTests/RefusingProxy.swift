@@ -28,18 +28,23 @@ final class RefusingProxy: @unchecked Sendable {
     let target: Int
     let refusal: Refusal?
     let swallowPubacks: Set<Int>
+    /// The first this many MQTT 5 SUBACKs from the broker reach the client with every reason
+    /// code turned into 0x87 (not authorized).
+    let refuseSubacks: Int
     private let listener: Int32
     private let lock = NSLock()
-    private var counts = (refused: 0, proxied: 0, swallowed: 0)
+    private var counts = (refused: 0, proxied: 0, swallowed: 0, subacksRefused: 0)
 
     var refused: Int { lock.withLock { counts.refused } }
     var proxied: Int { lock.withLock { counts.proxied } }
     var swallowed: Int { lock.withLock { counts.swallowed } }
+    var subacksRefused: Int { lock.withLock { counts.subacksRefused } }
 
-    init(target: Int, refusal: Refusal?, swallowPubacks: Set<Int> = []) throws {
+    init(target: Int, refusal: Refusal?, swallowPubacks: Set<Int> = [], refuseSubacks: Int = 0) throws {
         self.target = target
         self.refusal = refusal
         self.swallowPubacks = swallowPubacks
+        self.refuseSubacks = refuseSubacks
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -132,16 +137,20 @@ final class RefusingProxy: @unchecked Sendable {
                 let n = buffer.withUnsafeMutableBytes { read(fds[from].fd, $0.baseAddress!, $0.count) }
                 if n <= 0 { return }
                 var out = Array(buffer[0..<n])
-                if swallow && from == 1 {
+                if (swallow || refuseSubacks > 0) && from == 1 {
                     pending += out
                     out = []
                     while let length = Self.packetLength(pending) {
-                        if pending[0] >> 4 == 4 {
-                            lock.withLock { counts.swallowed += 1 }
-                        } else {
-                            out += pending[0..<length]
-                        }
+                        var packet = Array(pending[0..<length])
                         pending.removeFirst(length)
+                        if swallow && packet[0] >> 4 == 4 {
+                            lock.withLock { counts.swallowed += 1 }
+                            continue
+                        }
+                        if packet[0] >> 4 == 9 && takeSubackRefusal() {
+                            Self.refuseEveryReason(inSuback: &packet)
+                        }
+                        out += packet
                     }
                 }
                 var sent = 0
@@ -152,6 +161,33 @@ final class RefusingProxy: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    private func takeSubackRefusal() -> Bool {
+        lock.withLock {
+            guard counts.subacksRefused < refuseSubacks else { return false }
+            counts.subacksRefused += 1
+            return true
+        }
+    }
+
+    /// An MQTT 5 SUBACK: fixed header, packet id, properties (length first), then one reason
+    /// code per filter, each set to 0x87.
+    static func refuseEveryReason(inSuback packet: inout [UInt8]) {
+        func varint(at start: Int) -> (value: Int, end: Int) {
+            var value = 0
+            var multiplier = 1
+            var i = start
+            repeat {
+                value += Int(packet[i] & 0x7F) * multiplier
+                multiplier *= 128
+                i += 1
+            } while packet[i - 1] & 0x80 != 0
+            return (value, i)
+        }
+        let body = varint(at: 1).end
+        let properties = varint(at: body + 2)
+        for i in (properties.end + properties.value)..<packet.count { packet[i] = 0x87 }
     }
 
     /// The length of the whole MQTT packet at the start of `bytes`, or nil while incomplete.

@@ -99,6 +99,38 @@ import Testing
         await publisher.shutdown()
     }
 
+    /// A broker that kept the session keeps its subscriptions, so a reconnect sends only what
+    /// it lacks: a filter first subscribed while away (before: never sent, never received), and
+    /// the UNSUBSCRIBE of one given up while away (before: the broker went on sending it).
+    @Test func aKeptSessionGetsWhatWasSubscribedAndUnsubscribedWhileAway() async throws {
+        let broker = try await MosquittoBroker.start()
+        let root = uniqueRoot()
+        let client = try makeClient(port: broker.port, id: "kept-\(UUID().uuidString.prefix(6))", cleanSession: false)
+        let first = try await client.subscribe("\(root)/first", qos: .atLeastOnce)
+        let dropped = try await client.subscribe("\(root)/dropped", qos: .atLeastOnce)
+        try await client.connect()
+        let events = client.connectionEvents()
+        try await Task.sleep(for: .milliseconds(1200))  // autosave: the broker has written the session
+
+        await broker.kill()
+        try await waitFor(events, where: { if case .disconnected = $0 { true } else { false } })
+        let second = try await client.subscribe("\(root)/second", qos: .atLeastOnce)
+        dropped.cancel()
+        try await broker.startAgain()
+        try await waitFor(events, where: { if case .connected(sessionPresent: true) = $0 { true } else { false } })
+
+        let publisher = try makeClient(port: broker.port)
+        try await publisher.connect()
+        for topic in ["dropped", "first", "second"] {
+            try await publisher.publishAndWait(MQTTMessage(topic: "\(root)/\(topic)", string: topic, qos: .atLeastOnce))
+        }
+        #expect(await collect(first, count: 1).map(\.string) == ["first"])
+        #expect(await collect(second, count: 1).map(\.string) == ["second"], "a filter subscribed while away")
+        #expect(client.statistics.unrouted == 0, "the broker still sent a filter unsubscribed while away")
+        await publisher.shutdown()
+        await client.shutdown()
+    }
+
     @Test func connectTimesOutNamingTheLastErrorWhenNoBrokerListens() async throws {
         let client = try makeClient(port: Loopback.freePort())
         let error = await #expect(throws: MQTTError.self) { try await client.connect(timeout: .milliseconds(400)) }

@@ -59,26 +59,23 @@ public enum ControlCycle {
         let timing = AdmissionTiming(
             now: now, minRun: model.timing.minRunSeconds, minPause: model.timing.minPauseSeconds,
             turn: model.timing.turnSeconds)
-        let noise = Sequencing.noise(state.houseNoise ?? [:], loads: loads, model: model)
-        next.houseNoise = noise
-        let margins = Sequencing.margins(noise, model: model)
+        let margin = model.timing.breakerMarginA
         let target = solve(
             Planner(
                 model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                base: raiseBase, basePower: raiseBasePower, margins: margins,
-                stopMargins: Sequencing.stopMargins(noise, model: model)),
+                base: raiseBase, basePower: raiseBasePower, breakerMargin: margin),
             budget: budget, loads: loads, timing: timing)
         var safeTiming = timing
         safeTiming.turn = 0
 
         var sequencing = Sequencing(
             model: model, sessions: sessions, loads: loads, now: now, raiseBase: raiseBase,
-            raiseBasePower: raiseBasePower, margins: margins)
+            raiseBasePower: raiseBasePower)
         let chosen = sequencing.choose(target: target) {
             solve(
                 Planner(
                     model: model, settings: state.settings, sessions: sessions, loads: loads, now: now,
-                    margins: margins, keepRunningToLimit: false),
+                    breakerMargin: margin, keepRunningToLimit: false),
                 budget: budget, loads: loads, timing: safeTiming)
         }
 

@@ -15,10 +15,6 @@ public struct ControlState: Sendable, Equatable, Codable {
     /// the recent views, let down only by a fall of at least the hysteresis (`Sequencing.held`).
     /// Optional so older state files still load.
     public var heldViews: [String: HouseView]?
-    /// Per node id: how much the house's settled view moves from one reading to the next — its
-    /// noise, which raises and starts keep clear of (`HouseNoise`). Optional so older state files
-    /// still load.
-    public var houseNoise: [String: HouseNoise]?
     /// What users read about how well control does (setpoint changes, time over a limit, room used).
     public var stats: ControlStats?
 
@@ -99,52 +95,6 @@ public struct HouseView: Sendable, Equatable, Codable {
         self.time = time
         self.currents = currents
         self.power = power
-    }
-}
-
-/// The house's noise on one meter, per phase, estimated from the steps between consecutive
-/// settled views: for readings with independent noise of deviation σ, a step's magnitude has
-/// a median of about 0.95σ. The median of the last steps ignores the house's own steps (a
-/// kettle) and a car's report lagging its meter now and then; a noise-free house reads zero.
-public struct HouseNoise: Sendable, Equatable, Codable {
-    /// The last view counted.
-    public var time: Date
-    public var last: PhaseCurrents
-    /// Absolute steps between consecutive views, A per phase, the newest last.
-    public var steps: [PhaseCurrents] = []
-
-    /// Steps kept, and needed before the estimate is used.
-    static let kept = 20
-    static let warmUp = 5
-    /// Median of |x − y| for independent x, y with deviation σ: 0.6745 × √2 σ.
-    static let medianStepPerSigma = 0.954
-
-    public init(time: Date, currents: PhaseCurrents) {
-        self.time = time
-        last = currents
-    }
-
-    /// Counts a newer settled view.
-    mutating func add(time: Date, currents: PhaseCurrents) {
-        guard time > self.time else { return }
-        let d = currents - last
-        steps.append(PhaseCurrents(abs(d[0]), abs(d[1]), abs(d[2])))
-        if steps.count > Self.kept { steps.removeFirst(steps.count - Self.kept) }
-        self.time = time
-        last = currents
-    }
-
-    /// The standard deviation of the house's noise, A per phase (zero until warmed up).
-    public var sigma: PhaseCurrents {
-        guard steps.count >= Self.warmUp else { return .zero }
-        var sigma = PhaseCurrents.zero
-        for p in 0..<3 {
-            let sorted = steps.map { $0[p] }.sorted()
-            let median = sorted.count % 2 == 1
-                ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-            sigma[p] = median / Self.medianStepPerSigma
-        }
-        return sigma
     }
 }
 

@@ -12,11 +12,8 @@ struct Planner {
     /// Per node: the load the plan assumes control does not steer, A per grid phase, and W.
     var base: [PhaseCurrents]
     var basePower: [Double]
-    /// Per node: kept free below each phase's breaker limit, A (`Sequencing.margins`).
-    var margins: [PhaseCurrents]
-    /// Per node: kept free below each phase's limit by running cars' minimums
-    /// (`Sequencing.stopMargins`).
-    var stopMargins: [PhaseCurrents]
+    /// Kept free below breaker limits, A per phase.
+    var breakerMargin: Double = 0
     /// A running car keeps its minimum up to the breaker's limit itself (the margin is for
     /// raises and starts). Not when re-planning an exceeded limit: that plan keeps the margin,
     /// or a car kept at the very limit would leave the overload standing on the next noise.
@@ -24,8 +21,8 @@ struct Planner {
 
     init(
         model: SiteModel, settings: ControlSettings, sessions: [ChargePointSession], loads: SiteLoads, now: Date,
-        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, margins: [PhaseCurrents]? = nil,
-        stopMargins: [PhaseCurrents]? = nil, keepRunningToLimit: Bool = true
+        base: [PhaseCurrents]? = nil, basePower: [Double]? = nil, breakerMargin: Double = 0,
+        keepRunningToLimit: Bool = true
     ) {
         self.model = model
         self.settings = settings
@@ -34,8 +31,7 @@ struct Planner {
         self.now = now
         self.base = base ?? loads.base
         self.basePower = basePower ?? loads.basePower
-        self.margins = margins ?? Array(repeating: .zero, count: model.nodes.count)
-        self.stopMargins = stopMargins ?? Array(repeating: .zero, count: model.nodes.count)
+        self.breakerMargin = breakerMargin
         self.keepRunningToLimit = keepRunningToLimit
     }
 
@@ -90,12 +86,10 @@ struct Planner {
                 constraints.append(
                     Constraint(
                         limit: .breaker(node: node.id, phase: p + 1),
-                        capacity: node.limit[p] - margins[n][p] - base[n][p] - fixed[p],
+                        capacity: node.limit[p] - breakerMargin - base[n][p] - fixed[p],
                         phase: p, members: members,
-                        // A running car is stopped only by the limit itself, less the house's
-                        // noise (see `admitAndFill`).
-                        stopCapacity: keepRunningToLimit
-                            ? node.limit[p] - stopMargins[n][p] - base[n][p] - fixed[p] : nil))
+                        // A running car is stopped only by the limit itself (see `admitAndFill`).
+                        stopCapacity: keepRunningToLimit ? node.limit[p] - base[n][p] - fixed[p] : nil))
             }
             if let powerLimit = node.powerLimitW {
                 constraints.append(

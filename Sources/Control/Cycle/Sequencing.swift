@@ -19,8 +19,6 @@ struct Sequencing {
     /// Per node: the house load increases are decided on, A per grid phase, and W.
     let raiseBase: [PhaseCurrents]
     let raiseBasePower: [Double]
-    /// Per node: kept free below each phase's limit by raises (`margins`).
-    let margins: [PhaseCurrents]
 
     private static let tolerance = 1e-6
     /// The fewest settled views per meter the raise view is taken over (`recentViews`).
@@ -66,45 +64,6 @@ struct Sequencing {
             views[node.id] = kept
         }
         return (views, base, basePower)
-    }
-
-    /// Counts this cycle's settled views into each real meter's noise estimate (`HouseNoise`).
-    static func noise(_ stored: [String: HouseNoise], loads: SiteLoads, model: SiteModel) -> [String: HouseNoise] {
-        var noise = stored
-        for (n, node) in model.nodes.enumerated() {
-            guard case .device = node.meter, loads.nodeFresh[n], loads.settled[n], let time = loads.meterTime[n] else {
-                continue
-            }
-            if noise[node.id] == nil {
-                noise[node.id] = HouseNoise(time: time, currents: loads.base[n])
-            } else {
-                noise[node.id]!.add(time: time, currents: loads.base[n])
-            }
-        }
-        return noise
-    }
-
-    /// Noise sigmas above the held view that raises and starts keep free below a breaker's limit.
-    static let noiseSigmas = 2.0
-
-    /// Per node, what raises and starts keep free below each phase's limit: the breaker margin,
-    /// or more where the house's noise is larger. The held view is the top of the noise seen in
-    /// the last seconds, and a longer steady spell meets higher peaks: a car raised to the
-    /// margin was lowered again minutes later by one of them (acceptance seeds 30206, 30969).
-    static func margins(_ noise: [String: HouseNoise], model: SiteModel) -> [PhaseCurrents] {
-        let margin = PhaseCurrents(repeating: model.timing.breakerMarginA)
-        return model.nodes.map { node in
-            guard let sigma = noise[node.id]?.sigma else { return margin }
-            return pointwiseMax(margin, sigma * noiseSigmas)
-        }
-    }
-
-    /// Per node, what a running car's minimum keeps free below each phase's limit: one noise
-    /// sigma above the held view. Cars sitting at their minimums within the noise of a limit
-    /// were stopped minutes later by a rare peak over it, and the others re-shared (seed 30969);
-    /// stopped now, the change comes with the house's step that caused it.
-    static func stopMargins(_ noise: [String: HouseNoise], model: SiteModel) -> [PhaseCurrents] {
-        model.nodes.map { noise[$0.id]?.sigma ?? .zero }
     }
 
     /// Per node, the house load raises, starts and re-sharing are decided on: the highest of the
@@ -380,7 +339,7 @@ struct Sequencing {
             for j in node.chargePoints where j != i { others += counted[j] }
             let used = raiseBase[n] + others
             for p in 0..<3 where mask[p] > 0 {
-                room = min(room, (node.limit[p] - margins[n][p] - used[p]) / mask[p])
+                room = min(room, (node.limit[p] - model.timing.breakerMarginA - used[p]) / mask[p])
             }
             if let powerLimit = node.powerLimitW {
                 let usedW = raiseBasePower[n] + others.sum() * model.voltage
